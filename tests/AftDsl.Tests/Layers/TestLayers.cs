@@ -1,0 +1,24 @@
+namespace AftDsl.Tests.Layers;
+
+// Layers declared the way a user declares them; the generator fills in the rest at build time.
+
+[AftFull(maxLength: 16, Dim = 8, Causal = true, FactorRank = 4)]
+public partial class CausalMixer;
+
+[AftFull(maxLength: 16, Dim = 8, FactorRank = 4)]
+public partial class BidirectionalMixer;
+
+[AftFull(maxLength: 1024)]
+public partial class WidthAtConstruction;
+
+[AftFull(maxLength: 6, Dim = 4, HiddenDim = 3, FactorRank = 2)]
+public partial class TinyMixer;
+
+[AftFull(maxLength: 6, Dim = 4, HiddenDim = 3, FactorRank = 2, Causal = true)]
+public partial class TinyCausalMixer;
+
+public static partial class Enclosing
+{
+    [AftFull(maxLength: 32, HiddenDim = 12, FactorRank = 8)]
+    public partial class NestedMixer;
+}
