@@ -1,0 +1,94 @@
+using System.Collections;
+using System.Reflection;
+using AftDsl.Generators.Tests.Support;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Xunit;
+
+namespace AftDsl.Generators.Tests;
+
+/// <summary>The pipeline caches: an unrelated edit regenerates nothing, and no step output holds compiler objects.</summary>
+public sealed class IncrementalTests
+{
+    static readonly string[] OurSteps =
+        [AftLayerGenerator.Steps.AftFullParse, AftLayerGenerator.Steps.AftFullModel, AftLayerGenerator.Steps.AftFullDiagnostics];
+
+    const string Layers = """
+        using AftDsl;
+        namespace Samples;
+        [AftFull(maxLength: 512, Dim = 64, Causal = true)] public partial class Good;
+        [AftFull(maxLength: 512)] public partial class Unbound;
+        [AftFull(maxLength: 0)] public partial class Broken;
+        """;
+
+    static GeneratorRunResult RunTwice(Func<Compilation, Compilation> edit)
+    {
+        var compilation = GeneratorHarness.Compilation(Layers);
+        var driver = GeneratorHarness.Driver().RunGenerators(compilation);
+        return driver.RunGenerators(edit(compilation)).GetRunResult().Results.Single();
+    }
+
+    [Fact]
+    public void Every_step_is_cached_or_unchanged_after_an_unrelated_edit()
+    {
+        var result = RunTwice(c => c.AddSyntaxTrees(CSharpSyntaxTree.ParseText("class Unrelated { int x; }", GeneratorHarness.ParseOptions)));
+        foreach (var name in OurSteps)
+        {
+            Assert.True(result.TrackedSteps.ContainsKey(name), $"step {name} was not tracked");
+            var reasons = result.TrackedSteps[name].SelectMany(step => step.Outputs).Select(output => output.Reason);
+            Assert.All(reasons, reason => Assert.True(reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged,
+                $"step {name} ran again: {reason}"));
+        }
+        Assert.All(result.TrackedOutputSteps.SelectMany(step => step.Value).SelectMany(step => step.Outputs),
+            output => Assert.Equal(IncrementalStepRunReason.Cached, output.Reason));
+    }
+
+    [Fact]
+    public void An_equivalent_compilation_reports_every_step_cached_or_unchanged()
+    {
+        var result = RunTwice(c => c.Clone());
+        var reasons = OurSteps.SelectMany(name => result.TrackedSteps[name]).SelectMany(step => step.Outputs).Select(output => output.Reason).ToList();
+        Assert.NotEmpty(reasons);
+        Assert.All(reasons, reason => Assert.True(reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{reason}"));
+    }
+
+    [Fact]
+    public void Reparsing_the_same_text_regenerates_no_source()
+    {
+        // The parse step runs again for a new syntax tree; the location-free models compare equal, so
+        // nothing is emitted again (only diagnostics, which carry the new tree's locations, are re-reported).
+        var result = RunTwice(c => c.RemoveAllSyntaxTrees().AddSyntaxTrees(CSharpSyntaxTree.ParseText(Layers, GeneratorHarness.ParseOptions, path: "File0.cs")));
+        var models = result.TrackedSteps[AftLayerGenerator.Steps.AftFullModel].SelectMany(step => step.Outputs).ToList();
+        Assert.Equal(2, models.Count);
+        Assert.All(models, output => Assert.True(output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{output.Reason}"));
+    }
+
+    [Fact]
+    public void No_step_output_holds_a_symbol_syntax_node_or_compilation()
+    {
+        var result = RunTwice(c => c);
+        foreach (var name in OurSteps)
+            foreach (var output in result.TrackedSteps[name].SelectMany(step => step.Outputs))
+                AssertNoCompilerObjects(output.Value, name, new HashSet<object>(ReferenceEqualityComparer.Instance));
+    }
+
+    // Locations and descriptors are allowed in the diagnostics output only, and are not walked into.
+    static void AssertNoCompilerObjects(object? value, string path, HashSet<object> seen)
+    {
+        if (value is null or string or Location or DiagnosticDescriptor || value.GetType().IsPrimitive || value.GetType().IsEnum)
+            return;
+        Assert.False(value is ISymbol or SyntaxNode or Compilation or SemanticModel or SyntaxTree,
+            $"{path} holds a {value.GetType().Name}, which keeps compilations alive and defeats caching");
+        if (!value.GetType().IsValueType && !seen.Add(value))
+            return;
+        if (value is IEnumerable items)
+        {
+            var index = 0;
+            foreach (var item in items)
+                AssertNoCompilerObjects(item, $"{path}[{index++}]", seen);
+            return;
+        }
+        foreach (var field in value.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
+            AssertNoCompilerObjects(field.GetValue(value), $"{path}.{field.Name}", seen);
+    }
+}
