@@ -9,6 +9,8 @@ internal static class AftFullEmitter
     const string Tensor = "global::TorchSharp.torch.Tensor";
     const string Linear = "global::TorchSharp.Modules.Linear";
     const string Parameter = "global::TorchSharp.Modules.Parameter";
+    const string Function = "global::TorchSharp.torch.autograd.SingleTensorFunction";
+    const string Context = "global::TorchSharp.torch.autograd.AutogradContext";
 
     public static string Emit(AftFullSpec spec) => TargetTypeEmitter.Emit(spec.Target, writer => Class(writer, spec));
 
@@ -41,6 +43,8 @@ internal static class AftFullEmitter
             Constructor(w, spec);
             w.Line();
             Forward(w, dim);
+            w.Line();
+            MixingFunction(w, spec);
         }
     }
 
@@ -112,9 +116,23 @@ internal static class AftFullEmitter
         {
             w.Line("global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, MaxLength, pos_u);");
             w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
-            w.Line("var bias = global::AftDsl.Kernels.PositionBias.Factorised(pos_u, pos_w, input.shape[1]);");
-            w.Line("var mixed = global::AftDsl.Kernels.AftFullKernel.Forward(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), bias, Causal);");
+            w.Line("var mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), pos_u, pos_w);");
             w.Line("return out_proj.forward(mixed).MoveToOuterDisposeScope();");
+        }
+    }
+
+    static void MixingFunction(SourceWriter w, AftFullSpec spec)
+    {
+        w.Line($"/// <summary>This layer's AFT-full mixing as one autograd node with a hand-written backward, specialised with Causal = {Literal(spec.Causal)}; the mathematics lives in <see cref=\"global::AftDsl.Kernels.AftFullKernel\"/>.</summary>");
+        using (w.Block($"private sealed class MixingFunction : {Function}<MixingFunction>"))
+        {
+            w.Line($"public override string Name => \"{spec.Target.Name}.MixingFunction\";");
+            w.Line();
+            w.Line($"public override {Tensor} forward({Context} ctx, params object[] vars) =>");
+            w.Line($"    global::AftDsl.Kernels.AftFullKernel.Forward(ctx, ({Tensor})vars[0], ({Tensor})vars[1], ({Tensor})vars[2], ({Tensor})vars[3], ({Tensor})vars[4], causal: Causal);");
+            w.Line();
+            w.Line($"public override global::System.Collections.Generic.List<{Tensor}> backward({Context} ctx, {Tensor} grad_output) =>");
+            w.Line("    global::AftDsl.Kernels.AftFullKernel.Backward(ctx, grad_output);");
         }
     }
 

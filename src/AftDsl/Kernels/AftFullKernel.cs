@@ -1,59 +1,166 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
 
 namespace AftDsl.Kernels;
 
 /// <summary>
-/// AFT-full (paper Eq. 2) in its matmul form: with E = exp(w) and P = exp(K),
-/// numerator = E·(P⊙V) and denominator = E·P, so nothing of size B×T×T×d is ever allocated.
+/// AFT-full (paper Eq. 2) with the factorised bias w = U·Wᵀ, fused: forward and backward written by
+/// hand in the matmul form, numerator = E·(P⊙V) and denominator = E·P with E = exp(w), P = exp(K),
+/// one product with <c>[P⊙V | P]</c> side by side. Nothing of size B×T×T×d is allocated, and only
+/// Q, K, V, the normalised sums R and the denominators are kept for the backward pass: E is rebuilt
+/// there from U and W, chunk by chunk, so the T×T matrix never exists whole.
 /// </summary>
 /// <remarks>
-/// Stability (design/aft-math.md): exponents are shifted by maxima that cancel in the ratio.
-/// Non-causal: a per-channel max of K over time and a per-row max of w. Causal: shifts must not come
-/// from the future, so K is shifted per position by its max over channels (that position's own data),
-/// and that shift moves into the bias row, whose max is then taken over t' ≤ t only. Either way an
-/// entry whose denominator still underflows (keys and biases both far apart) is recomputed exactly,
-/// row by row, with a log-sum-exp over t' (see <see cref="AftExactRows"/>): outputs stay finite and
-/// exact for any input, and the fast path is taken whenever the data allow it.
+/// <para>Backward (aft-math.md), with S = G ⊙ σ(Q), h = S / D and X = [P⊙V | P]:
+/// ∂Q = G ⊙ R ⊙ σ'(Q); [∂A | ∂D] = [h | −h ⊙ R]; M = Eᵀ·[∂A | ∂D]; ∂V = P ⊙ M_A; ∂K = P ⊙ (V ⊙ M_A + M_D);
+/// ∂w = E ⊙ ([∂A | ∂D]·Xᵀ) summed over the batch; ∂U = ∂w·W, ∂W = ∂wᵀ·U.</para>
+/// <para>Stability: non-causal, K is shifted by its per-channel max over time and w by its row max.
+/// Causal, shifts must not come from the future: K is shifted per position by its max over channels
+/// (that position's own data), the shift moves into column t' of the biases, and each row is shifted
+/// by its max over t' ≤ t. Shifts cancel in the ratio, so their gradients are zero. Causal rows are
+/// processed in chunks whose future columns are skipped, about half the work of the full product.
+/// A row whose denominator still underflows is recomputed exactly (<see cref="ExactRows"/>).</para>
 /// </remarks>
 public static class AftFullKernel
 {
+    const string CausalKey = "causal";
+
     /// <summary>
-    /// Mixes <paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/> (<c>[B, T, H]</c>) with the
-    /// position biases <paramref name="w"/> (<c>[T, T]</c>, row = target t, column = source t').
+    /// <paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/>: <c>[B, T, H]</c>; <paramref name="u"/>,
+    /// <paramref name="w"/>: <c>[maxLength, rank]</c>, of which the first T rows are used.
     /// </summary>
-    public static Tensor Forward(Tensor q, Tensor k, Tensor v, Tensor w, bool causal)
+    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, bool causal)
     {
         using var scope = NewDisposeScope();
-        var (numerator, denominator) = causal ? CausalSums(k, v, w) : FullSums(k, v, w);
-        var underflow = denominator < AftExactRows.UnderflowThreshold(denominator.dtype);
-        var safe = where(underflow, ones_like(denominator), denominator);
-        var ratio = AftExactRows.Repair(numerator / safe, underflow, k, v, w, causal);
+        var (batch, length, hidden) = (k.shape[0], k.shape[1], k.shape[2]);
+        var (columnShift, p) = Exponentials(k, causal);
+        var x = cat([p * v, p], 2);                                                       // [B, T, 2H]
+        var sums = empty([batch, length, 2 * hidden], dtype: k.dtype, device: k.device);
+        var rowMax = empty(causal ? [batch, length, 1] : [length, 1], dtype: k.dtype, device: k.device);
+        foreach (var chunk in RowChunks.Of(length, batch, causal))
+        {
+            using var step = NewDisposeScope();
+            var e = Exp(Scores(u, w, columnShift, chunk, length, causal), rowMax, chunk, causal, store: true);
+            sums.narrow(1, chunk.Start, chunk.Length).copy_(Multiply(e, x, chunk, causal));
+        }
+
+        var numerator = sums.narrow(2, 0, hidden);
+        var denominator = sums.narrow(2, hidden, hidden);
+        var underflow = denominator < ExactRows.UnderflowThreshold(k.dtype);
+        var ratio = numerator / where(underflow, ones_like(denominator), denominator);
+        var repaired = ExactRows.Flagged(underflow);
+        ExactRows.Repair(ratio, repaired, k, v, Bias, [u, w], causal);
+
+        ctx.save_data(CausalKey, causal);
+        SavedTensors.Save(ctx, inputs: [q, k, v, u, w], created: [ratio, denominator, columnShift, rowMax, repaired]);
         return (q.sigmoid() * ratio).MoveToOuterDisposeScope();
     }
 
-    // E = exp(w - rowmax w) is shared by the batch: one [T, T] × [T, B·2H] product does every sum.
-    static (Tensor Numerator, Tensor Denominator) FullSums(Tensor k, Tensor v, Tensor w)
+    /// <summary>Gradients of q, k, v, u, w (in that order).</summary>
+    public static List<Tensor> Backward(AutogradContext ctx, Tensor grad)
     {
+        using var scope = NewDisposeScope();
+        var causal = (bool)ctx.get_data(CausalKey);
+        var saved = ctx.get_saved_variables();
+        var (q, k, v, u, w) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+        var (ratio, denominator, columnShift, rowMax, repaired) = (saved[5], saved[6], saved[7], saved[8], saved[9]);
         var (batch, length, hidden) = (k.shape[0], k.shape[1], k.shape[2]);
-        var p = (k - k.amax([1], keepdim: true)).exp();
-        var e = (w - w.amax([1], keepdim: true)).exp();
-        var stacked = cat([p * v, p], 2).permute(1, 0, 2).reshape(length, batch * 2 * hidden);
-        var sums = e.matmul(stacked).reshape(length, batch, 2 * hidden).permute(1, 0, 2);
-        return (sums.narrow(2, 0, hidden), sums.narrow(2, hidden, hidden));
+
+        var gate = q.sigmoid();
+        var dq = grad * ratio * gate * (1 - gate);
+        var s = grad * gate;
+        var h = s / denominator;
+        if (repaired.shape[0] > 0)
+            h.index_put_(zeros(1, dtype: h.dtype, device: h.device), repaired.select(1, 0), repaired.select(1, 1));
+        var upstream = cat([h, -h * ratio], 2);                                            // [∂A | ∂D]
+
+        var p = Shifted(k, columnShift, causal);
+        var x = cat([p * v, p], 2);
+        var m = zeros_like(x);
+        var (du, dw) = (zeros_like(u), zeros_like(w));
+        foreach (var chunk in RowChunks.Of(length, batch, causal))
+        {
+            using var step = NewDisposeScope();
+            var e = Exp(Scores(u, w, columnShift, chunk, length, causal), rowMax, chunk, causal, store: false);
+            var rows = upstream.narrow(1, chunk.Start, chunk.Length);
+            var columns = causal ? chunk.Start + chunk.Length : length;
+            var dBias = AccumulateTransposed(e, rows, x, m, columns, causal);              // [c, columns]
+            du.narrow(0, chunk.Start, chunk.Length).add_(dBias.matmul(w.narrow(0, 0, columns)));
+            dw.narrow(0, 0, columns).add_(dBias.t().matmul(u.narrow(0, chunk.Start, chunk.Length)));
+        }
+        var mA = m.narrow(2, 0, hidden);
+        var mD = m.narrow(2, hidden, hidden);
+        var dv = p * mA;
+        var dk = p * (v * mA + mD);
+        if (repaired.shape[0] > 0)
+            ExactRows.AddGradients(repaired, s, k, v, Bias, [u, w], causal, dk, dv, [du, dw]);
+        return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope(),
+                du.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
     }
 
-    // Per-position shift s_t' = max_c K[t', c] is causal (it reads position t' only); it is added to
-    // column t' of the biases, masked above the diagonal, and each row is shifted by its own max.
-    static (Tensor Numerator, Tensor Denominator) CausalSums(Tensor k, Tensor v, Tensor w)
+    /// <summary>The bias rows U[t]·W[:T]ᵀ, for the exact-row path.</summary>
+    static Tensor Bias(Tensor targets, long length, IReadOnlyList<Tensor> factors) =>
+        factors[0].index_select(0, targets).matmul(factors[1].narrow(0, 0, length).t());
+
+    // Non-causal: one shift per (b, channel), [B, 1, H]. Causal: one per (b, position), [B, T, 1].
+    static (Tensor Shift, Tensor P) Exponentials(Tensor k, bool causal)
     {
-        var (length, hidden) = (k.shape[1], k.shape[2]);
-        var shift = k.amax([2], keepdim: true);                       // [B, T, 1]
-        var p = (k - shift).exp();
-        var scores = w.unsqueeze(0) + shift.transpose(1, 2);        // [B, T, T]: w[t, t'] + s[t']
-        scores = scores.masked_fill(CausalMask.Future(length, k.device), double.NegativeInfinity);
-        var e = (scores - scores.amax([2], keepdim: true)).exp();
-        var sums = e.bmm(cat([p * v, p], 2));
-        return (sums.narrow(2, 0, hidden), sums.narrow(2, hidden, hidden));
+        var shift = k.amax([causal ? 2 : 1], keepdim: true);
+        return (shift, (k - shift).exp_());
+    }
+
+    static Tensor Shifted(Tensor k, Tensor shift, bool causal) => (k - shift).exp_();
+
+    // Biases of the chunk's rows against every column they see: [c, T] non-causal, [B, c, e] causal,
+    // where the column shift s_t' enters through one more rank of the factor product,
+    // [U | 1]·[W | s]ᵀ, and the future (t' > t, inside the diagonal block only) is masked.
+    static Tensor Scores(Tensor u, Tensor w, Tensor columnShift, (long Start, long Length) chunk, long length, bool causal)
+    {
+        var columns = causal ? chunk.Start + chunk.Length : length;
+        var rows = u.narrow(0, chunk.Start, chunk.Length);
+        if (!causal)
+            return rows.matmul(w.narrow(0, 0, columns).t());
+        var batch = columnShift.shape[0];
+        var left = cat([rows, ones([chunk.Length, 1], dtype: u.dtype, device: u.device)], 1).expand(batch, -1, -1);
+        var right = cat([w.narrow(0, 0, columns).expand(batch, -1, -1), columnShift.narrow(1, 0, columns)], 2);
+        var scores = left.bmm(right.transpose(1, 2));
+        scores.narrow(2, chunk.Start, chunk.Length).masked_fill_(CausalMask.Future(chunk.Length, u.device), double.NegativeInfinity);
+        return scores;
+    }
+
+    // exp(scores − row max), in place. Forward stores the row maxima; backward reuses them, so E is rebuilt bit for bit.
+    static Tensor Exp(Tensor scores, Tensor rowMax, (long Start, long Length) chunk, bool causal, bool store)
+    {
+        var slice = rowMax.narrow(causal ? 1 : 0, chunk.Start, chunk.Length);
+        if (store) slice.copy_(scores.amax([causal ? 2 : 1], keepdim: true));
+        return scores.sub_(slice).exp_();
+    }
+
+    // Forward sums of the chunk's rows: E·X.
+    static Tensor Multiply(Tensor e, Tensor x, (long Start, long Length) chunk, bool causal)
+    {
+        if (causal)
+            return e.bmm(x.narrow(1, 0, e.shape[2]));
+        var (batch, length, width) = (x.shape[0], x.shape[1], x.shape[2]);
+        var flat = x.permute(1, 0, 2).reshape(length, batch * width);                     // one product for the whole batch
+        return e.matmul(flat).view(chunk.Length, batch, width).permute(1, 0, 2);
+    }
+
+    // Adds Eᵀ·rows into m's first columns and returns ∂bias = E ⊙ (rows·Xᵀ), summed over the batch.
+    static Tensor AccumulateTransposed(Tensor e, Tensor rows, Tensor x, Tensor m, long columns, bool causal)
+    {
+        var visible = x.narrow(1, 0, columns);
+        if (causal)
+        {
+            m.narrow(1, 0, columns).add_(e.transpose(1, 2).bmm(rows));
+            var products = rows.bmm(visible.transpose(1, 2)).mul_(e);
+            return products.shape[0] == 1 ? products.squeeze(0) : products.sum(dim: 0);
+        }
+        var (batch, width) = (x.shape[0], x.shape[2]);
+        var flatRows = rows.permute(1, 0, 2).reshape(rows.shape[1], batch * width);      // [c, B·2H]
+        var flatX = visible.permute(1, 0, 2).reshape(columns, batch * width);              // [T, B·2H]
+        m.add_(e.t().matmul(flatRows).view(columns, batch, width).permute(1, 0, 2));
+        return flatRows.matmul(flatX.t()).mul_(e);
     }
 }

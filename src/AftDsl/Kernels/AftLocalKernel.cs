@@ -1,0 +1,210 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace AftDsl.Kernels;
+
+/// <summary>
+/// AFT-local (paper Eq. 4) in linear time, fused: w = U·Wᵀ inside the window |t − t'| &lt; s and 0 (not
+/// −∞) outside, computed as global sums plus a band correction (aft-math.md):
+/// numerator_t = Σ_t' P_t' V_t' + Σ_band (e^{w_t,t'} − 1) P_t' V_t', and the same for the denominator
+/// without V. The global sums are O(T·H) (prefix sums when causal); the band, with w evaluated on the
+/// band only (<see cref="BandLayout"/>), is O(T·s·H). Nothing of size T×T exists.
+/// </summary>
+/// <remarks>
+/// <para>Shifts: each row's band is scaled by e^{−ρ_t}, ρ_t the row's largest exponent, so the band
+/// factors e^{w−ρ} − e^{−ρ} stay within [−1, 1]. Non-causal, K is shifted by its per-channel max;
+/// causal, the global sums come from <see cref="RunningMaxScan"/> (running max per channel) and the band
+/// uses the per-position channel max of K, as in <see cref="AftFullKernel"/>, the two meeting at the
+/// larger of their shifts. Nothing reads the future.</para>
+/// <para>The band correction subtracts: when the band holds nearly all of a row's weight and e^w ≪ 1
+/// there, the denominator cancels. Rows whose denominator falls below 1/16 of its global part (or
+/// underflows) are recomputed exactly (<see cref="ExactRows"/>), so the result keeps full precision.</para>
+/// </remarks>
+public static class AftLocalKernel
+{
+    const string CausalKey = "causal", WindowKey = "window";
+    const double CancellationLimit = 1.0 / 16;
+
+    /// <summary>
+    /// <paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/>: <c>[B, T, H]</c>; <paramref name="u"/>,
+    /// <paramref name="w"/>: <c>[maxLength, rank]</c>; <paramref name="window"/>: s ≥ 1.
+    /// </summary>
+    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, long window, bool causal)
+    {
+        using var scope = NewDisposeScope();
+        var (batch, length, hidden) = (k.shape[0], k.shape[1], k.shape[2]);
+        var band = new BandLayout(length, window, causal, k.device);
+        var bias = BandBias(band, u, w);                                                  // [n, b, span]
+
+        Tensor numerator, denominator, globalDenominator, shift, rowShift, combined;
+        if (causal)
+        {
+            shift = k.amax([2], keepdim: true);                                            // per position
+            var p = (k - shift).exp_();
+            var (running, sums) = RunningMaxScan.Prefix(k, v, null);
+            var (matrix, _, rho) = CausalBand(band, bias, shift);                          // [B, n, b, span]
+            var banded = Multiply(band, matrix, cat([p * v, p], 2), causal);               // [B, T, 2H]
+            rowShift = band.Unblocked(rho);                                                // [B, T, 1]
+            combined = maximum(running, rowShift);
+            var globalScale = (running - combined).exp_();
+            var bandScale = (rowShift - combined).exp_();
+            numerator = sums[0] * globalScale + banded.narrow(2, 0, hidden) * bandScale;
+            globalDenominator = sums[1] * globalScale;
+            denominator = globalDenominator + banded.narrow(2, hidden, hidden) * bandScale;
+        }
+        else
+        {
+            shift = k.amax([1], keepdim: true);                                            // per channel
+            var p = (k - shift).exp_();
+            var x = cat([p * v, p], 2);
+            var (matrix, _, rho) = Band(bias);
+            var banded = Multiply(band, matrix, x, causal);
+            rowShift = band.Unblocked(rho.unsqueeze(0)).squeeze(0);                        // [T, 1]
+            combined = rowShift;
+            var totals = x.sum(1, keepdim: true) * rowShift.neg().exp();                   // [B, T, 2H]
+            numerator = totals.narrow(2, 0, hidden) + banded.narrow(2, 0, hidden);
+            globalDenominator = totals.narrow(2, hidden, hidden);
+            denominator = globalDenominator + banded.narrow(2, hidden, hidden);
+        }
+
+        var unreliable = (denominator < globalDenominator * CancellationLimit).logical_or_(denominator < ExactRows.UnderflowThreshold(k.dtype));
+        var ratio = numerator / where(unreliable, ones_like(denominator), denominator);
+        var repaired = ExactRows.Flagged(unreliable);
+        BiasRows rows = (t, n, f) => LocalBiasRows(t, n, f, window);
+        ExactRows.Repair(ratio, repaired, k, v, rows, [u, w], causal);
+
+        ctx.save_data(CausalKey, causal);
+        ctx.save_data(WindowKey, window);
+        SavedTensors.Save(ctx, inputs: [q, k, v, u, w], created: [ratio, denominator, shift, rowShift, combined, repaired]);
+        return (q.sigmoid() * ratio).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Gradients of q, k, v, u, w (in that order).</summary>
+    public static List<Tensor> Backward(AutogradContext ctx, Tensor grad)
+    {
+        using var scope = NewDisposeScope();
+        var causal = (bool)ctx.get_data(CausalKey);
+        var window = (long)ctx.get_data(WindowKey);
+        var saved = ctx.get_saved_variables();
+        var (q, k, v, u, w) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+        var (ratio, denominator, shift, rowShift, combined, repaired) = (saved[5], saved[6], saved[7], saved[8], saved[9], saved[10]);
+        var (batch, length, hidden) = (k.shape[0], k.shape[1], k.shape[2]);
+        var band = new BandLayout(length, window, causal, k.device);
+
+        var gate = q.sigmoid();
+        var dq = grad * ratio * gate * (1 - gate);
+        var s = grad * gate;
+        var h = s / denominator;
+        if (repaired.shape[0] > 0)
+            h.index_put_(zeros(1, dtype: h.dtype, device: h.device), repaired.select(1, 0), repaired.select(1, 1));
+
+        var p = (k - shift).exp_();
+        var x = cat([p * v, p], 2);
+        var bias = BandBias(band, u, w);
+        Tensor dv, dk, exponentials, upstream;
+        Tensor matrix;
+        if (causal)
+        {
+            // Global part: Σ_{t ≥ t'} e^{K_t' − M_t} [h | −h R]_t, a suffix scan normalised by the running max of −M.
+            var (running, sums) = RunningMaxScan.Suffix(combined.neg(), h, -h * ratio);
+            var weight = (k + running).exp_();
+            dv = weight * sums[0];
+            dk = weight * (v * sums[0] + sums[1]);
+            (matrix, exponentials, _) = CausalBand(band, bias, shift);
+            var scaled = h * (rowShift - combined).exp_();
+            upstream = cat([scaled, -scaled * ratio], 2);
+        }
+        else
+        {
+            var totals = (cat([h, -h * ratio], 2) * rowShift.neg().exp()).sum(1, keepdim: true);
+            dv = p * totals.narrow(2, 0, hidden);
+            dk = p * (v * totals.narrow(2, 0, hidden) + totals.narrow(2, hidden, hidden));
+            (matrix, exponentials, _) = Band(bias);
+            upstream = cat([h, -h * ratio], 2);
+        }
+        var (transposed, dBias) = MultiplyTransposed(band, matrix, exponentials, upstream, x, causal);
+        dv.add_(p * transposed.narrow(2, 0, hidden));
+        dk.add_(p * (v * transposed.narrow(2, 0, hidden) + transposed.narrow(2, hidden, hidden)));
+
+        dBias.masked_fill_(band.Mask.logical_not(), 0);
+        var (du, dw) = (zeros_like(u), zeros_like(w));
+        du.narrow(0, 0, length).copy_(band.Unblocked(dBias.bmm(band.WindowFactors(w)).unsqueeze(0)).squeeze(0));
+        dw.narrow(0, 0, length).copy_(band.OverlapAdd(dBias.transpose(1, 2).bmm(band.BlockFactors(u)).unsqueeze(0)).squeeze(0));
+        if (repaired.shape[0] > 0)
+        {
+            BiasRows rows = (t, n, f) => LocalBiasRows(t, n, f, window);
+            ExactRows.AddGradients(repaired, s, k, v, rows, [u, w], causal, dk, dv, [du, dw]);
+        }
+        return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope(),
+                du.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
+    }
+
+    /// <summary>w on the band only: [n, b, span], zero outside the band and beyond the sequence.</summary>
+    static Tensor BandBias(BandLayout band, Tensor u, Tensor w) =>
+        band.BlockFactors(u).bmm(band.WindowFactors(w).transpose(1, 2)).masked_fill_(band.Mask.logical_not(), 0);
+
+    // Non-causal band factors e^{w−ρ} − e^{−ρ}, ρ = max(0, row max of w): [n, b, span] with e^{w−ρ} and ρ.
+    static (Tensor Matrix, Tensor Exponentials, Tensor Rho) Band(Tensor bias)
+    {
+        var rho = bias.amax([2], keepdim: true).clamp_min_(0);                            // masked entries are 0
+        var exponentials = (bias - rho).exp_();
+        var matrix = exponentials - rho.neg().exp();
+        return (matrix, exponentials, rho);
+    }
+
+    // Causal band factors with the column shift s_t' (per batch): e^{w+s−ρ} − e^{s−ρ} on the band, 0 elsewhere.
+    static (Tensor Matrix, Tensor Exponentials, Tensor Rho) CausalBand(BandLayout band, Tensor bias, Tensor shift)
+    {
+        var columns = band.Windows(shift).transpose(2, 3);                                // [B, n, 1, span]
+        var outside = band.Mask.logical_not().logical_or(band.SourceOutside.unsqueeze(1));    // [n, b, span]
+        var withBias = (bias.unsqueeze(0) + columns).masked_fill_(outside, double.NegativeInfinity);
+        var without = columns.expand_as(withBias).masked_fill(outside, double.NegativeInfinity);
+        var rho = maximum(withBias.amax([3], keepdim: true), without.amax([3], keepdim: true));  // [B, n, b, 1]
+        rho.masked_fill_(rho.isneginf(), 0);            // padding rows past the end see no source at all
+        var exponentials = withBias.sub_(rho).exp_();
+        return (exponentials - without.sub(rho).exp_(), exponentials, rho);
+    }
+
+    // Band sums: matrix [n, b, span] (shared) or [B, n, b, span] (causal) times source windows of x → [B, T, C].
+    static Tensor Multiply(BandLayout band, Tensor matrix, Tensor x, bool causal)
+    {
+        var windows = band.Windows(x);                                                    // [B, n, span, C]
+        var (batch, channels) = (x.shape[0], x.shape[2]);
+        if (causal)
+            return band.Unblocked(matrix.reshape(-1, band.Block, band.Span).bmm(windows.view(-1, band.Span, channels))
+                .view(batch, band.Blocks, band.Block, channels));
+        var flat = windows.permute(1, 2, 0, 3).reshape(band.Blocks, band.Span, batch * channels);
+        var sums = matrix.bmm(flat).view(band.Blocks, band.Block, batch, channels).permute(2, 0, 1, 3);
+        return band.Unblocked(sums);
+    }
+
+    // The band's transpose, matrixᵀ·upstream overlap-added to [B, T, C], and ∂w on the band,
+    // exponentials ⊙ (upstream·windowsᵀ) summed over the batch: [n, b, span].
+    static (Tensor Transposed, Tensor DBias) MultiplyTransposed(BandLayout band, Tensor matrix, Tensor exponentials, Tensor upstream, Tensor x, bool causal)
+    {
+        var windows = band.Windows(x);
+        var rows = band.Blocked(upstream);                                                // [B, n, b, C]
+        var (batch, channels) = (x.shape[0], x.shape[2]);
+        if (causal)
+        {
+            var m = matrix.reshape(-1, band.Block, band.Span);
+            var r = rows.reshape(-1, band.Block, channels);
+            var transposed = m.transpose(1, 2).bmm(r).view(batch, band.Blocks, band.Span, channels);
+            var products = r.bmm(windows.view(-1, band.Span, channels).transpose(1, 2)).view(batch, band.Blocks, band.Block, band.Span);
+            return (band.OverlapAdd(transposed), products.mul_(exponentials).sum(dim: 0));
+        }
+        var flatRows = rows.permute(1, 2, 0, 3).reshape(band.Blocks, band.Block, batch * channels);
+        var flatWindows = windows.permute(1, 2, 0, 3).reshape(band.Blocks, band.Span, batch * channels);
+        var back = matrix.transpose(1, 2).bmm(flatRows).view(band.Blocks, band.Span, batch, channels).permute(2, 0, 1, 3);
+        return (band.OverlapAdd(back), flatRows.bmm(flatWindows.transpose(1, 2)).mul_(exponentials));
+    }
+
+    /// <summary>Rows of w for the exact path: U[t]·W[:T]ᵀ inside the window, 0 outside.</summary>
+    static Tensor LocalBiasRows(Tensor targets, long length, IReadOnlyList<Tensor> factors, long window)
+    {
+        var full = factors[0].index_select(0, targets).matmul(factors[1].narrow(0, 0, length).t());
+        var distance = (arange(length, device: targets.device).unsqueeze(0) - targets.unsqueeze(1)).abs();
+        return full.masked_fill(distance >= window, 0);
+    }
+}

@@ -1,0 +1,76 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace AftDsl.Kernels;
+
+/// <summary>
+/// AFT-simple (paper Eq. 5), O(T·d): <c>Y_t = σ(Q_t) ⊙ Σ_t' softmax_t'(K)_t' ⊙ V_t'</c>, the sum running
+/// over t' ≤ t in causal mode. Forward and backward are written by hand: the backward needs only Q, K, V
+/// and the normalised sums R (plus, causal, their log-denominators), where autograd through the
+/// unfused expression keeps every intermediate.
+/// </summary>
+/// <remarks>
+/// Non-causal, R is one context vector per sequence, formed with a per-channel max shift. Causal,
+/// R_t = N_t/D_t comes from <see cref="RunningMaxScan"/>, and the backward's sums over t ≥ t' are
+/// suffix scans weighted by exp(K_t' − ℓ_t) with ℓ = log D, again at most 1.
+/// With S = G ⊙ σ(Q): ∂Q = G ⊙ R ⊙ σ'(Q); ∂V_t' = Σ_t e^{K_t' − ℓ_t} S_t; ∂K_t' = V_t' ⊙ ∂V_t' − Σ_t e^{K_t' − ℓ_t} S_t ⊙ R_t.
+/// </remarks>
+public static class AftSimpleKernel
+{
+    const string CausalKey = "causal";
+
+    /// <summary><paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/>: <c>[B, T, H]</c>; returns <c>[B, T, H]</c>.</summary>
+    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, bool causal)
+    {
+        using var scope = NewDisposeScope();
+        ctx.save_data(CausalKey, causal);
+        Tensor ratio, logDenominator;
+        if (causal)
+        {
+            var (max, sums) = RunningMaxScan.Prefix(k, v, null);
+            ratio = sums[0] / sums[1];
+            logDenominator = max + sums[1].log();
+        }
+        else
+        {
+            // One context vector: R = Σ_t softmax_t(K) V, logD = log Σ_t exp(K).
+            var shifted = k - k.amax([1], keepdim: true);
+            var weights = shifted.softmax(1);
+            ratio = (weights * v).sum(1, keepdim: true);
+            logDenominator = k.logsumexp(1, keepdim: true);
+        }
+        SavedTensors.Save(ctx, inputs: [q, k, v], created: [ratio, logDenominator]);
+        return (q.sigmoid() * ratio).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Gradients of q, k, v (in that order) for the output gradient <paramref name="grad"/>.</summary>
+    public static List<Tensor> Backward(AutogradContext ctx, Tensor grad)
+    {
+        using var scope = NewDisposeScope();
+        var causal = (bool)ctx.get_data(CausalKey);
+        var saved = ctx.get_saved_variables();
+        var (q, k, v, ratio, logDenominator) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+
+        var gate = q.sigmoid();
+        var dq = grad * ratio * gate * (1 - gate);
+        var s = grad * gate;
+        Tensor dv, dk;
+        if (causal)
+        {
+            // Σ_{t ≥ t'} exp(K_t' − ℓ_t) y_t = exp(K_t' + ν_t') Σ exp(−ℓ_t − ν_t') y_t, ν the suffix max of −ℓ.
+            var (max, sums) = RunningMaxScan.Suffix(logDenominator.neg(), s, s * ratio);
+            var weight = (k + max).exp();
+            dv = weight * sums[0];
+            dk = v * dv - weight * sums[1];
+        }
+        else
+        {
+            var weight = (k - logDenominator).exp();              // softmax_t(K)
+            var total = s.sum(1, keepdim: true);
+            dv = weight * total;
+            dk = weight * (v * total - (s * ratio).sum(1, keepdim: true));
+        }
+        return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope()];
+    }
+}
