@@ -44,14 +44,14 @@ public static class AftLocalKernel
             var p = (k - shift).exp_();
             var (running, sums) = RunningMaxScan.Prefix(k, v, null);
             var (matrix, _, rho) = CausalBand(band, bias, shift);                          // [B, n, b, span]
-            var banded = Multiply(band, matrix, cat([p * v, p], 2), causal);               // [B, T, 2H]
+            var banded = band.Apply(matrix, cat([p * v, p], 2));                           // [B, T, 2H]
             rowShift = band.Unblocked(rho);                                                // [B, T, 1]
             combined = maximum(running, rowShift);
-            var globalScale = (running - combined).exp_();
+            var globalScale = running.sub_(combined).exp_();
             var bandScale = (rowShift - combined).exp_();
-            numerator = sums[0] * globalScale + banded.narrow(2, 0, hidden) * bandScale;
-            globalDenominator = sums[1] * globalScale;
-            denominator = globalDenominator + banded.narrow(2, hidden, hidden) * bandScale;
+            numerator = sums[0].mul_(globalScale).addcmul_(banded.narrow(2, 0, hidden), bandScale, 1);
+            globalDenominator = sums[1].mul_(globalScale);
+            denominator = addcmul(globalDenominator, banded.narrow(2, hidden, hidden), bandScale, 1);
         }
         else
         {
@@ -59,17 +59,17 @@ public static class AftLocalKernel
             var p = (k - shift).exp_();
             var x = cat([p * v, p], 2);
             var (matrix, _, rho) = Band(bias);
-            var banded = Multiply(band, matrix, x, causal);
+            var banded = band.Apply(matrix, x);
             rowShift = band.Unblocked(rho.unsqueeze(0)).squeeze(0);                        // [T, 1]
             combined = rowShift;
             var totals = x.sum(1, keepdim: true) * rowShift.neg().exp();                   // [B, T, 2H]
-            numerator = totals.narrow(2, 0, hidden) + banded.narrow(2, 0, hidden);
+            numerator = banded.narrow(2, 0, hidden).add_(totals.narrow(2, 0, hidden));
             globalDenominator = totals.narrow(2, hidden, hidden);
-            denominator = globalDenominator + banded.narrow(2, hidden, hidden);
+            denominator = banded.narrow(2, hidden, hidden).add_(globalDenominator);
         }
 
-        var unreliable = (denominator < globalDenominator * CancellationLimit).logical_or_(denominator < ExactRows.UnderflowThreshold(k.dtype));
-        var ratio = numerator / where(unreliable, ones_like(denominator), denominator);
+        var unreliable = denominator < (globalDenominator * CancellationLimit).clamp_min_(ExactRows.UnderflowThreshold(k.dtype));
+        var ratio = numerator / denominator;                       // unreliable rows are overwritten below
         var repaired = ExactRows.Flagged(unreliable);
         BiasRows rows = (t, n, f) => LocalBiasRows(t, n, f, window);
         ExactRows.Repair(ratio, repaired, k, v, rows, [u, w], causal);
@@ -108,9 +108,9 @@ public static class AftLocalKernel
         {
             // Global part: Σ_{t ≥ t'} e^{K_t' − M_t} [h | −h R]_t, a suffix scan normalised by the running max of −M.
             var (running, sums) = RunningMaxScan.Suffix(combined.neg(), h, -h * ratio);
-            var weight = (k + running).exp_();
-            dv = weight * sums[0];
-            dk = weight * (v * sums[0] + sums[1]);
+            var weight = running.add_(k).exp_();
+            dv = sums[0].mul_(weight);
+            dk = sums[1].mul_(weight);                 // v ⊙ dv is added once, below
             (matrix, exponentials, _) = CausalBand(band, bias, shift);
             var scaled = h * (rowShift - combined).exp_();
             upstream = cat([scaled, -scaled * ratio], 2);
@@ -119,18 +119,19 @@ public static class AftLocalKernel
         {
             var totals = (cat([h, -h * ratio], 2) * rowShift.neg().exp()).sum(1, keepdim: true);
             dv = p * totals.narrow(2, 0, hidden);
-            dk = p * (v * totals.narrow(2, 0, hidden) + totals.narrow(2, hidden, hidden));
+            dk = p * totals.narrow(2, hidden, hidden);
             (matrix, exponentials, _) = Band(bias);
             upstream = cat([h, -h * ratio], 2);
         }
-        var (transposed, dBias) = MultiplyTransposed(band, matrix, exponentials, upstream, x, causal);
-        dv.add_(p * transposed.narrow(2, 0, hidden));
-        dk.add_(p * (v * transposed.narrow(2, 0, hidden) + transposed.narrow(2, hidden, hidden)));
+        var (transposed, dBias) = MultiplyTransposed(band, matrix, exponentials, upstream, x);
+        // ∂V = P ⊙ M_A and ∂K = P ⊙ (V ⊙ M_A + M_D), each summed over the global and band parts.
+        dv.addcmul_(p, transposed.narrow(2, 0, hidden), 1);
+        dk.addcmul_(p, transposed.narrow(2, hidden, hidden), 1).addcmul_(v, dv, 1);
 
         dBias.masked_fill_(band.Mask.logical_not(), 0);
         var (du, dw) = (zeros_like(u), zeros_like(w));
         du.narrow(0, 0, length).copy_(band.Unblocked(dBias.bmm(band.WindowFactors(w)).unsqueeze(0)).squeeze(0));
-        dw.narrow(0, 0, length).copy_(band.OverlapAdd(dBias.transpose(1, 2).bmm(band.BlockFactors(u)).unsqueeze(0)).squeeze(0));
+        dw.narrow(0, 0, length).copy_(band.WindowFactorsTransposed(dBias.transpose(1, 2).bmm(band.BlockFactors(u))));
         if (repaired.shape[0] > 0)
         {
             BiasRows rows = (t, n, f) => LocalBiasRows(t, n, f, window);
@@ -166,38 +167,13 @@ public static class AftLocalKernel
         return (exponentials - without.sub(rho).exp_(), exponentials, rho);
     }
 
-    // Band sums: matrix [n, b, span] (shared) or [B, n, b, span] (causal) times source windows of x → [B, T, C].
-    static Tensor Multiply(BandLayout band, Tensor matrix, Tensor x, bool causal)
+    // The band's transpose, matrixᵀ·upstream at the sources, and ∂w on the band:
+    // exponentials ⊙ (upstream·windowsᵀ), summed over the batch, [n, b, span].
+    static (Tensor Transposed, Tensor DBias) MultiplyTransposed(BandLayout band, Tensor matrix, Tensor exponentials, Tensor upstream, Tensor x)
     {
-        var windows = band.Windows(x);                                                    // [B, n, span, C]
-        var (batch, channels) = (x.shape[0], x.shape[2]);
-        if (causal)
-            return band.Unblocked(matrix.reshape(-1, band.Block, band.Span).bmm(windows.view(-1, band.Span, channels))
-                .view(batch, band.Blocks, band.Block, channels));
-        var flat = windows.permute(1, 2, 0, 3).reshape(band.Blocks, band.Span, batch * channels);
-        var sums = matrix.bmm(flat).view(band.Blocks, band.Block, batch, channels).permute(2, 0, 1, 3);
-        return band.Unblocked(sums);
-    }
-
-    // The band's transpose, matrixᵀ·upstream overlap-added to [B, T, C], and ∂w on the band,
-    // exponentials ⊙ (upstream·windowsᵀ) summed over the batch: [n, b, span].
-    static (Tensor Transposed, Tensor DBias) MultiplyTransposed(BandLayout band, Tensor matrix, Tensor exponentials, Tensor upstream, Tensor x, bool causal)
-    {
-        var windows = band.Windows(x);
-        var rows = band.Blocked(upstream);                                                // [B, n, b, C]
-        var (batch, channels) = (x.shape[0], x.shape[2]);
-        if (causal)
-        {
-            var m = matrix.reshape(-1, band.Block, band.Span);
-            var r = rows.reshape(-1, band.Block, channels);
-            var transposed = m.transpose(1, 2).bmm(r).view(batch, band.Blocks, band.Span, channels);
-            var products = r.bmm(windows.view(-1, band.Span, channels).transpose(1, 2)).view(batch, band.Blocks, band.Block, band.Span);
-            return (band.OverlapAdd(transposed), products.mul_(exponentials).sum(dim: 0));
-        }
-        var flatRows = rows.permute(1, 2, 0, 3).reshape(band.Blocks, band.Block, batch * channels);
-        var flatWindows = windows.permute(1, 2, 0, 3).reshape(band.Blocks, band.Span, batch * channels);
-        var back = matrix.transpose(1, 2).bmm(flatRows).view(band.Blocks, band.Span, batch, channels).permute(2, 0, 1, 3);
-        return (band.OverlapAdd(back), flatRows.bmm(flatWindows.transpose(1, 2)).mul_(exponentials));
+        var transposed = band.ApplyTransposed(matrix, upstream);
+        var products = band.Correlate(upstream, x).mul_(exponentials);
+        return (transposed, products.shape[0] == 1 ? products.squeeze(0) : products.sum(dim: 0));
     }
 
     /// <summary>Rows of w for the exact path: U[t]·W[:T]ᵀ inside the window, 0 outside.</summary>
