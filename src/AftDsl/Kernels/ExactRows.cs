@@ -3,7 +3,10 @@ using static TorchSharp.torch;
 
 namespace AftDsl.Kernels;
 
-/// <summary>Builds the bias rows w[t, :] (<c>[n, T]</c>) for the targets <c>t</c> from the bias parameters.</summary>
+/// <summary>
+/// Builds the bias rows w[t, :] for the targets <c>t</c> from the bias parameters: <c>[n, T]</c> when every
+/// channel shares the biases, or <c>[n, T, heads]</c> with one bias per head (AFT-conv).
+/// </summary>
 public delegate Tensor BiasRows(Tensor targets, long length, IReadOnlyList<Tensor> parameters);
 
 /// <summary>
@@ -33,7 +36,7 @@ public static class ExactRows
     /// <summary>Writes the exact value of every row in <paramref name="rows"/> into <paramref name="ratio"/> <c>[B, T, H]</c>.</summary>
     public static void Repair(Tensor ratio, Tensor rows, Tensor k, Tensor v, BiasRows bias, IReadOnlyList<Tensor> parameters, bool causal)
     {
-        foreach (var (b, t) in Groups(rows, k))
+        foreach (var (b, t) in Groups(rows, v))
         {
             using var scope = NewDisposeScope();
             ratio.index_put_(Rows(b, t, k, v, bias, parameters, causal), b, t);
@@ -47,7 +50,7 @@ public static class ExactRows
     public static void AddGradients(Tensor rows, Tensor upstream, Tensor k, Tensor v, BiasRows bias, IReadOnlyList<Tensor> parameters, bool causal,
         Tensor dk, Tensor dv, IReadOnlyList<Tensor> dParameters)
     {
-        foreach (var (b, t) in Groups(rows, k))
+        foreach (var (b, t) in Groups(rows, v))
         {
             using var scope = NewDisposeScope();
             using var grad = enable_grad();
@@ -61,23 +64,28 @@ public static class ExactRows
         }
     }
 
-    /// <summary>Exact normalised sums for the targets (b[i], t[i]): <c>[n, H]</c>.</summary>
+    /// <summary>
+    /// Exact normalised sums for the targets (b[i], t[i]): <c>[n, H]</c>. <paramref name="k"/> is <c>[B, T, heads]</c>
+    /// with heads = H (one key per channel) or a divisor of H (one key per head of H/heads channels).
+    /// </summary>
     public static Tensor Rows(Tensor b, Tensor t, Tensor k, Tensor v, BiasRows bias, IReadOnlyList<Tensor> parameters, bool causal)
     {
         using var scope = NewDisposeScope();
-        var length = k.shape[1];
-        var scores = bias(t, length, parameters).unsqueeze(2) + k.index_select(0, b);      // [n, T, H]
+        var (length, heads, hidden) = (k.shape[1], k.shape[2], v.shape[2]);
+        var rows = bias(t, length, parameters);
+        var scores = (rows.dim() == 2 ? rows.unsqueeze(2) : rows) + k.index_select(0, b);  // [n, T, heads]
         if (causal)
         {
             var future = arange(length, device: k.device).unsqueeze(0) > t.unsqueeze(1);
             scores = scores.masked_fill(future.unsqueeze(2), double.NegativeInfinity);
         }
-        return (scores.softmax(1) * v.index_select(0, b)).sum(1).MoveToOuterDisposeScope();
+        var values = v.index_select(0, b).view(-1, length, heads, hidden / heads);
+        return (scores.softmax(1).unsqueeze(3) * values).sum(1).view(-1, hidden).MoveToOuterDisposeScope();
     }
 
-    static IEnumerable<(Tensor B, Tensor T)> Groups(Tensor rows, Tensor k)
+    static IEnumerable<(Tensor B, Tensor T)> Groups(Tensor rows, Tensor v)
     {
-        var group = Math.Max(1, ElementsPerGroup / (k.shape[1] * k.shape[2]));
+        var group = Math.Max(1, ElementsPerGroup / (v.shape[1] * v.shape[2]));
         for (long start = 0; start < rows.shape[0]; start += group)
         {
             var chunk = rows.narrow(0, start, Math.Min(group, rows.shape[0] - start));

@@ -36,6 +36,52 @@ public static class AftNaive
         return Full(q, k, v, w * LocalMask(k.shape[1], window, k.device).to(w.dtype), causal).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// AFT-conv (Eq. 6) as AFT-local with shared relative biases: per head i, AFT-full over the flattened
+    /// positions with w_i[t, t'] = the kernel tap at the offset t' − t ("same" padding; the past only when
+    /// causal), 0 outside the kernel. Channels-last: q, v <c>[B, *grid, D]</c>, k <c>[B, *grid, heads]</c>,
+    /// w <c>[heads, s]</c> or <c>[heads, s, s]</c>.
+    /// </summary>
+    public static Tensor Conv(Tensor q, Tensor k, Tensor v, Tensor w, bool causal)
+    {
+        using var scope = NewDisposeScope();
+        var (batch, heads, width) = (k.shape[0], k.shape[^1], v.shape[^1]);
+        var grid = k.shape.Skip(1).Take((int)w.dim() - 1).ToArray();
+        var positions = grid.Aggregate(1L, (a, b) => a * b);
+        var biases = RelativeBiasMatrix(grid, w, causal);                                    // [heads, P, P]
+        var headWidth = width / heads;
+        var qf = q.reshape(batch, positions, heads, headWidth);
+        var kf = k.reshape(batch, positions, heads);
+        var vf = v.reshape(batch, positions, heads, headWidth);
+        var outputs = Enumerable.Range(0, (int)heads).Select(i => Full(
+            qf.select(2, i), kf.select(2, i).unsqueeze(2).expand(-1, -1, headWidth), vf.select(2, i), biases[i], causal)).ToArray();
+        return stack(outputs, 2).reshape(q.shape).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <c>[heads, P, P]</c>: for each target (row) and source (column) position of the grid, the kernel tap at
+    /// their offset, or 0 outside the kernel. A tap j sits at offset j − ⌊(s − 1)/2⌋ (PyTorch's "same"), or
+    /// j − (s − 1) when causal.
+    /// </summary>
+    public static Tensor RelativeBiasMatrix(long[] grid, Tensor w, bool causal)
+    {
+        using var scope = NewDisposeScope();
+        var size = w.shape[1];
+        var before = causal ? size - 1 : (size - 1) / 2;
+        var heads = w.shape[0];
+        var positions = grid.Aggregate(1L, (a, b) => a * b);
+        var matrix = zeros([heads, positions, positions], dtype: w.dtype, device: w.device);
+        var coordinates = Enumerable.Range(0, (int)positions).Select(p => grid.Length == 1 ? new[] { (long)p } : new[] { p / grid[1], p % grid[1] }).ToArray();
+        for (var target = 0; target < positions; target++)
+            for (var source = 0; source < positions; source++)
+            {
+                var taps = coordinates[source].Zip(coordinates[target], (s, t) => s - t + before).ToArray();
+                if (taps.All(j => j >= 0 && j < size))
+                    matrix[.., target, source] = taps.Length == 1 ? w[.., taps[0]] : w[.., taps[0], taps[1]];
+            }
+        return matrix.MoveToOuterDisposeScope();
+    }
+
     /// <summary><c>[T, T]</c> boolean, true where |t − t'| &lt; window.</summary>
     public static Tensor LocalMask(long length, long window, Device device)
     {
