@@ -7,7 +7,7 @@ namespace AftDsl.Generators.Tests;
 /// <summary>One test per diagnostic: the broken source, the expected ID, the exact span.</summary>
 public sealed class DiagnosticTests
 {
-    static Diagnostic Single(string marked, string id)
+    static Diagnostic Single(string marked, string id, int generated = 0)
     {
         var markup = Markup.Parse(marked);
         var (result, _) = GeneratorHarness.Run(markup.Source);
@@ -16,7 +16,7 @@ public sealed class DiagnosticTests
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
         Assert.True(diagnostic.Location.IsInSource, "the diagnostic must point into the user's source");
         Assert.Equal(markup.Span, diagnostic.Location.SourceSpan);
-        Assert.Empty(result.GeneratedTrees);
+        Assert.Equal(generated, result.GeneratedTrees.Length);
         return diagnostic;
     }
 
@@ -113,6 +113,94 @@ public sealed class DiagnosticTests
     {
         var diagnostic = Single("[AftDsl.AftFull([|maxLength: 64|])] public partial class Mixer;", "AFT0102");
         Assert.Contains("FactorRank (128, the default) must be at most maxLength (64)", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0003_a_second_layer_attribute_is_reported_on_itself()
+    {
+        var diagnostic = Single("""
+            [AftDsl.AftFull(maxLength: 256)]
+            [[|AftDsl.AftSimple(Dim = 8)|]]
+            public partial class Mixer;
+            """, "AFT0003", generated: 1);
+        Assert.Equal("AftSimple 'Mixer': 'Mixer' is already declared as AftFull by an earlier attribute; a class is one layer, so declare this one on a class of its own",
+            diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0003_also_across_partial_declarations_and_the_first_layer_still_generates()
+    {
+        var markup = Markup.Parse("""
+            [AftDsl.AftLocal(maxLength: 256, window: 8)]
+            public partial class Mixer;
+            [[|AftDsl.AftConv(heads: 2, window: 3)|]]
+            public partial class Mixer;
+            """);
+        var (result, _) = GeneratorHarness.Run(markup.Source);
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal(("AFT0003", markup.Span), (diagnostic.Id, diagnostic.Location.SourceSpan));
+        Assert.Single(result.GeneratedTrees);
+    }
+
+    [Theory]
+    [InlineData("[AftDsl.AftLocal(maxLength: 256, [|window: 0|])] public partial class Mixer;", "AftLocal 'Mixer': window must be positive, got 0")]
+    [InlineData("[AftDsl.AftConv([|heads: 0|], window: 3)] public partial class Mixer;", "AftConv 'Mixer': heads must be positive, got 0")]
+    [InlineData("[AftDsl.AftConv(heads: 4, [|window: -3|])] public partial class Mixer;", "AftConv 'Mixer': window must be positive, got -3")]
+    [InlineData("[AftDsl.AftConv(heads: 4, window: 3, [|GridHeight = 0|], GridWidth = 5)] public partial class Mixer;", "AftConv 'Mixer': GridHeight must be positive, got 0")]
+    [InlineData("[AftDsl.AftSimple([|HiddenDim = 0|])] public partial class Mixer;", "AftSimple 'Mixer': HiddenDim must be positive, got 0")]
+    public void AFT0101_non_positive_sizes_of_every_layer(string marked, string message)
+    {
+        Assert.StartsWith(message + "; ", Single(marked, "AFT0101").GetMessage());
+    }
+
+    [Fact]
+    public void AFT0103_window_above_maxLength_is_reported_on_the_window()
+    {
+        var diagnostic = Single("[AftDsl.AftLocal(maxLength: 256, [|window: 300|])] public partial class Mixer;", "AFT0103");
+        Assert.StartsWith("AftLocal 'Mixer': window (300) must be at most maxLength (256)", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0201_heads_not_dividing_dim_lists_valid_heads_and_nearest_dims()
+    {
+        var diagnostic = Single("[AftDsl.AftConv([|heads: 32|], window: 7, Dim = 380)] public partial class PatchMixer;", "AFT0201");
+        Assert.Equal("AftConv 'PatchMixer': heads (32) must divide dim (380): 380 / 32 = 11.875. " +
+            "Valid head counts for dim 380: 1, 2, 4, 5, 10, 19, 20, 38, 76, 95, 190, 380. Nearest dims divisible by 32: 352, 384.",
+            diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0202_even_window_on_a_grid_is_reported_on_the_window()
+    {
+        var diagnostic = Single("[AftDsl.AftConv(heads: 4, [|window: 6|])] public partial class Mixer;", "AFT0202");
+        Assert.Contains("use an odd window such as 5 or 7", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void An_even_window_on_a_sequence_is_fine()
+    {
+        var (result, _) = GeneratorHarness.Run("[AftDsl.AftConv(heads: 4, window: 6, Layout = AftDsl.AftConvLayout.Sequence, Causal = true)] public partial class Mixer;");
+        Assert.Empty(result.Diagnostics);
+        Assert.Single(result.GeneratedTrees);
+    }
+
+    [Fact]
+    public void AFT0203_causal_grid_is_reported_on_causal()
+    {
+        Single("[AftDsl.AftConv(heads: 4, window: 3, [|Causal = true|])] public partial class Mixer;", "AFT0203");
+    }
+
+    [Fact]
+    public void AFT0204_half_a_fixed_grid_is_reported()
+    {
+        var diagnostic = Single("[AftDsl.AftConv(heads: 4, window: 3, [|GridWidth = 14|])] public partial class Mixer;", "AFT0204");
+        Assert.Contains("GridWidth is set but GridHeight is not", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0205_grid_size_on_a_sequence_is_reported()
+    {
+        Single("[AftDsl.AftConv(heads: 4, window: 3, Layout = AftDsl.AftConvLayout.Sequence, [|GridHeight = 14|], GridWidth = 14)] public partial class Mixer;", "AFT0205");
     }
 
     [Fact]

@@ -10,8 +10,7 @@ namespace AftDsl.Generators.Tests;
 /// <summary>The pipeline caches: an unrelated edit regenerates nothing, and no step output holds compiler objects.</summary>
 public sealed class IncrementalTests
 {
-    static readonly string[] OurSteps =
-        [AftLayerGenerator.Steps.AftFullParse, AftLayerGenerator.Steps.AftFullModel, AftLayerGenerator.Steps.AftFullDiagnostics];
+    static readonly string[] OurSteps = [.. AftLayerGenerator.Steps.All];
 
     const string Layers = """
         using AftDsl;
@@ -19,6 +18,12 @@ public sealed class IncrementalTests
         [AftFull(maxLength: 512, Dim = 64, Causal = true)] public partial class Good;
         [AftFull(maxLength: 512)] public partial class Unbound;
         [AftFull(maxLength: 0)] public partial class Broken;
+        [AftLocal(maxLength: 512, window: 32)] public partial class Local;
+        [AftLocal(maxLength: 512, window: 1000)] public partial class BrokenLocal;
+        [AftSimple(Dim = 64)] public partial class Simple;
+        [AftSimple(Dim = -1)] public partial class BrokenSimple;
+        [AftConv(heads: 8, window: 3, Dim = 64)] public partial class Conv;
+        [AftConv(heads: 8, window: 4)] public partial class BrokenConv;
         """;
 
     static GeneratorRunResult RunTwice(Func<Compilation, Compilation> edit)
@@ -58,8 +63,8 @@ public sealed class IncrementalTests
         // The parse step runs again for a new syntax tree; the location-free models compare equal, so
         // nothing is emitted again (only diagnostics, which carry the new tree's locations, are re-reported).
         var result = RunTwice(c => c.RemoveAllSyntaxTrees().AddSyntaxTrees(CSharpSyntaxTree.ParseText(Layers, GeneratorHarness.ParseOptions, path: "File0.cs")));
-        var models = result.TrackedSteps[AftLayerGenerator.Steps.AftFullModel].SelectMany(step => step.Outputs).ToList();
-        Assert.Equal(2, models.Count);
+        var models = OurSteps.Where(name => name.EndsWith(".Model")).SelectMany(name => result.TrackedSteps[name]).SelectMany(step => step.Outputs).ToList();
+        Assert.Equal(5, models.Count);
         Assert.All(models, output => Assert.True(output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{output.Reason}"));
     }
 

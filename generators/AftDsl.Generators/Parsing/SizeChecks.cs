@@ -1,14 +1,48 @@
+using System.Globalization;
 using AftDsl.Generators.Diagnostics;
 
 namespace AftDsl.Generators.Parsing;
 
-/// <summary>Checks shared by every layer's size arguments.</summary>
+/// <summary>Checks of the size arguments shared by the layers, each reported on the argument at fault.</summary>
 internal sealed class SizeChecks(string layer, List<DiagnosticInfo> diagnostics)
 {
-    /// <summary>Reports AFT0101 on the argument when it was written and is not positive.</summary>
+    /// <summary>AFT0101 on the argument when it was written and is not positive.</summary>
     public void Positive(Argument<int>? argument, string name, string meaning)
     {
         if (argument is { Value: <= 0 } bad)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotPositive, bad.Location, layer, name, bad.Value, meaning));
+    }
+
+    /// <summary>AFT0102: a written FactorRank is the mistake; with the default, the short maxLength is.</summary>
+    public void FactorRankWithinMaxLength(Argument<int>? rank, int defaultRank, Argument<int> maxLength)
+    {
+        var value = rank?.Value ?? defaultRank;
+        if (maxLength.Value <= 0 || value <= 0 || value <= maxLength.Value)
+            return;
+        var (shown, location) = rank is { } written
+            ? (written.Value.ToString(CultureInfo.InvariantCulture), written.Location)
+            : ($"{value}, the default", maxLength.Location);
+        diagnostics.Add(DiagnosticInfo.Create(Descriptors.FactorRankAboveMaxLength, location, layer, shown, maxLength.Value));
+    }
+
+    /// <summary>AFT0103: the window of AFT-local must fit within maxLength.</summary>
+    public void WindowWithinMaxLength(Argument<int> window, Argument<int> maxLength)
+    {
+        if (maxLength.Value > 0 && window.Value > maxLength.Value)
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.WindowAboveMaxLength, window.Location, layer, window.Value, maxLength.Value));
+    }
+
+    /// <summary>AFT0201, on the heads argument, with the valid head counts and the nearest valid widths.</summary>
+    public void HeadsDivideDim(Argument<int> heads, Argument<int> dim)
+    {
+        var (h, d) = (heads.Value, dim.Value);
+        if (d % h == 0)
+            return;
+        var divisors = Enumerable.Range(1, d).Where(candidate => d % candidate == 0).Select(x => x.ToString(CultureInfo.InvariantCulture));
+        var below = d / h * h;
+        var nearest = below == 0 ? h.ToString(CultureInfo.InvariantCulture) : $"{below}, {below + h}";
+        var quotient = ((double)d / h).ToString("0.###", CultureInfo.InvariantCulture);
+        diagnostics.Add(DiagnosticInfo.Create(Descriptors.HeadsDoNotDivideDim, heads.Location, layer, h, d, quotient,
+            string.Join(", ", divisors), nearest));
     }
 }

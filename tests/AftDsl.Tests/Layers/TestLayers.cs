@@ -22,3 +22,24 @@ public static partial class Enclosing
     [AftFull(maxLength: 32, HiddenDim = 12, FactorRank = 8)]
     public partial class NestedMixer;
 }
+
+[AftLocal(maxLength: 40, window: 3, Dim = 8, FactorRank = 4, Causal = true)]
+public partial class CausalLocalMixer;
+
+[AftLocal(maxLength: 8, window: 2, Dim = 4, HiddenDim = 3, FactorRank = 2)]
+public partial class TinyLocalMixer;
+
+[AftSimple(Dim = 8, Causal = true)]
+public partial class CausalSimpleMixer;
+
+[AftSimple(HiddenDim = 3)]
+public partial class SimpleAtConstruction;
+
+[AftConv(heads: 2, window: 3)]
+public partial class GridMixer;
+
+[AftConv(heads: 2, window: 3, Dim = 4, GridHeight = 3, GridWidth = 4)]
+public partial class FixedGridMixer;
+
+[AftConv(heads: 2, window: 3, Dim = 4, Layout = AftConvLayout.Sequence, Causal = true)]
+public partial class CausalConvMixer;

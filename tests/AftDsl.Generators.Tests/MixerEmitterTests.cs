@@ -5,7 +5,7 @@ using Xunit;
 
 namespace AftDsl.Generators.Tests;
 
-public sealed class AftFullGeneratorTests
+public sealed class MixerEmitterTests
 {
     const string FixedWidthCausal = """
         using AftDsl;
@@ -44,6 +44,78 @@ public sealed class AftFullGeneratorTests
         partial class GlobalMixer;
         """;
 
+    const string LocalCausal = """
+        using AftDsl;
+
+        namespace Samples;
+
+        [AftLocal(maxLength: 1024, window: 32, Dim = 256, Causal = true, FactorRank = 64)]
+        public partial class LocalMixer;
+        """;
+
+    const string LocalWidthAtConstruction = """
+        [AftDsl.AftLocal(maxLength: 512, window: 8, HiddenDim = 128)]
+        public partial class LocalMixer;
+        """;
+
+    const string SimpleCausal = """
+        using AftDsl;
+
+        [AftSimple(Dim = 128, Causal = true)]
+        public partial class SimpleMixer;
+        """;
+
+    const string SimpleWidthAtConstruction = """
+        [AftDsl.AftSimple]
+        public partial class SimpleMixer;
+        """;
+
+    const string ConvGridAsOnTheCard = """
+        using AftDsl;
+
+        namespace Vision;
+
+        [AftConv(heads: 32, window: 7)]
+        public partial class PatchMixer;
+        """;
+
+    const string ConvFixedGrid = """
+        using AftDsl;
+
+        namespace Vision;
+
+        [AftConv(heads: 16, window: 11, Dim = 384, GridHeight = 14, GridWidth = 14)]
+        public partial class PatchMixer;
+        """;
+
+    const string ConvCausalSequence = """
+        using AftDsl;
+
+        [AftConv(heads: 8, window: 4, Dim = 64, Layout = AftConvLayout.Sequence, Causal = true)]
+        public partial class SequenceMixer;
+        """;
+
+    [Fact]
+    public void Local_causal_layer() => Snapshot.VerifyGenerated(GeneratorHarness.Run(LocalCausal).Result);
+
+    [Fact]
+    public void Local_width_bound_at_construction() => Snapshot.VerifyGenerated(GeneratorHarness.Run(LocalWidthAtConstruction).Result);
+
+    [Fact]
+    public void Simple_causal_layer() => Snapshot.VerifyGenerated(GeneratorHarness.Run(SimpleCausal).Result);
+
+    [Fact]
+    public void Simple_width_bound_at_construction() => Snapshot.VerifyGenerated(GeneratorHarness.Run(SimpleWidthAtConstruction).Result);
+
+    [Fact]
+    public void Conv_grid_as_on_the_card() => Snapshot.VerifyGenerated(GeneratorHarness.Run(ConvGridAsOnTheCard).Result);
+
+    [Fact]
+    public void Conv_fixed_grid() => Snapshot.VerifyGenerated(GeneratorHarness.Run(ConvFixedGrid).Result);
+
+    [Fact]
+    public void Conv_causal_sequence() => Snapshot.VerifyGenerated(GeneratorHarness.Run(ConvCausalSequence).Result);
+
     [Fact]
     public void Fixed_width_causal_layer() => Snapshot.VerifyGenerated(GeneratorHarness.Run(FixedWidthCausal).Result);
 
@@ -61,6 +133,13 @@ public sealed class AftFullGeneratorTests
     [InlineData(WidthAtConstruction)]
     [InlineData(NestedInBlockNamespace)]
     [InlineData(GlobalNamespace)]
+    [InlineData(LocalCausal)]
+    [InlineData(LocalWidthAtConstruction)]
+    [InlineData(SimpleCausal)]
+    [InlineData(SimpleWidthAtConstruction)]
+    [InlineData(ConvGridAsOnTheCard)]
+    [InlineData(ConvFixedGrid)]
+    [InlineData(ConvCausalSequence)]
     public void Generated_code_compiles_against_torchsharp_without_warnings(string source)
     {
         var (result, output) = GeneratorHarness.Run(source);

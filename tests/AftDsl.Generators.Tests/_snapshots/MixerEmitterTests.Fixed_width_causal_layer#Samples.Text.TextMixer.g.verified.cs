@@ -6,7 +6,7 @@ namespace Samples.Text;
 
 /// <summary>
 /// AFT-full token mixer (Zhai et al., 2021, Eq. 2), causal: position t sees positions ≤ t only; declared as <c>[AftFull(maxLength: 1024, Dim = 64, Causal = true)]</c>.
-/// Input <c>[B, T, 64]</c> with 1 ≤ T ≤ 1024; output <c>[B, T, 64]</c>.
+/// Input <c>[B, T, 64] with 1 ≤ T ≤ 1024</c>; output <c>[B, T, 64]</c>.
 /// </summary>
 /// <remarks>
 /// State-dict names: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c> (Dim → HiddenDim), <c>out_proj</c> (HiddenDim → Dim),
@@ -32,7 +32,7 @@ partial class TextMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.
     public const long Dim = 64;
     /// <summary>Width of Q, K and V.</summary>
     public const long HiddenDim = 64;
-    /// <summary>Number of trainable parameters (projections with biases, and both bias factors).</summary>
+    /// <summary>Number of trainable parameters, as TorchSharp counts them.</summary>
     public const long ParameterCount = 278784;
 
     private readonly global::TorchSharp.Modules.Linear q_proj;
@@ -53,14 +53,25 @@ partial class TextMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.
         RegisterComponents();
     }
 
-    /// <summary>Mixes the sequence: <c>[B, T, 64]</c> → <c>[B, T, 64]</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, 64]</c> with 1 ≤ T ≤ MaxLength, or its dtype or device differs from the layer's.</exception>
+    /// <summary>Mixes the input: <c>[B, T, 64] with 1 ≤ T ≤ 1024</c> → <c>[B, T, 64]</c>.</summary>
+    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, 64] with 1 ≤ T ≤ 1024</c>, or its dtype or device differs from the layer's.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
-        global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, MaxLength, pos_u);
+        global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, MaxLength, q_proj.weight!);
         using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var bias = global::AftDsl.Kernels.PositionBias.Factorised(pos_u, pos_w, input.shape[1]);
-        var mixed = global::AftDsl.Kernels.AftFullKernel.Forward(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), bias, Causal);
+        var mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), pos_u, pos_w);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the mathematics lives in <see cref="global::AftDsl.Kernels.AftFullKernel"/>.</summary>
+    private sealed class MixingFunction : global::TorchSharp.torch.autograd.SingleTensorFunction<MixingFunction>
+    {
+        public override string Name => "TextMixer.MixingFunction";
+
+        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.autograd.AutogradContext ctx, params object[] vars) =>
+            global::AftDsl.Kernels.AftFullKernel.Forward(ctx, (global::TorchSharp.torch.Tensor)vars[0], (global::TorchSharp.torch.Tensor)vars[1], (global::TorchSharp.torch.Tensor)vars[2], (global::TorchSharp.torch.Tensor)vars[3], (global::TorchSharp.torch.Tensor)vars[4], causal: Causal);
+
+        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(global::TorchSharp.torch.autograd.AutogradContext ctx, global::TorchSharp.torch.Tensor grad_output) =>
+            global::AftDsl.Kernels.AftFullKernel.Backward(ctx, grad_output);
     }
 }

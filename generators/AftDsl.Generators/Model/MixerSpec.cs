@@ -1,0 +1,45 @@
+namespace AftDsl.Generators.Model;
+
+/// <summary>The four AFT token mixers of the paper.</summary>
+internal enum MixerKind
+{
+    Full,
+    Local,
+    Simple,
+    Conv,
+}
+
+/// <summary>
+/// Everything the emitter needs to write one mixer layer, as plain values: no symbols, syntax or
+/// locations, so an edit elsewhere leaves an equal spec and regenerates nothing. Fields a kind does
+/// not have are 0 (MaxLength and FactorRank for AFT-simple and AFT-conv; Window for AFT-full and
+/// AFT-simple; Heads and the grid for all but AFT-conv).
+/// </summary>
+/// <param name="Dim">Null when the width is bound at construction (<c>new X(dim)</c>).</param>
+/// <param name="HiddenDim">Null when it follows <paramref name="Dim"/>.</param>
+/// <param name="Grid">AFT-conv over a 2-d grid (true) or a sequence (false).</param>
+/// <param name="GridHeight">A fixed grid height, or 0 for any.</param>
+/// <param name="GridWidth">A fixed grid width, or 0 for any.</param>
+internal sealed record MixerSpec(
+    MixerKind Kind,
+    TargetType Target,
+    int? Dim,
+    bool Causal,
+    int? HiddenDim,
+    int MaxLength = 0,
+    int FactorRank = 0,
+    int Window = 0,
+    int Heads = 0,
+    bool Grid = false,
+    int GridHeight = 0,
+    int GridWidth = 0)
+{
+    /// <summary>The attribute's name without the suffix: <c>AftFull</c>, <c>AftLocal</c>, …</summary>
+    public string AttributeName => "Aft" + Kind;
+
+    /// <summary>How messages and exceptions name the layer: <c>AftFull 'TextMixer'</c>.</summary>
+    public string LayerName => $"{AttributeName} '{Target.Name}'";
+
+    /// <summary>AFT-full and AFT-local carry the factorised position bias U·Wᵀ.</summary>
+    public bool HasFactorisedBias => Kind is MixerKind.Full or MixerKind.Local;
+}

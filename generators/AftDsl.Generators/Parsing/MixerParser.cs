@@ -1,0 +1,144 @@
+using AftDsl.Generators.Diagnostics;
+using AftDsl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace AftDsl.Generators.Parsing;
+
+/// <summary>
+/// Turns one class carrying a mixer attribute (<c>[AftFull]</c>, <c>[AftLocal]</c>, <c>[AftSimple]</c>,
+/// <c>[AftConv]</c>) into a <see cref="MixerSpec"/>, or into diagnostics on the arguments at fault.
+/// </summary>
+internal static class MixerParser
+{
+    public static readonly IReadOnlyList<(string MetadataName, MixerKind Kind)> Attributes =
+    [
+        ("AftDsl.AftFullAttribute", MixerKind.Full),
+        ("AftDsl.AftLocalAttribute", MixerKind.Local),
+        ("AftDsl.AftSimpleAttribute", MixerKind.Simple),
+        ("AftDsl.AftConvAttribute", MixerKind.Conv),
+    ];
+
+    public static ParseResult<MixerSpec> Parse(GeneratorAttributeSyntaxContext context, MixerKind kind)
+    {
+        if (context.TargetNode is not ClassDeclarationSyntax declaration || context.TargetSymbol is not INamedTypeSymbol symbol)
+            return new(null, EquatableArray<DiagnosticInfo>.Empty);
+        try
+        {
+            return Parse(declaration, symbol, context.Attributes[0], kind);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Never let an exception escape into the compiler (CS8785): report it on the class instead.
+            var failure = DiagnosticInfo.Create(Descriptors.GeneratorFailure, declaration.Identifier.GetLocation(), symbol.Name, e.GetType().Name, e.Message);
+            return new(null, new[] { failure }.ToEquatableArray());
+        }
+    }
+
+    static ParseResult<MixerSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
+    {
+        var layer = $"Aft{kind} '{symbol.Name}'";
+        var arguments = new AttributeArguments(attribute);
+        var diagnostics = new List<DiagnosticInfo>();
+        if (DeclaredEarlier(symbol, attribute) is { } first)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.DeclaredTwice, arguments.Location, layer, symbol.Name, first));
+            return Result(null, diagnostics);
+        }
+        var target = TargetTypeParser.Parse(declaration, symbol, layer, diagnostics);
+        if (arguments.HasErrors)
+            return Result(null, diagnostics);
+
+        var checks = new SizeChecks(layer, diagnostics);
+        var dim = arguments.Named<int>("Dim");
+        var causal = arguments.Named<bool>("Causal")?.Value ?? false;
+        checks.Positive(dim, "Dim", "it is the width of the features, e.g. Dim = 256; leave it out to pass the width to the constructor");
+        var spec = kind switch
+        {
+            MixerKind.Full or MixerKind.Local => PositionBiasMixer(kind, arguments, checks, dim?.Value, causal),
+            MixerKind.Simple => new MixerSpec(kind, null!, dim?.Value, causal, HiddenDim(arguments, checks)),
+            _ => Conv(layer, arguments, checks, diagnostics, dim, causal),
+        };
+        if (spec is null || target is null || diagnostics.Count > 0)
+            return Result(null, diagnostics);
+        return Result(spec with { Target = target }, diagnostics);
+    }
+
+    static MixerSpec? PositionBiasMixer(MixerKind kind, AttributeArguments arguments, SizeChecks checks, int? dim, bool causal)
+    {
+        const int defaultRank = 128;
+        var maxLength = arguments.Constructor<int>("maxLength");
+        var window = kind == MixerKind.Local ? arguments.Constructor<int>("window") : null;
+        if (maxLength is null || (kind == MixerKind.Local && window is null))
+            return null;
+        checks.Positive(maxLength, "maxLength", "it is the longest sequence T that forward accepts, e.g. maxLength: 1024");
+        checks.Positive(window, "window", "it is the width s of the band |t − t'| < s where position biases apply, e.g. window: 32");
+        var rank = arguments.Named<int>("FactorRank");
+        checks.Positive(rank, "FactorRank", $"it is the rank of the factorised position bias w = U·Wᵀ, e.g. FactorRank = {defaultRank}");
+        checks.FactorRankWithinMaxLength(rank, defaultRank, maxLength.Value);
+        if (window is { } s)
+            checks.WindowWithinMaxLength(s, maxLength.Value);
+        return new MixerSpec(kind, null!, dim, causal, HiddenDim(arguments, checks),
+            MaxLength: maxLength.Value.Value, FactorRank: rank?.Value ?? defaultRank, Window: window?.Value ?? 0);
+    }
+
+    static MixerSpec? Conv(string layer, AttributeArguments arguments, SizeChecks checks, List<DiagnosticInfo> diagnostics, Argument<int>? dim, bool causal)
+    {
+        var heads = arguments.Constructor<int>("heads");
+        var window = arguments.Constructor<int>("window");
+        if (heads is null || window is null)
+            return null;
+        checks.Positive(heads, "heads", "it is the number of heads h (K has h channels), e.g. heads: 32");
+        checks.Positive(window, "window", "it is the kernel size s, e.g. window: 7");
+        var layout = arguments.Named<int>("Layout");
+        var grid = (layout?.Value ?? 0) == 0;
+        var height = arguments.Named<int>("GridHeight");
+        var width = arguments.Named<int>("GridWidth");
+        checks.Positive(height, "GridHeight", "it fixes the grid's height; leave it out to accept any grid");
+        checks.Positive(width, "GridWidth", "it fixes the grid's width; leave it out to accept any grid");
+        var causalArgument = arguments.Named<bool>("Causal");
+        if (grid)
+        {
+            if (window.Value.Value > 0 && window.Value.Value % 2 == 0)
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.EvenGridWindow, window.Value.Location, layer, window.Value.Value, window.Value.Value - 1, window.Value.Value + 1));
+            if (causal && causalArgument is { } c)
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.CausalGrid, c.Location, layer));
+            if ((height is null) != (width is null))
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.HalfFixedGrid, (height ?? width)!.Value.Location, layer, height is null ? "GridHeight" : "GridWidth", height is null ? "GridWidth" : "GridHeight"));
+        }
+        else if ((height ?? width) is { } fixedOnSequence)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.GridSizeOnSequence, fixedOnSequence.Location, layer));
+        }
+        if (dim is { Value: > 0 } d && heads.Value.Value > 0)
+            checks.HeadsDivideDim(heads.Value, d);
+        return new MixerSpec(MixerKind.Conv, null!, dim?.Value, causal, null, Window: window.Value.Value, Heads: heads.Value.Value,
+            Grid: grid, GridHeight: height?.Value ?? 0, GridWidth: width?.Value ?? 0);
+    }
+
+    static int? HiddenDim(AttributeArguments arguments, SizeChecks checks)
+    {
+        var hidden = arguments.Named<int>("HiddenDim");
+        checks.Positive(hidden, "HiddenDim", "it is the width of Q, K and V, e.g. HiddenDim = 256; leave it out to use Dim");
+        return hidden?.Value;
+    }
+
+    /// <summary>The first layer attribute on the class, when it is not <paramref name="attribute"/> (a class declares one layer).</summary>
+    static string? DeclaredEarlier(INamedTypeSymbol symbol, AttributeData attribute)
+    {
+        var layers = symbol.GetAttributes()
+            .Where(a => a.AttributeClass is { } type && Attributes.Any(known => type.ToDisplayString() == known.MetadataName))
+            .Select(a => (Attribute: a, Syntax: a.ApplicationSyntaxReference))
+            .Where(a => a.Syntax is not null)
+            .OrderBy(a => a.Syntax!.SyntaxTree.FilePath, StringComparer.Ordinal)
+            .ThenBy(a => a.Syntax!.Span.Start)
+            .ToList();
+        if (layers.Count < 2 || attribute.ApplicationSyntaxReference is not { } self)
+            return null;
+        var first = layers[0].Syntax!;
+        var isFirst = first.SyntaxTree == self.SyntaxTree && first.Span == self.Span;
+        return isFirst ? null : layers[0].Attribute.AttributeClass!.Name.Replace("Attribute", "");
+    }
+
+    static ParseResult<MixerSpec> Result(MixerSpec? spec, List<DiagnosticInfo> diagnostics) => new(spec, diagnostics.ToEquatableArray());
+}
