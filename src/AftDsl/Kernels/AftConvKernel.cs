@@ -57,14 +57,16 @@ public static class AftConvKernel
         else
         {
             shift = kf.amax([1], keepdim: true);                                              // [B, 1, heads]
-            var p = (kf - shift).exp_();
-            var x = Stack(p, vf, shape);                                                      // [B, P, D + heads]
             var (weight, _, channelScale) = Kernel(w, shape);
-            var banded = Convolve(x, weight, shape);
-            var totals = x.sum(1, keepdim: true).mul_(channelScale);
-            var sums = banded.add_(totals);
+            Tensor sums, totals;
+            using (NewDisposeScope())
+            {
+                var x = Stack(kf, vf, shift, shape);                                          // [B, P, D + heads]
+                totals = x.sum(1, keepdim: true).mul_(channelScale).MoveToOuterDisposeScope();
+                sums = Convolve(x, weight, shape).add_(totals).MoveToOuterDisposeScope();
+            }
             numerator = sums.narrow(2, 0, shape.Width).view(shape.Batch, shape.Positions, shape.Heads, shape.HeadWidth);
-            denominator = sums.narrow(2, shape.Width, shape.Heads);
+            denominator = sums.narrow(2, shape.Width, shape.Heads).contiguous();
             globalDenominator = totals.narrow(2, shape.Width, shape.Heads);
             rowShift = combined = shift;
         }
@@ -118,8 +120,8 @@ public static class AftConvKernel
         }
         else
         {
-            var p = (kf - shift).exp_();
-            var x = Stack(p, vf, shape);
+            var x = Stack(kf, vf, shift, shape);
+            var p = x.narrow(2, shape.Width, shape.Heads);
             var (weight, exponentials, channelScale) = Kernel(w, shape);
             var upstream = cat([hA.reshape(shape.Batch, shape.Positions, shape.Width), hD], 2);   // [∂A | ∂D]
             var (transposed, dWeight) = ConvolveBackward(x, weight, upstream, shape);
@@ -141,9 +143,14 @@ public static class AftConvKernel
         return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
     }
 
-    /// <summary>X = [P ⊙ V | P], channels-last: <c>[B, P, D + heads]</c>.</summary>
-    static Tensor Stack(Tensor p, Tensor vf, ConvShape shape) =>
-        cat([(p.unsqueeze(3) * vf).reshape(shape.Batch, shape.Positions, shape.Width), p], 2);
+    /// <summary>X = [P ⊙ V | P] with P = exp(K − shift), channels-last: <c>[B, P, D + heads]</c>, without temporaries.</summary>
+    static Tensor Stack(Tensor kf, Tensor vf, Tensor shift, ConvShape shape)
+    {
+        var x = empty([shape.Batch, shape.Positions, shape.Width + shape.Heads], dtype: kf.dtype, device: kf.device);
+        var p = x.narrow(2, shape.Width, shape.Heads).copy_(kf).sub_(shift).exp_();
+        x.narrow(2, 0, shape.Width).view(shape.Batch, shape.Positions, shape.Heads, shape.HeadWidth).copy_(vf).mul_(p.unsqueeze(3));
+        return x;
+    }
 
     // The depthwise kernel for [numerator channels | denominator channels]: e^{w−ρ} − e^{−ρ} per head,
     // repeated over the head's channels; also e^{w−ρ} (for ∂w) and the global parts' scale e^{−ρ} per channel.

@@ -34,27 +34,32 @@ public static class AftFullKernel
     {
         using var scope = NewDisposeScope();
         var (batch, length, hidden) = (k.shape[0], k.shape[1], k.shape[2]);
-        var (columnShift, p) = Exponentials(k, causal);
-        var x = cat([p * v, p], 2);                                                       // [B, T, 2H]
-        var sums = empty([batch, length, 2 * hidden], dtype: k.dtype, device: k.device);
+        var columnShift = k.amax([causal ? 2 : 1], keepdim: true);
+        var numerator = empty_like(k);
+        var denominator = empty_like(k);
         var rowMax = empty(causal ? [batch, length, 1] : [length, 1], dtype: k.dtype, device: k.device);
-        foreach (var chunk in RowChunks.Of(length, batch, causal))
+        using (NewDisposeScope())
         {
-            using var step = NewDisposeScope();
-            var e = Exp(Scores(u, w, columnShift, chunk, length, causal), rowMax, chunk, causal, store: true);
-            sums.narrow(1, chunk.Start, chunk.Length).copy_(Multiply(e, x, chunk, causal));
+            var x = Stacked(k, v, columnShift, causal);                                       // [P ⊙ V | P], per-batch or flattened
+            foreach (var chunk in RowChunks.Of(length, batch, causal))
+            {
+                using var step = NewDisposeScope();
+                var e = Exp(Scores(u, w, columnShift, chunk, length, causal), rowMax, chunk, causal, store: true);
+                var sums = Multiply(e, x, batch, hidden, chunk, causal);                          // [B, c, 2H]
+                numerator.narrow(1, chunk.Start, chunk.Length).copy_(sums.narrow(2, 0, hidden));
+                denominator.narrow(1, chunk.Start, chunk.Length).copy_(sums.narrow(2, hidden, hidden));
+            }
         }
 
-        var numerator = sums.narrow(2, 0, hidden);
-        var denominator = sums.narrow(2, hidden, hidden);
-        var underflow = denominator < ExactRows.UnderflowThreshold(k.dtype);
-        var ratio = numerator / where(underflow, ones_like(denominator), denominator);
-        var repaired = ExactRows.Flagged(underflow);
+        Tensor repaired;
+        using (var flags = denominator < ExactRows.UnderflowThreshold(k.dtype))
+            repaired = ExactRows.Flagged(flags);
+        var ratio = numerator.div_(denominator);                                                   // underflowed rows are overwritten next
         ExactRows.Repair(ratio, repaired, k, v, Bias, [u, w], causal);
 
         ctx.save_data(CausalKey, causal);
         SavedTensors.Save(ctx, inputs: [q, k, v, u, w], created: [ratio, denominator, columnShift, rowMax, repaired]);
-        return (q.sigmoid() * ratio).MoveToOuterDisposeScope();
+        return q.sigmoid().mul_(ratio).MoveToOuterDisposeScope();
     }
 
     /// <summary>Gradients of q, k, v, u, w (in that order).</summary>
@@ -67,50 +72,66 @@ public static class AftFullKernel
         var (ratio, denominator, columnShift, rowMax, repaired) = (saved[5], saved[6], saved[7], saved[8], saved[9]);
         var (batch, length, hidden) = (k.shape[0], k.shape[1], k.shape[2]);
 
-        var gate = q.sigmoid();
-        var dq = grad * ratio * gate * (1 - gate);
-        var s = grad * gate;
-        var h = s / denominator;
-        if (repaired.shape[0] > 0)
-            h.index_put_(zeros(1, dtype: h.dtype, device: h.device), repaired.select(1, 0), repaired.select(1, 1));
-        var upstream = cat([h, -h * ratio], 2);                                            // [∂A | ∂D]
-
-        var p = Shifted(k, columnShift, causal);
-        var x = cat([p * v, p], 2);
-        var m = zeros_like(x);
+        var (dq, s) = AftSimpleKernel.GateGradients(q, grad, ratio);
         var (du, dw) = (zeros_like(u), zeros_like(w));
-        foreach (var chunk in RowChunks.Of(length, batch, causal))
+        // Eᵀ·[∂A | ∂D]: per batch when causal; non-causal, [T, B·2H], accumulated by addmm without temporaries.
+        var m = zeros(causal ? [batch, length, 2 * hidden] : [length, batch * 2 * hidden], dtype: k.dtype, device: k.device);
+        using (NewDisposeScope())
         {
-            using var step = NewDisposeScope();
-            var e = Exp(Scores(u, w, columnShift, chunk, length, causal), rowMax, chunk, causal, store: false);
-            var rows = upstream.narrow(1, chunk.Start, chunk.Length);
-            var columns = causal ? chunk.Start + chunk.Length : length;
-            var dBias = AccumulateTransposed(e, rows, x, m, columns, causal);              // [c, columns]
-            du.narrow(0, chunk.Start, chunk.Length).add_(dBias.matmul(w.narrow(0, 0, columns)));
-            dw.narrow(0, 0, columns).add_(dBias.t().matmul(u.narrow(0, chunk.Start, chunk.Length)));
+            var upstream = Upstream(s, denominator, ratio, repaired);                          // [∂A | ∂D] = [h | −h R], h = S / D
+            if (repaired.shape[0] == 0) s.Dispose();
+            var x = Stacked(k, v, columnShift, causal);
+            foreach (var chunk in RowChunks.Of(length, batch, causal))
+            {
+                using var step = NewDisposeScope();
+                var e = Exp(Scores(u, w, columnShift, chunk, length, causal), rowMax, chunk, causal, store: false);
+                var rows = upstream.narrow(1, chunk.Start, chunk.Length);
+                var columns = causal ? chunk.Start + chunk.Length : length;
+                var dBias = AccumulateTransposed(e, rows, x, m, batch, columns, causal);          // [c, columns]
+                du.narrow(0, chunk.Start, chunk.Length).add_(dBias.matmul(w.narrow(0, 0, columns)));
+                dw.narrow(0, 0, columns).add_(dBias.t().matmul(u.narrow(0, chunk.Start, chunk.Length)));
+            }
         }
+        // ∂V = P ⊙ M_A, ∂K = P ⊙ (V ⊙ M_A + M_D).
+        if (!causal) m = m.view(length, batch, 2 * hidden).permute(1, 0, 2);
+        var p = (k - columnShift).exp_();
         var mA = m.narrow(2, 0, hidden);
-        var mD = m.narrow(2, hidden, hidden);
-        var dv = p * mA;
-        var dk = p * (v * mA + mD);
+        var dk = v.mul(mA).add_(m.narrow(2, hidden, hidden)).mul_(p);
+        var dv = p.mul_(mA);
+        m.Dispose();
+        mA.Dispose();
         if (repaired.shape[0] > 0)
             ExactRows.AddGradients(repaired, s, k, v, Bias, [u, w], causal, dk, dv, [du, dw]);
         return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope(),
                 du.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
     }
 
+    /// <summary>[h | −h ⊙ R] with h = S / D, zero on the rows the exact path handles: <c>[B, T, 2H]</c>.</summary>
+    internal static Tensor Upstream(Tensor s, Tensor denominator, Tensor ratio, Tensor repaired)
+    {
+        var hidden = s.shape[2];
+        var upstream = empty([s.shape[0], s.shape[1], 2 * hidden], dtype: s.dtype, device: s.device);
+        var h = upstream.narrow(2, 0, hidden).copy_(s).div_(denominator);
+        upstream.narrow(2, hidden, hidden).copy_(h).mul_(ratio).neg_();
+        if (repaired.shape[0] > 0)
+            upstream.index_put_(zeros(1, dtype: s.dtype, device: s.device), repaired.select(1, 0), repaired.select(1, 1));
+        return upstream;
+    }
+
     /// <summary>The bias rows U[t]·W[:T]ᵀ, for the exact-row path.</summary>
     static Tensor Bias(Tensor targets, long length, IReadOnlyList<Tensor> factors) =>
         factors[0].index_select(0, targets).matmul(factors[1].narrow(0, 0, length).t());
 
-    // Non-causal: one shift per (b, channel), [B, 1, H]. Causal: one per (b, position), [B, T, 1].
-    static (Tensor Shift, Tensor P) Exponentials(Tensor k, bool causal)
+    // X = [P ⊙ V | P] with P = exp(K − shift): [B, T, 2H] when causal (per-batch products), and for the
+    // non-causal product, whose E is shared by the batch, laid out [T, B·2H] so that one matmul serves all.
+    static Tensor Stacked(Tensor k, Tensor v, Tensor shift, bool causal)
     {
-        var shift = k.amax([causal ? 2 : 1], keepdim: true);
-        return (shift, (k - shift).exp_());
+        var (batch, length, hidden) = (k.shape[0], k.shape[1], k.shape[2]);
+        var x = empty([batch, length, 2 * hidden], dtype: k.dtype, device: k.device);
+        var p = x.narrow(2, hidden, hidden).copy_(k).sub_(shift).exp_();
+        x.narrow(2, 0, hidden).copy_(v).mul_(p);
+        return causal ? x : x.permute(1, 0, 2).reshape(length, batch * 2 * hidden);
     }
-
-    static Tensor Shifted(Tensor k, Tensor shift, bool causal) => (k - shift).exp_();
 
     // Biases of the chunk's rows against every column they see: [c, T] non-causal, [B, c, e] causal,
     // where the column shift s_t' enters through one more rank of the factor product,
@@ -137,30 +158,24 @@ public static class AftFullKernel
         return scores.sub_(slice).exp_();
     }
 
-    // Forward sums of the chunk's rows: E·X.
-    static Tensor Multiply(Tensor e, Tensor x, (long Start, long Length) chunk, bool causal)
-    {
-        if (causal)
-            return e.bmm(x.narrow(1, 0, e.shape[2]));
-        var (batch, length, width) = (x.shape[0], x.shape[1], x.shape[2]);
-        var flat = x.permute(1, 0, 2).reshape(length, batch * width);                     // one product for the whole batch
-        return e.matmul(flat).view(chunk.Length, batch, width).permute(1, 0, 2);
-    }
+    // Forward sums of the chunk's rows, E·X: [B, c, 2H].
+    static Tensor Multiply(Tensor e, Tensor x, long batch, long hidden, (long Start, long Length) chunk, bool causal) =>
+        causal
+            ? e.bmm(x.narrow(1, 0, e.shape[2]))
+            : e.matmul(x).view(chunk.Length, batch, 2 * hidden).permute(1, 0, 2);
 
     // Adds Eᵀ·rows into m's first columns and returns ∂bias = E ⊙ (rows·Xᵀ), summed over the batch.
-    static Tensor AccumulateTransposed(Tensor e, Tensor rows, Tensor x, Tensor m, long columns, bool causal)
+    static Tensor AccumulateTransposed(Tensor e, Tensor rows, Tensor x, Tensor m, long batch, long columns, bool causal)
     {
-        var visible = x.narrow(1, 0, columns);
         if (causal)
         {
+            var visible = x.narrow(1, 0, columns);
             m.narrow(1, 0, columns).add_(e.transpose(1, 2).bmm(rows));
             var products = rows.bmm(visible.transpose(1, 2)).mul_(e);
             return products.shape[0] == 1 ? products.squeeze(0) : products.sum(dim: 0);
         }
-        var (batch, width) = (x.shape[0], x.shape[2]);
-        var flatRows = rows.permute(1, 0, 2).reshape(rows.shape[1], batch * width);      // [c, B·2H]
-        var flatX = visible.permute(1, 0, 2).reshape(columns, batch * width);              // [T, B·2H]
-        m.add_(e.t().matmul(flatRows).view(columns, batch, width).permute(1, 0, 2));
-        return flatRows.matmul(flatX.t()).mul_(e);
+        var flatRows = rows.permute(1, 0, 2).reshape(rows.shape[1], m.shape[1]);             // [c, B·2H]
+        m.addmm_(e.t(), flatRows, 1, 1);
+        return flatRows.matmul(x.t()).mul_(e);
     }
 }

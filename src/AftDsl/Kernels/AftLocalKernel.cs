@@ -33,51 +33,50 @@ public static class AftLocalKernel
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, long window, bool causal)
     {
         using var scope = NewDisposeScope();
-        var (batch, length, hidden) = (k.shape[0], k.shape[1], k.shape[2]);
+        var (length, hidden) = (k.shape[1], k.shape[2]);
         var band = new BandLayout(length, window, causal, k.device);
         var bias = BandBias(band, u, w);                                                  // [n, b, span]
+        var threshold = ExactRows.UnderflowThreshold(k.dtype);
 
-        Tensor numerator, denominator, globalDenominator, shift, rowShift, combined;
+        Tensor ratio, denominator, shift, rowShift, combined, flags;
         if (causal)
         {
             shift = k.amax([2], keepdim: true);                                            // per position
-            var p = (k - shift).exp_();
-            var (running, sums) = RunningMaxScan.Prefix(k, v, null);
+            var (running, sums) = RunningMaxScan.Prefix(k, v, null);                       // global part, per channel
             var (matrix, _, rho) = CausalBand(band, bias, shift);                          // [B, n, b, span]
-            var banded = band.Apply(matrix, cat([p * v, p], 2));                           // [B, T, 2H]
+            var banded = BandSums(band, matrix, k, v, shift);                              // [B, T, 2H]
             rowShift = band.Unblocked(rho);                                                // [B, T, 1]
             combined = maximum(running, rowShift);
             var globalScale = running.sub_(combined).exp_();
-            var bandScale = (rowShift - combined).exp_();
-            numerator = sums[0].mul_(globalScale).addcmul_(banded.narrow(2, 0, hidden), bandScale, 1);
-            globalDenominator = sums[1].mul_(globalScale);
-            denominator = addcmul(globalDenominator, banded.narrow(2, hidden, hidden), bandScale, 1);
+            using (var bandScale = (rowShift - combined).exp_())
+            {
+                ratio = sums[0].mul_(globalScale).addcmul_(banded.narrow(2, 0, hidden), bandScale, 1);
+                banded.narrow(2, hidden, hidden).mul_(bandScale);
+            }
+            var global = sums[1].mul_(globalScale);
+            (denominator, flags) = Combine(global, banded.narrow(2, hidden, hidden), threshold);
         }
         else
         {
             shift = k.amax([1], keepdim: true);                                            // per channel
-            var p = (k - shift).exp_();
-            var x = cat([p * v, p], 2);
             var (matrix, _, rho) = Band(bias);
-            var banded = band.Apply(matrix, x);
+            var banded = BandSums(band, matrix, k, v, shift, out var totals);
             rowShift = band.Unblocked(rho.unsqueeze(0)).squeeze(0);                        // [T, 1]
             combined = rowShift;
-            var totals = x.sum(1, keepdim: true) * rowShift.neg().exp();                   // [B, T, 2H]
-            numerator = banded.narrow(2, 0, hidden).add_(totals.narrow(2, 0, hidden));
-            globalDenominator = totals.narrow(2, hidden, hidden);
-            denominator = banded.narrow(2, hidden, hidden).add_(globalDenominator);
+            var scale = rowShift.neg().exp();
+            ratio = banded.narrow(2, 0, hidden).addcmul_(totals.narrow(2, 0, hidden), scale, 1);
+            (denominator, flags) = Combine(totals.narrow(2, hidden, hidden) * scale, banded.narrow(2, hidden, hidden), threshold);
         }
 
-        var unreliable = denominator < (globalDenominator * CancellationLimit).clamp_min_(ExactRows.UnderflowThreshold(k.dtype));
-        var ratio = numerator / denominator;                       // unreliable rows are overwritten below
-        var repaired = ExactRows.Flagged(unreliable);
+        var repaired = ExactRows.Flagged(flags);
+        ratio.div_(denominator);                                                           // flagged rows are overwritten next
         BiasRows rows = (t, n, f) => LocalBiasRows(t, n, f, window);
         ExactRows.Repair(ratio, repaired, k, v, rows, [u, w], causal);
 
         ctx.save_data(CausalKey, causal);
         ctx.save_data(WindowKey, window);
         SavedTensors.Save(ctx, inputs: [q, k, v, u, w], created: [ratio, denominator, shift, rowShift, combined, repaired]);
-        return (q.sigmoid() * ratio).MoveToOuterDisposeScope();
+        return q.sigmoid().mul_(ratio).MoveToOuterDisposeScope();
     }
 
     /// <summary>Gradients of q, k, v, u, w (in that order).</summary>
@@ -89,44 +88,52 @@ public static class AftLocalKernel
         var saved = ctx.get_saved_variables();
         var (q, k, v, u, w) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
         var (ratio, denominator, shift, rowShift, combined, repaired) = (saved[5], saved[6], saved[7], saved[8], saved[9], saved[10]);
-        var (batch, length, hidden) = (k.shape[0], k.shape[1], k.shape[2]);
+        var (length, hidden) = (k.shape[1], k.shape[2]);
         var band = new BandLayout(length, window, causal, k.device);
 
-        var gate = q.sigmoid();
-        var dq = grad * ratio * gate * (1 - gate);
-        var s = grad * gate;
-        var h = s / denominator;
-        if (repaired.shape[0] > 0)
-            h.index_put_(zeros(1, dtype: h.dtype, device: h.device), repaired.select(1, 0), repaired.select(1, 1));
-
-        var p = (k - shift).exp_();
-        var x = cat([p * v, p], 2);
+        var (dq, s) = AftSimpleKernel.GateGradients(q, grad, ratio);
+        var upstream = AftFullKernel.Upstream(s, denominator, ratio, repaired);           // [h | −h R], h = S / D
+        if (repaired.shape[0] == 0) s.Dispose();
         var bias = BandBias(band, u, w);
-        Tensor dv, dk, exponentials, upstream;
-        Tensor matrix;
+        Tensor dv, dk, matrix, exponentials;
         if (causal)
         {
             // Global part: Σ_{t ≥ t'} e^{K_t' − M_t} [h | −h R]_t, a suffix scan normalised by the running max of −M.
-            var (running, sums) = RunningMaxScan.Suffix(combined.neg(), h, -h * ratio);
+            var (running, sums) = RunningMaxScan.Suffix(combined.neg(), upstream.narrow(2, 0, hidden), upstream.narrow(2, hidden, hidden));
             var weight = running.add_(k).exp_();
             dv = sums[0].mul_(weight);
-            dk = sums[1].mul_(weight);                 // v ⊙ dv is added once, below
+            dk = sums[1].mul_(weight);                                                     // V ⊙ ∂V is added once, below
+            weight.Dispose();
+            using (var scale = (rowShift - combined).exp_())                               // the band part sees h e^{ρ − M}
+            {
+                upstream.narrow(2, 0, hidden).mul_(scale);
+                upstream.narrow(2, hidden, hidden).mul_(scale);
+            }
             (matrix, exponentials, _) = CausalBand(band, bias, shift);
-            var scaled = h * (rowShift - combined).exp_();
-            upstream = cat([scaled, -scaled * ratio], 2);
         }
         else
         {
-            var totals = (cat([h, -h * ratio], 2) * rowShift.neg().exp()).sum(1, keepdim: true);
+            var totals = upstream.transpose(1, 2).matmul(rowShift.neg().exp()).transpose(1, 2);   // Σ_t e^{−ρ_t} [h | −h R]_t: [B, 1, 2H]
+            var p = (k - shift).exp_();
             dv = p * totals.narrow(2, 0, hidden);
-            dk = p * totals.narrow(2, hidden, hidden);
+            dk = p.mul_(totals.narrow(2, hidden, hidden));
             (matrix, exponentials, _) = Band(bias);
-            upstream = cat([h, -h * ratio], 2);
         }
-        var (transposed, dBias) = MultiplyTransposed(band, matrix, exponentials, upstream, x);
-        // ∂V = P ⊙ M_A and ∂K = P ⊙ (V ⊙ M_A + M_D), each summed over the global and band parts.
-        dv.addcmul_(p, transposed.narrow(2, 0, hidden), 1);
-        dk.addcmul_(p, transposed.narrow(2, hidden, hidden), 1).addcmul_(v, dv, 1);
+
+        Tensor dBias;
+        using (NewDisposeScope())
+        {
+            var x = Stacked(k, v, shift);
+            var p = x.narrow(2, hidden, hidden);
+            var transposed = band.ApplyTransposed(matrix, upstream);                      // [B, T, 2H]
+            // ∂V = P ⊙ M_A and ∂K = P ⊙ (V ⊙ M_A + M_D), each summed over the global and band parts.
+            dv.addcmul_(p, transposed.narrow(2, 0, hidden), 1);
+            dk.addcmul_(p, transposed.narrow(2, hidden, hidden), 1).addcmul_(v, dv, 1);
+            transposed.Dispose();
+            var products = band.Correlate(upstream, x).mul_(exponentials);
+            dBias = (products.shape[0] == 1 ? products.squeeze(0) : products.sum(dim: 0)).MoveToOuterDisposeScope();
+        }
+        upstream.Dispose();
 
         dBias.masked_fill_(band.Mask.logical_not(), 0);
         var (du, dw) = (zeros_like(u), zeros_like(w));
@@ -139,6 +146,38 @@ public static class AftLocalKernel
         }
         return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope(),
                 du.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
+    }
+
+    // Denominator = global + band, in place on the global part, and the rows to recompute exactly: where the
+    // band's negative correction cancels more than 15/16 of the global part, or the sum underflows.
+    static (Tensor Denominator, Tensor Flags) Combine(Tensor global, Tensor band, double threshold)
+    {
+        Tensor cancels;
+        using (var limit = global * (CancellationLimit - 1))
+            cancels = band < limit;
+        var denominator = global.add_(band);
+        return (denominator, cancels.logical_or_(denominator < threshold));
+    }
+
+    // X = [P ⊙ V | P], P = exp(K − shift): [B, T, 2H] without temporaries.
+    static Tensor Stacked(Tensor k, Tensor v, Tensor shift)
+    {
+        var hidden = k.shape[2];
+        var x = empty([k.shape[0], k.shape[1], 2 * hidden], dtype: k.dtype, device: k.device);
+        var p = x.narrow(2, hidden, hidden).copy_(k).sub_(shift).exp_();
+        x.narrow(2, 0, hidden).copy_(v).mul_(p);
+        return x;
+    }
+
+    // The band sums matrix·X, [B, T, 2H], keeping X only as long as the product needs it (and its column totals, non-causal).
+    static Tensor BandSums(BandLayout band, Tensor matrix, Tensor k, Tensor v, Tensor shift) => BandSums(band, matrix, k, v, shift, out _);
+
+    static Tensor BandSums(BandLayout band, Tensor matrix, Tensor k, Tensor v, Tensor shift, out Tensor totals)
+    {
+        using var scope = NewDisposeScope();
+        var x = Stacked(k, v, shift);
+        totals = x.sum(1, keepdim: true).MoveToOuterDisposeScope();
+        return band.Apply(matrix, x).MoveToOuterDisposeScope();
     }
 
     /// <summary>w on the band only: [n, b, span], zero outside the band and beyond the sequence.</summary>
@@ -165,15 +204,6 @@ public static class AftLocalKernel
         rho.masked_fill_(rho.isneginf(), 0);            // padding rows past the end see no source at all
         var exponentials = withBias.sub_(rho).exp_();
         return (exponentials - without.sub(rho).exp_(), exponentials, rho);
-    }
-
-    // The band's transpose, matrixᵀ·upstream at the sources, and ∂w on the band:
-    // exponentials ⊙ (upstream·windowsᵀ), summed over the batch, [n, b, span].
-    static (Tensor Transposed, Tensor DBias) MultiplyTransposed(BandLayout band, Tensor matrix, Tensor exponentials, Tensor upstream, Tensor x)
-    {
-        var transposed = band.ApplyTransposed(matrix, upstream);
-        var products = band.Correlate(upstream, x).mul_(exponentials);
-        return (transposed, products.shape[0] == 1 ? products.squeeze(0) : products.sum(dim: 0));
     }
 
     /// <summary>Rows of w for the exact path: U[t]·W[:T]ᵀ inside the window, 0 outside.</summary>

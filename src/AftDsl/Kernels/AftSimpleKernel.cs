@@ -29,19 +29,19 @@ public static class AftSimpleKernel
         if (causal)
         {
             var (max, sums) = RunningMaxScan.Prefix(k, v, null);
-            ratio = sums[0] / sums[1];
-            logDenominator = max + sums[1].log();
+            ratio = sums[0].div_(sums[1]);
+            logDenominator = sums[1].log_().add_(max);
+            max.Dispose();
         }
         else
         {
-            // One context vector: R = Σ_t softmax_t(K) V, logD = log Σ_t exp(K).
-            var shifted = k - k.amax([1], keepdim: true);
-            var weights = shifted.softmax(1);
-            ratio = (weights * v).sum(1, keepdim: true);
+            // One context vector: R = Σ_t softmax_t(K) V, with log D = logsumexp_t K.
             logDenominator = k.logsumexp(1, keepdim: true);
+            using var weights = (k - logDenominator).exp_();
+            ratio = weights.mul_(v).sum(1, keepdim: true);
         }
         SavedTensors.Save(ctx, inputs: [q, k, v], created: [ratio, logDenominator]);
-        return (q.sigmoid() * ratio).MoveToOuterDisposeScope();
+        return q.sigmoid().mul_(ratio).MoveToOuterDisposeScope();
     }
 
     /// <summary>Gradients of q, k, v (in that order) for the output gradient <paramref name="grad"/>.</summary>
@@ -52,25 +52,33 @@ public static class AftSimpleKernel
         var saved = ctx.get_saved_variables();
         var (q, k, v, ratio, logDenominator) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
 
-        var gate = q.sigmoid();
-        var dq = grad * ratio * gate * (1 - gate);
-        var s = grad * gate;
+        var (dq, s) = GateGradients(q, grad, ratio);
         Tensor dv, dk;
         if (causal)
         {
             // Σ_{t ≥ t'} exp(K_t' − ℓ_t) y_t = exp(K_t' + ν_t') Σ exp(−ℓ_t − ν_t') y_t, ν the suffix max of −ℓ.
             var (max, sums) = RunningMaxScan.Suffix(logDenominator.neg(), s, s * ratio);
-            var weight = (k + max).exp();
-            dv = weight * sums[0];
-            dk = v * dv - weight * sums[1];
+            s.Dispose();
+            var weight = max.add_(k).exp_();
+            dv = sums[0].mul_(weight);
+            dk = sums[1].mul_(weight).neg_().addcmul_(v, dv, 1);                                 // V ⊙ ∂V − Σ e^{K−ℓ} S R
         }
         else
         {
-            var weight = (k - logDenominator).exp();              // softmax_t(K)
-            var total = s.sum(1, keepdim: true);
-            dv = weight * total;
-            dk = weight * (v * total - (s * ratio).sum(1, keepdim: true));
+            using var total = s.sum(1, keepdim: true);
+            using var weighted = s.mul_(ratio).sum(1, keepdim: true);                           // Σ_t S R
+            dv = (k - logDenominator).exp_();                                                    // softmax_t(K)
+            dk = v.mul(total).sub_(weighted).mul_(dv);
+            dv.mul_(total);
         }
         return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope()];
+    }
+
+    /// <summary>∂Q = G ⊙ R ⊙ σ(Q)(1 − σ(Q)) and S = G ⊙ σ(Q), with one temporary.</summary>
+    internal static (Tensor DQ, Tensor S) GateGradients(Tensor q, Tensor grad, Tensor ratio)
+    {
+        var gate = q.sigmoid();
+        var dq = gate.neg().add_(1).mul_(gate).mul_(grad).mul_(ratio);
+        return (dq, gate.mul_(grad));
     }
 }

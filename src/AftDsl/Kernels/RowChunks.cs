@@ -2,13 +2,13 @@ namespace AftDsl.Kernels;
 
 /// <summary>
 /// How the fused T×T kernels cut the target rows: chunks small enough that a chunk's slice of the
-/// exp-bias matrix stays near 64 MB, and, causal, at least 8 chunks, so that the blocks right of the
+/// exp-bias matrix stays near 16 MB (in float32), and, causal, at least 8 chunks, so that the blocks right of the
 /// diagonal (the future) are skipped rather than multiplied by zero: the work is then about
 /// (n + 1)/2n of the full product.
 /// </summary>
 internal static class RowChunks
 {
-    const long ElementsPerChunk = 1L << 24;
+    const long ElementsPerChunk = 1L << 22;
     const long Alignment = 64;
 
     public static IEnumerable<(long Start, long Length)> Of(long length, long batch, bool causal)

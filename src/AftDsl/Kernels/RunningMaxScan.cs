@@ -97,14 +97,15 @@ public static class RunningMaxScan
         // 3. Combine: chunk j ≥ 1 adds the carry of chunks < j to each of its local sums.
         var priorMax = carryMax.narrow(1, 0, chunks - 1).unsqueeze(2);
         var later = localMax.narrow(1, 1, chunks - 1);
-        var max = maximum(priorMax, later);
-        var priorWeight = (priorMax - max).exp_();
-        var localWeight = (later - max).exp_();
-        later.copy_(max);
-        for (var k = 0; k < y.Length; k++)
+        using (NewDisposeScope())
         {
-            var sums = localSums[k].narrow(1, 1, chunks - 1);
-            sums.mul_(localWeight).add_(carrySums[k].narrow(1, 0, chunks - 1).unsqueeze(2) * priorWeight);
+            var max = maximum(priorMax, later);
+            var priorWeight = (priorMax - max).exp_();
+            var localWeight = (later - max).exp_();
+            later.copy_(max);
+            max.Dispose();
+            for (var k = 0; k < y.Length; k++)
+                localSums[k].narrow(1, 1, chunks - 1).mul_(localWeight).addcmul_(carrySums[k].narrow(1, 0, chunks - 1).unsqueeze(2), priorWeight, 1);
         }
         return (Unchunk(localMax, length), localSums.Select(s => Unchunk(s, length)).ToArray());
     }

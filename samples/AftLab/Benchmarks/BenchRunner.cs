@@ -1,0 +1,79 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Exporters.Csv;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Spectre.Console;
+using TorchSharp;
+
+namespace AftLab.Benchmarks;
+
+/// <summary>
+/// Runs a plan: peak memory of every case first (CPU), then BenchmarkDotNet for the times, all in one
+/// process and one run, so that every ratio compares measurements taken side by side.
+/// </summary>
+public static class BenchRunner
+{
+    public static List<BenchResult> Run(BenchPlan plan, torch.Device device, int iterations, string output)
+    {
+        var (cases, skipped) = CaseCatalog.Build(plan);
+        AnsiConsole.MarkupLineInterpolated($"[bold]Benchmark:[/] {cases.Count} cases on {device.type} ({plan.Dtype}), {skipped.Count} skipped; d = {BenchPlan.Width}, B·T ≈ {plan.Tokens}.");
+        PeakMemory.TuneForSpeed();
+        var memory = device.type == DeviceType.CPU ? MeasureMemory(cases, device) : new Dictionary<string, long?>();
+
+        MixerBenchmarks.Cases = cases;
+        MixerBenchmarks.Device = device;
+        var job = Job.Default
+            .WithToolchain(InProcessEmitToolchain.Instance)
+            .WithStrategy(RunStrategy.Monitoring)          // long operations: no pilot stage, one call per iteration
+            .WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(iterations)
+            .WithInvocationCount(1).WithUnrollFactor(1);
+        var config = ManualConfig.CreateEmpty()
+            .AddJob(job)
+            .AddLogger(ConsoleLogger.Default)
+            .AddColumnProvider(DefaultColumnProviders.Instance)
+            .AddExporter(CsvExporter.Default)
+            .WithArtifactsPath(Path.Combine(output, "benchmarkdotnet"))
+            .WithOptions(ConfigOptions.DisableLogFile);
+        var summary = BenchmarkRunner.Run<MixerBenchmarks>(config);
+
+        var results = new List<BenchResult>();
+        foreach (var report in summary.Reports)
+        {
+            var c = (BenchCase)report.BenchmarkCase.Parameters["Case"];
+            var stats = report.ResultStatistics;
+            memory.TryGetValue(c.Key, out var peak);
+            results.Add(Result(c, stats is null ? null : (stats.Median / 1e6, stats.Q1 / 1e6, stats.Q3 / 1e6, stats.N), peak,
+                stats is null ? "failed: see the BenchmarkDotNet log" : "ok"));
+        }
+        results.AddRange(skipped.Select(s => Result(s.Case, null, null, "skipped: " + s.Reason)));
+        return results;
+    }
+
+    static Dictionary<string, long?> MeasureMemory(List<BenchCase> cases, torch.Device device)
+    {
+        var peaks = new Dictionary<string, long?>();
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask("peak memory", maxValue: cases.Count);
+                foreach (var c in cases)
+                {
+                    task.Description = Markup.Escape($"peak memory: {c}");
+                    using var workload = new BenchWorkload(c, device);
+                    workload.Run();                                   // lazy initialisation stays out of the peak
+                    peaks[c.Key] = PeakMemory.Measure(workload.Run);
+                    task.Increment(1);
+                }
+            });
+        return peaks;
+    }
+
+    static BenchResult Result(BenchCase c, (double Median, double Q1, double Q3, int N)? time, long? peak, string status) =>
+        new(c.VariantName, c.Implementation.ToString().ToLowerInvariant(), c.Length, c.Batch, c.Causal, c.Pass, c.Dtype.ToString().ToLowerInvariant(),
+            time?.Median, time?.Q1, time?.Q3, time?.N ?? 0, peak / (double)(1 << 20), status, c);
+}

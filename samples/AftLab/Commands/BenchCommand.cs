@@ -1,0 +1,119 @@
+using System.ComponentModel;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using AftLab.Benchmarks;
+using AftLab.Runtime;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using TorchSharp;
+
+namespace AftLab.Commands;
+
+/// <summary>
+/// <c>aftlab bench</c>: times and memory of the four AFT variants (fused), their autograd and naive peers,
+/// and multi-head attention, across sequence lengths; writes CSV, a markdown summary with the targets,
+/// and PNG plots.
+/// </summary>
+public sealed class BenchCommand : Command<BenchCommand.Settings>
+{
+    public sealed class Settings : CommandSettings
+    {
+        [CommandOption("--device <DEVICE>"), DefaultValue("cpu"), Description("cpu, or cuda (cuda:N) with a CUDA libtorch (see --libtorch).")]
+        public string Device { get; init; } = "cpu";
+
+        [CommandOption("--libtorch <DIR>"), Description("Folder of a CUDA libtorch to bind to (e.g. PyTorch's torch/lib); also AFTDSL_LIBTORCH.")]
+        public string? LibTorch { get; init; }
+
+        [CommandOption("--dtype <DTYPE>"), DefaultValue("float32"), Description("float32 or bfloat16.")]
+        public string Dtype { get; init; } = "float32";
+
+        [CommandOption("--lengths <LIST>"), DefaultValue("256,1024,4096,16384"), Description("Sequence lengths T, comma-separated.")]
+        public string Lengths { get; init; } = "";
+
+        [CommandOption("--tokens <COUNT>"), Description("B·T held near this many tokens (B ≥ 1). Default: 1 sequence per batch on CPU, 32768 tokens on CUDA.")]
+        public long? Tokens { get; init; }
+
+        [CommandOption("--windows <LIST>"), DefaultValue("32,256"), Description("AFT-local windows s, comma-separated.")]
+        public string Windows { get; init; } = "";
+
+        [CommandOption("--variants <LIST>"), DefaultValue("full,local,simple,conv,mha"), Description("Which of full, local, simple, conv, mha to run.")]
+        public string Variants { get; init; } = "";
+
+        [CommandOption("--iterations <COUNT>"), Description("Measured iterations per case (after one warm-up). Default 3 on CPU, 10 on CUDA.")]
+        public int? Iterations { get; init; }
+
+        [CommandOption("--naive-budget <GIB>"), Description("Largest memory the naive B×T×T×d peer may need. Default: a quarter of RAM on CPU, 60 GiB on CUDA.")]
+        public double? NaiveBudget { get; init; }
+
+        [CommandOption("--peers <CSV>"), Description("Results of the PyTorch peer script (same columns), merged into the report.")]
+        public string? Peers { get; init; }
+
+        [CommandOption("--output <DIR>"), DefaultValue("runs/bench"), Description("Folder for results.csv, exponents.csv, summary.md and the plots.")]
+        public string Output { get; init; } = "";
+
+        public override ValidationResult Validate()
+        {
+            if (Dtype is not ("float32" or "bfloat16")) return ValidationResult.Error($"--dtype must be float32 or bfloat16, got '{Dtype}'.");
+            if (!TryLongs(Lengths, out var lengths) || lengths.Any(t => t < 2)) return ValidationResult.Error($"--lengths must be integers ≥ 2, got '{Lengths}'.");
+            if (!TryLongs(Windows, out var windows) || windows.Any(s => s < 1)) return ValidationResult.Error($"--windows must be integers ≥ 1, got '{Windows}'.");
+            var unknown = Variants.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Except(["full", "local", "simple", "conv", "mha"]).ToList();
+            if (unknown.Count > 0) return ValidationResult.Error($"--variants: unknown {string.Join(", ", unknown)}; choose from full, local, simple, conv, mha.");
+            if (Iterations is < 1) return ValidationResult.Error("--iterations must be at least 1.");
+            if (Tokens is < 1) return ValidationResult.Error("--tokens must be at least 1.");
+            if (Peers is not null && !File.Exists(Peers)) return ValidationResult.Error($"--peers: no file '{Peers}'.");
+            return ValidationResult.Success();
+        }
+
+        public static bool TryLongs(string list, out long[] values)
+        {
+            var parts = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+            values = new long[parts.Length];
+            for (var i = 0; i < parts.Length; i++)
+                if (!long.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out values[i])) return false;
+            return parts.Length > 0;
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
+        var cuda = device.type == DeviceType.CUDA;
+        Settings.TryLongs(settings.Lengths, out var lengths);
+        Settings.TryLongs(settings.Windows, out var windows);
+        var variants = settings.Variants.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(v => v switch { "full" => Variant.Full, "local" => Variant.Local, "simple" => Variant.Simple, "conv" => Variant.Conv, _ => Variant.Attention })
+            .ToHashSet();
+        var ram = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var plan = new BenchPlan(lengths, settings.Tokens ?? (cuda ? 32768 : 1), windows, variants,
+            settings.Dtype == "bfloat16" ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32, cuda,
+            (settings.NaiveBudget ?? (cuda ? 60 : ram / 4.0 / (1L << 30))) * (1L << 30));
+
+        var output = Path.GetFullPath(settings.Output);
+        Directory.CreateDirectory(output);
+        var results = BenchRunner.Run(plan, device, settings.Iterations ?? (cuda ? 10 : 3), output);
+        if (settings.Peers is { } peers)
+            results.AddRange(File.ReadLines(peers).Skip(1).Where(l => l.Length > 0).Select(BenchResult.Parse));
+
+        var machine = Machine(device);
+        var command = "aftlab bench " + string.Join(" ", context.Arguments);
+        var targets = BenchReport.Write(results, output, machine, command, cuda);
+        var plots = BenchPlots.Write(results, output, cuda ? "CUDA" : "CPU");
+
+        var table = new Table().AddColumns("target", "measured", "met");
+        foreach (var t in targets)
+            table.AddRow(Markup.Escape(t.Target), Markup.Escape(t.Measured), t.Met is null ? "n/a" : t.Met.Value ? "[green]yes[/]" : "[red]no[/]");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] {Path.Combine(output, "results.csv")}, exponents.csv, summary.md and {plots.Count} plots to {output}.");
+        return 0;
+    }
+
+    static string Machine(torch.Device device)
+    {
+        var cpu = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        var gpu = device.type == DeviceType.CUDA ? $", GPU: {torch.cuda.device_count()}× CUDA device" : "";
+        return $"{Environment.ProcessorCount} CPU cores ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), " +
+               $"{GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB{gpu}; TorchSharp {typeof(torch).Assembly.GetName().Version}, .NET {Environment.Version}";
+    }
+}
