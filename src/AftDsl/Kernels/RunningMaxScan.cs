@@ -17,16 +17,37 @@ namespace AftDsl.Kernels;
 /// <c>[B, T, ...]</c>; the exponent broadcasts against the values over the trailing dimensions
 /// (AFT-conv keeps one exponent per head for d/h channels). A null value stands for 1 (denominators).
 /// Reduced-precision inputs are accumulated in float32.
+/// <para>On a GPU the loops would cost thousands of kernel launches; there the same sums come from
+/// libtorch's scan kernels instead: μ = cummax(e) and Σ e^{e − μ} y = e^{logcumsumexp(e + log y⁺) − μ} −
+/// e^{logcumsumexp(e + log y⁻) − μ}, a handful of launches (<see cref="ScanStrategy"/>).</para>
 /// </remarks>
 public static class RunningMaxScan
 {
+    /// <summary>How the sums are formed: chosen by device, or forced (tests compare the two).</summary>
+    public enum ScanStrategy
+    {
+        /// <summary>Chunked loops on CPU, libtorch's cumulative scans on accelerators.</summary>
+        Automatic,
+        /// <summary>The chunked loops.</summary>
+        Loops,
+        /// <summary>cummax and logcumsumexp.</summary>
+        CumulativeOperations,
+    }
+
+    /// <summary>Process-wide choice; <see cref="ScanStrategy.Automatic"/> unless a test forces one.</summary>
+    public static ScanStrategy Strategy { get; set; } = ScanStrategy.Automatic;
+
     /// <summary>Sums over t' ≤ t. Returns the running maximum μ (shaped like the exponent) and one sum per value.</summary>
     public static (Tensor Max, Tensor[] Sums) Prefix(Tensor exponent, params Tensor?[] values)
     {
         using var scope = NewDisposeScope();
         var dtype = exponent.dtype;
         var work = IsReduced(dtype) ? ScalarType.Float32 : dtype;
-        var (max, sums) = Scan(exponent.to(work), values.Select(v => v?.to(work)).ToArray());
+        var cumulative = Strategy == ScanStrategy.CumulativeOperations
+            || (Strategy == ScanStrategy.Automatic && exponent.device_type != DeviceType.CPU);
+        var (max, sums) = cumulative
+            ? ScanByCumulativeOperations(exponent.to(work), values.Select(v => v?.to(work)).ToArray())
+            : Scan(exponent.to(work), values.Select(v => v?.to(work)).ToArray());
         return (max.to(dtype).MoveToOuterDisposeScope(), sums.Select(s => s.to(dtype).MoveToOuterDisposeScope()).ToArray());
     }
 
@@ -39,6 +60,17 @@ public static class RunningMaxScan
     }
 
     static bool IsReduced(ScalarType dtype) => dtype is ScalarType.BFloat16 or ScalarType.Float16;
+
+    // μ = cummax(e); each sum in log space, its value split by sign so that every logarithm is defined.
+    static (Tensor Max, Tensor[] Sums) ScanByCumulativeOperations(Tensor exponent, Tensor?[] values)
+    {
+        var (max, _) = exponent.cummax(1);
+        Tensor Part(Tensor logValue) => logValue.add_(exponent).logcumsumexp(1).sub_(max).exp_();
+        var sums = values.Select(value => value is null
+            ? exponent.logcumsumexp(1).sub_(max).exp_()
+            : Part(value.clamp_min(0).log_()).sub_(Part(value.neg().clamp_min_(0).log_()))).ToArray();
+        return (max, sums);
+    }
 
     static (Tensor Max, Tensor[] Sums) Scan(Tensor exponent, Tensor?[] values)
     {
