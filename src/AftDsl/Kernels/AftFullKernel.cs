@@ -41,7 +41,7 @@ public static class AftFullKernel
         using (NewDisposeScope())
         {
             var x = Stacked(k, v, columnShift, causal);                                       // [P ⊙ V | P], per-batch or flattened
-            foreach (var chunk in RowChunks.Of(length, batch, causal))
+            foreach (var chunk in RowChunks.Of(length, batch, causal, k.device_type))
             {
                 using var step = NewDisposeScope();
                 var e = Exp(Scores(u, w, columnShift, chunk, length, causal), rowMax, chunk, causal, store: true);
@@ -81,7 +81,7 @@ public static class AftFullKernel
             var upstream = Upstream(s, denominator, ratio, repaired);                          // [∂A | ∂D] = [h | −h R], h = S / D
             if (repaired.shape[0] == 0) s.Dispose();
             var x = Stacked(k, v, columnShift, causal);
-            foreach (var chunk in RowChunks.Of(length, batch, causal))
+            foreach (var chunk in RowChunks.Of(length, batch, causal, k.device_type))
             {
                 using var step = NewDisposeScope();
                 var e = Exp(Scores(u, w, columnShift, chunk, length, causal), rowMax, chunk, causal, store: false);

@@ -18,8 +18,11 @@ namespace AftDsl.Kernels;
 /// (AFT-conv keeps one exponent per head for d/h channels). A null value stands for 1 (denominators).
 /// Reduced-precision inputs are accumulated in float32.
 /// <para>On a GPU the loops would cost thousands of kernel launches; there the same sums come from
-/// libtorch's scan kernels instead: μ = cummax(e) and Σ e^{e − μ} y = e^{logcumsumexp(e + log y⁺) − μ} −
-/// e^{logcumsumexp(e + log y⁻) − μ}, a handful of launches (<see cref="ScanStrategy"/>).</para>
+/// libtorch's scan kernels instead (<see cref="ScanStrategy"/>): μ = cummax(e), and per chunk of about T/16
+/// steps a float64 cumsum of e^{e − c} y, c the running max where the chunk starts (known before any of
+/// its positions), chained across the few chunks and rescaled to μ. Float64 holds e^{e − c} unless a key
+/// jumps more than ~700 above every earlier one inside a chunk; any position left non-finite by that
+/// takes its value from the loops instead, a choice that reads positions ≤ t only.</para>
 /// </remarks>
 public static class RunningMaxScan
 {
@@ -61,15 +64,39 @@ public static class RunningMaxScan
 
     static bool IsReduced(ScalarType dtype) => dtype is ScalarType.BFloat16 or ScalarType.Float16;
 
-    // μ = cummax(e); each sum in log space, its value split by sign so that every logarithm is defined.
     static (Tensor Max, Tensor[] Sums) ScanByCumulativeOperations(Tensor exponent, Tensor?[] values)
     {
+        var length = exponent.shape[1];
+        var chunk = Math.Max(64L, (length + 15) / 16);
+        var chunks = (length + chunk - 1) / chunk;
+        var padded = chunks * chunk;
         var (max, _) = exponent.cummax(1);
-        Tensor Part(Tensor logValue) => logValue.add_(exponent).logcumsumexp(1).sub_(max).exp_();
-        var sums = values.Select(value => value is null
-            ? exponent.logcumsumexp(1).sub_(max).exp_()
-            : Part(value.clamp_min(0).log_()).sub_(Part(value.neg().clamp_min_(0).log_()))).ToArray();
-        return (max, sums);
+        var e = Chunked(PadTime(exponent.to(ScalarType.Float64), padded, double.NegativeInfinity), chunks, chunk);
+        var runningMax = Chunked(PadTime(max.to(ScalarType.Float64), padded, 0), chunks, chunk);
+        var start = runningMax.narrow(2, 0, 1);                                                  // c_j: [B, n, 1, ...]
+        var z = (e - start).exp_();
+        var toMax = (start - runningMax).exp_();                                                 // e^{c_j − μ_t} ≤ 1
+        var step = (start.narrow(1, 0, chunks - 1) - start.narrow(1, 1, chunks - 1)).exp_();    // e^{c_{j−1} − c_j}
+
+        var sums = new Tensor[values.Length];
+        var finite = true;
+        for (var k = 0; k < values.Length; k++)
+        {
+            var local = values[k] is { } value ? (z * Chunked(PadTime(value.to(ScalarType.Float64), padded, 0), chunks, chunk)).cumsum(2) : z.cumsum(2);
+            for (long j = 1; j < chunks; j++)                                                    // add the chunks before, each rescaled to c_j
+            {
+                using var scope = NewDisposeScope();
+                var carry = local.select(1, j - 1).select(1, chunk - 1).mul(step.select(1, j - 1).select(1, 0));
+                local.select(1, j).add_(carry.unsqueeze(1));
+            }
+            sums[k] = Unchunk(local.mul_(toMax), length).to(exponent.dtype);
+            finite &= sums[k].isfinite().all().item<bool>();
+        }
+        if (finite)
+            return (max, sums);
+        // A key jumped beyond float64's range inside a chunk: those positions (and only those) take the loops' value.
+        var (_, exact) = Scan(exponent, values);
+        return (max, sums.Select((sum, k) => where(sum.isfinite(), sum, exact[k])).ToArray());
     }
 
     static (Tensor Max, Tensor[] Sums) Scan(Tensor exponent, Tensor?[] values)

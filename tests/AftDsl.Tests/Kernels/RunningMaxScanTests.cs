@@ -29,16 +29,18 @@ public sealed class RunningMaxScanTests : IDisposable
     }
 
     [Theory]
-    [InlineData(RunningMaxScan.ScanStrategy.Loops, false, 1)]
-    [InlineData(RunningMaxScan.ScanStrategy.Loops, false, 37)]        // chunks of 7 with a padded tail
-    [InlineData(RunningMaxScan.ScanStrategy.Loops, true, 37)]
-    [InlineData(RunningMaxScan.ScanStrategy.CumulativeOperations, false, 37)]
-    [InlineData(RunningMaxScan.ScanStrategy.CumulativeOperations, true, 37)]
-    public void Sums_match_the_definition_with_a_broadcast_exponent_and_a_null_value(RunningMaxScan.ScanStrategy strategy, bool suffix, int length)
+    [InlineData(RunningMaxScan.ScanStrategy.Loops, false, 1, 20)]
+    [InlineData(RunningMaxScan.ScanStrategy.Loops, false, 37, 20)]        // chunks of 7 with a padded tail
+    [InlineData(RunningMaxScan.ScanStrategy.Loops, true, 37, 20)]
+    [InlineData(RunningMaxScan.ScanStrategy.CumulativeOperations, false, 37, 20)]
+    [InlineData(RunningMaxScan.ScanStrategy.CumulativeOperations, true, 37, 20)]
+    [InlineData(RunningMaxScan.ScanStrategy.CumulativeOperations, false, 300, 20)]   // several chunks
+    [InlineData(RunningMaxScan.ScanStrategy.CumulativeOperations, false, 300, 1000)] // jumps beyond float64: the loops take over
+    public void Sums_match_the_definition_with_a_broadcast_exponent_and_a_null_value(RunningMaxScan.ScanStrategy strategy, bool suffix, int length, double scale)
     {
         RunningMaxScan.Strategy = strategy;
         var generator = new Generator(1);
-        var e = randn([2, length, 3, 1], dtype: float64, generator: generator) * 20;        // one exponent per head of 4 channels
+        var e = randn([2, length, 3, 1], dtype: float64, generator: generator) * scale;     // one exponent per head of 4 channels
         var y = randn([2, length, 3, 4], dtype: float64, generator: generator);
         var (max, sums) = suffix ? RunningMaxScan.Suffix(e, y, null) : RunningMaxScan.Prefix(e, y, null);
 
