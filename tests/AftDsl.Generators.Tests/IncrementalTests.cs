@@ -24,6 +24,24 @@ public sealed class IncrementalTests
         [AftSimple(Dim = -1)] public partial class BrokenSimple;
         [AftConv(heads: 8, window: 3, Dim = 64)] public partial class Conv;
         [AftConv(heads: 8, window: 4)] public partial class BrokenConv;
+        [MultiHeadAttention(heads: 4, Causal = true)] public partial class Attention;
+        [MultiHeadAttention(heads: 0)] public partial class BrokenAttention;
+        [AftModel(Causal = true)]
+        [TokenInput(vocab: 256, maxLength: 512)]
+        public partial class Lm
+        {
+            [Embedding(dim: 64)] public partial TorchSharp.Modules.Embedding Embed { get; }
+            [Blocks(depth: 2, mixer: typeof(Attention))] public partial AftDsl.Modules.BlockStack Body { get; }
+            [FinalNorm] public partial TorchSharp.Modules.LayerNorm Norm { get; }
+            [Logits] public partial TorchSharp.Modules.Linear Head { get; }
+        }
+        [AftModel(Causal = true)]
+        [TokenInput(vocab: 256, maxLength: 512)]
+        public partial class LeakyLm
+        {
+            [Embedding(dim: 64)] public partial TorchSharp.Modules.Embedding Embed { get; }
+            [Blocks(depth: 2, mixer: typeof(Local))] public partial AftDsl.Modules.BlockStack Body { get; }
+        }
         """;
 
     static GeneratorRunResult RunTwice(Func<Compilation, Compilation> edit)
@@ -64,8 +82,34 @@ public sealed class IncrementalTests
         // nothing is emitted again (only diagnostics, which carry the new tree's locations, are re-reported).
         var result = RunTwice(c => c.RemoveAllSyntaxTrees().AddSyntaxTrees(CSharpSyntaxTree.ParseText(Layers, GeneratorHarness.ParseOptions, path: "File0.cs")));
         var models = OurSteps.Where(name => name.EndsWith(".Model")).SelectMany(name => result.TrackedSteps[name]).SelectMany(step => step.Outputs).ToList();
-        Assert.Equal(5, models.Count);
+        Assert.Equal(7, models.Count);                                     // 6 valid layers and the valid model
         Assert.All(models, output => Assert.True(output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{output.Reason}"));
+    }
+
+    [Fact]
+    public void Editing_a_mixer_in_another_file_regenerates_the_model_that_uses_it()
+    {
+        const string Model = """
+            using AftDsl;
+            [AftModel(Causal = true)]
+            [TokenInput(vocab: 256, maxLength: 512)]
+            public partial class Lm
+            {
+                [Embedding(dim: 64)] public partial TorchSharp.Modules.Embedding Embed { get; }
+                [Blocks(depth: 1, mixer: typeof(Mixer))] public partial AftDsl.Modules.BlockStack Body { get; }
+            }
+            """;
+        static string Mixer(int rank) => $"using AftDsl; [AftFull(maxLength: 512, Causal = true, FactorRank = {rank})] public partial class Mixer;";
+        static string ModelSource(GeneratorDriver driver) =>
+            driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == "Lm.g.cs").SourceText.ToString();
+
+        var compilation = GeneratorHarness.Compilation(Mixer(64), Model);
+        var driver = GeneratorHarness.Driver().RunGenerators(compilation);
+        var before = ModelSource(driver);
+        var mixerTree = compilation.SyntaxTrees.First();
+        driver = driver.RunGenerators(compilation.ReplaceSyntaxTree(mixerTree, CSharpSyntaxTree.ParseText(Mixer(32), GeneratorHarness.ParseOptions, path: mixerTree.FilePath)));
+
+        Assert.NotEqual(before, ModelSource(driver));                       // the model's parameter count follows the mixer's factor rank
     }
 
     [Fact]

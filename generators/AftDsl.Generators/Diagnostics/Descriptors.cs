@@ -4,8 +4,9 @@ namespace AftDsl.Generators.Diagnostics;
 
 /// <summary>
 /// The diagnostic catalogue. IDs are stable: never reuse or renumber one. AFT00xx concern the
-/// declaring class, AFT01xx the sizes of a layer, AFT02xx AFT-conv's heads and grid, AFT9xxx the
-/// generator itself. Each help link
+/// declaring class, AFT01xx the sizes of a layer, AFT02xx heads and grids, AFT03xx the edges of a
+/// model, AFT04xx relations only run time can decide (warnings, checked again by the generated
+/// forward with the same ID and wording), AFT9xxx the generator itself. Each help link
 /// points at the README's Diagnostics section, which lists the mistake and its fix.
 /// </summary>
 internal static class Descriptors
@@ -15,6 +16,9 @@ internal static class Descriptors
 
     static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpRoot + id.ToLowerInvariant());
+
+    static DiagnosticDescriptor Warning(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + id.ToLowerInvariant());
 
     /// <summary>{0} layer, {1} class name, {2} the type that is not partial.</summary>
     public static readonly DiagnosticDescriptor NotPartial = Error("AFT0001",
@@ -80,6 +84,81 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor GridSizeOnSequence = Error("AFT0205",
         "Grid size on a sequence layer",
         "{0}: GridHeight and GridWidth apply to Layout = AftConvLayout.Grid, but this layer mixes a sequence; remove them, or use the grid layout");
+
+    /// <summary>{0} model, {1} what is wrong.</summary>
+    public static readonly DiagnosticDescriptor ModelInput = Error("AFT0301",
+        "A model needs one input",
+        "{0} {1}; declare exactly one of [TokenInput(vocab, maxLength)] for token ids or [ImageInput(channels)] for images");
+
+    /// <summary>{0} model, {1} stage, {2} what it expects, {3} producer, {4} produced shape, {5} advice.</summary>
+    public static readonly DiagnosticDescriptor StageOrder = Error("AFT0302",
+        "Stage does not fit where it stands",
+        "{0}: {1} expects {2}, but {3} produces {4}; {5}");
+
+    /// <summary>{0} model, {1} edge, {2} expected shape, {3} producer, {4} produced shape, {5} mixer type, {6} model width.</summary>
+    public static readonly DiagnosticDescriptor EdgeWidth = Error("AFT0303",
+        "Widths disagree at an edge",
+        "{0}: {1} expects {2}; {3} produces {4}. Leave out {5}'s Dim so that the model binds it, or declare it with Dim = {6}");
+
+    /// <summary>{0} model, {1} edge, {2} the mixer's bound, {3} where the model's length comes from, {4} mixer type, {5} the length needed.</summary>
+    public static readonly DiagnosticDescriptor LengthBound = Error("AFT0304",
+        "A stage's T bound is below the model's",
+        "{0}: {1} accepts T ≤ {2} (its maxLength), but {3}; declare {4} with maxLength ≥ {5}, or shorten the input");
+
+    /// <summary>{0} model, {1} edge, {2} mixer type.</summary>
+    public static readonly DiagnosticDescriptor CausalLeak = Error("AFT0305",
+        "Non-causal mixer in a causal model",
+        "{0} is causal, but {1} is not: position t would see positions after t, a leak of the future; declare {2} with Causal = true, or make the model non-causal");
+
+    /// <summary>{0} model, {1} edge, {2} producer, {3} produced shape.</summary>
+    public static readonly DiagnosticDescriptor GridMixerOnSequence = Error("AFT0306",
+        "AFT-conv on a grid fed a sequence",
+        "{0}: {1} mixes a 2-d grid [B, H, W, D], but {2} produces a sequence {3}; declare it with Layout = AftConvLayout.Sequence, or feed it images through [PatchEmbedding]");
+
+    /// <summary>{0} model, {1} stage, {2} type.</summary>
+    public static readonly DiagnosticDescriptor NotAMixer = Error("AFT0307",
+        "Blocks need a mixer layer",
+        "{0}: {1}'s mixer '{2}' is not a layer; declare it with [AftFull], [AftLocal], [AftSimple], [AftConv] or [MultiHeadAttention]");
+
+    /// <summary>{0} model, {1} property, {2} its type.</summary>
+    public static readonly DiagnosticDescriptor StageNotPartial = Error("AFT0308",
+        "A stage must be a partial property",
+        "{0}: stage {1} must be a partial property, 'public partial {2} {1} {{ get; }}', so that AftDsl can implement it");
+
+    /// <summary>{0} model, {1} property, {2} stage attribute, {3} required type, {4} declared type.</summary>
+    public static readonly DiagnosticDescriptor StageType = Error("AFT0309",
+        "Stage property has the wrong type",
+        "{0}: {1} is a [{2}] stage, so its type must be {3}, not {4}");
+
+    /// <summary>{0} model, {1} stage, {2} height or width, {3} its size, {4} patch, {5} divisors.</summary>
+    public static readonly DiagnosticDescriptor PatchDoesNotDivide = Error("AFT0310",
+        "Patch does not divide the image",
+        "{0}: {1}'s patch {4} does not divide the image {2} {3}; use a patch that divides {3} ({5}), or resize the images");
+
+    /// <summary>{0} model, {1} stage, {2} stream shape.</summary>
+    public static readonly DiagnosticDescriptor PositionsNeedFixedGrid = Error("AFT0311",
+        "Position embedding needs a fixed grid",
+        "{0}: {1} learns one vector per position, so it needs a fixed grid, but the stream is {2}; set Height and Width on [ImageInput], or drop the position embedding (AFT-conv needs none)");
+
+    /// <summary>{0} model, {1} stage.</summary>
+    public static readonly DiagnosticDescriptor LogitsNeedClasses = Error("AFT0312",
+        "Logits need a class count",
+        "{0}: {1} needs Classes = n when the model's input is images (there is no token vocabulary to default to)");
+
+    /// <summary>{0} model.</summary>
+    public static readonly DiagnosticDescriptor NoStages = Error("AFT0313",
+        "A model needs stages",
+        "{0} has no stages; add partial properties with stage attributes such as [Embedding(dim: 256)] and [Blocks(depth: 4, mixer: typeof(Mixer))]");
+
+    /// <summary>{0} the whole message, shared with the run-time guard.</summary>
+    public static readonly DiagnosticDescriptor PatchCheckedAtRunTime = Warning("AFT0401",
+        "Patch divisibility is checked at run time",
+        "{0}");
+
+    /// <summary>{0} the whole message, shared with the run-time guard.</summary>
+    public static readonly DiagnosticDescriptor LengthCheckedAtRunTime = Warning("AFT0402",
+        "A grid's length is checked at run time",
+        "{0}");
 
     /// <summary>{0} class name, {1} exception type, {2} message.</summary>
     public static readonly DiagnosticDescriptor GeneratorFailure = new("AFT9001",

@@ -16,9 +16,10 @@ internal static class MixerEmitter
     const string Function = "global::TorchSharp.torch.autograd.SingleTensorFunction";
     const string Context = "global::TorchSharp.torch.autograd.AutogradContext";
 
-    public static string Emit(MixerSpec spec) => TargetTypeEmitter.Emit(spec.Target, writer => Class(writer, spec));
+    /// <param name="guards">False when the project sets AftDslRuntimeGuards=false: forward then checks nothing.</param>
+    public static string Emit(MixerSpec spec, bool guards = true) => TargetTypeEmitter.Emit(spec.Target, writer => Class(writer, spec, guards));
 
-    static void Class(SourceWriter w, MixerSpec spec)
+    static void Class(SourceWriter w, MixerSpec spec, bool guards)
     {
         var dim = spec.Dim is { } d ? Literal(d) : "Dim";
         w.Line("/// <summary>");
@@ -39,9 +40,12 @@ internal static class MixerEmitter
             w.Line();
             Constructor(w, spec);
             w.Line();
-            Forward(w, spec, dim);
-            w.Line();
-            MixingFunction(w, spec);
+            Forward(w, spec, dim, guards);
+            if (spec.Kind != MixerKind.Attention)
+            {
+                w.Line();
+                MixingFunction(w, spec);
+            }
         }
     }
 
@@ -53,6 +57,7 @@ internal static class MixerEmitter
             MixerKind.Full => $"AFT-full token mixer (Zhai et al., 2021, Eq. 2), {mode}",
             MixerKind.Local => $"AFT-local token mixer (Zhai et al., 2021, Eq. 4), position biases within |t − t'| &lt; {Literal(spec.Window)}, {mode}",
             MixerKind.Simple => $"AFT-simple token mixer (Zhai et al., 2021, Eq. 5), O(T·d), {mode}",
+            MixerKind.Attention => $"Multi-head attention mixer (scaled dot-product attention), {Literal(spec.Heads)} heads, {mode}; the baseline AFT is compared with",
             _ => $"AFT-conv token mixer (Zhai et al., 2021, Eq. 6), {Literal(spec.Heads)} heads, {(spec.Grid ? $"{Literal(spec.Window)}×{Literal(spec.Window)} kernel over a 2-d grid" : $"{Literal(spec.Window)}-tap kernel over a sequence")}, {mode}",
         };
     }
@@ -71,6 +76,12 @@ internal static class MixerEmitter
 
     static IEnumerable<string> StateDictRemarks(MixerSpec spec)
     {
+        if (spec.Kind == MixerKind.Attention)
+        {
+            yield return "State-dict names: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>out_proj</c> (Dim → Dim), each with <c>.weight</c> and <c>.bias</c>.";
+            yield return "No position parameters: a model gives positions with <c>[PositionEmbedding]</c>.";
+            yield break;
+        }
         if (spec.Kind == MixerKind.Conv)
         {
             yield return "State-dict names: <c>q_proj</c>, <c>v_proj</c> (Dim → Dim), <c>k_proj</c> (Dim → Heads), <c>out_proj</c> (Dim → Dim),";
@@ -100,6 +111,8 @@ internal static class MixerEmitter
         }
         if (spec.Kind == MixerKind.Local)
             Constant(w, "The window s: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.", "long", "Window", Literal(spec.Window));
+        if (spec.Kind == MixerKind.Attention)
+            Constant(w, "Number of attention heads, each Dim / Heads wide.", "long", "Heads", Literal(spec.Heads));
         if (spec.Kind == MixerKind.Conv)
         {
             Constant(w, "Number of heads: K has one channel per head, and each head's kernel is shared by its Dim / Heads channels.", "long", "Heads", Literal(spec.Heads));
@@ -107,18 +120,18 @@ internal static class MixerEmitter
         }
         Constant(w, spec.Kind == MixerKind.Conv && spec.Grid ? "False: a grid has no order of positions." : "True when position t sees positions ≤ t only.", "bool", "Causal", Literal(spec.Causal));
 
-        var hidden = spec.Kind == MixerKind.Conv ? null : spec.HiddenDim;
+        var hidden = spec.HasHeads ? null : spec.HiddenDim;
         if (spec.Dim is { } d)
         {
             Constant(w, "Width of the input and output features.", "long", "Dim", Literal(d));
-            if (spec.Kind != MixerKind.Conv)
+            if (!spec.HasHeads)
                 Constant(w, "Width of Q, K and V.", "long", "HiddenDim", Literal(hidden ?? d));
             Constant(w, "Number of trainable parameters, as TorchSharp counts them.", "long", "ParameterCount", Literal(ParameterCount(spec, d)));
             return;
         }
         w.Line("/// <summary>Width of the input and output features, given to the constructor.</summary>");
         w.Line("public long Dim { get; }");
-        if (spec.Kind == MixerKind.Conv)
+        if (spec.HasHeads)
             return;
         if (hidden is { } h)
             Constant(w, "Width of Q, K and V.", "long", "HiddenDim", Literal(h));
@@ -160,22 +173,27 @@ internal static class MixerEmitter
         var initialisation = spec.Kind switch
         {
             MixerKind.Conv => "kernel γ = β = 0 (so the layer starts as AFT-simple)",
-            MixerKind.Simple => "no position parameters",
+            MixerKind.Simple or MixerKind.Attention => "no position parameters",
             _ => "position-bias factors N(0, 0.1²)",
         };
         w.Line($"/// <summary>Creates the layer; projections use TorchSharp's default initialisation, {initialisation}.</summary>");
         if (spec.Dim is null)
         {
-            var constraint = spec.Kind == MixerKind.Conv ? $"; must be positive and divisible by {Literal(spec.Heads)} (Heads)" : "; must be positive";
+            var constraint = spec.HasHeads ? $"; must be positive and divisible by {Literal(spec.Heads)} (Heads)" : "; must be positive";
             w.Line($"/// <param name=\"dim\">Width of the input and output features{constraint}.</param>");
         }
         using (w.Block(spec.Dim is null ? $"public {name}(long dim) : base(nameof({name}))" : $"public {name}() : base(nameof({name}))"))
         {
             if (spec.Dim is null)
-                w.Line(spec.Kind == MixerKind.Conv
+                w.Line(spec.HasHeads
                     ? "Dim = global::AftDsl.ShapeGuard.DivisibleByHeads(dim, Heads, LayerName);"
                     : "Dim = global::AftDsl.ShapeGuard.Positive(dim, nameof(dim), LayerName);");
-            var (inner, keys) = spec.Kind == MixerKind.Conv ? ("Dim", "Heads") : ("HiddenDim", "HiddenDim");
+            var (inner, keys) = spec.Kind switch
+            {
+                MixerKind.Conv => ("Dim", "Heads"),
+                MixerKind.Attention => ("Dim", "Dim"),
+                _ => ("HiddenDim", "HiddenDim"),
+            };
             w.Line($"q_proj = global::TorchSharp.torch.nn.Linear(Dim, {inner});");
             w.Line($"k_proj = global::TorchSharp.torch.nn.Linear(Dim, {keys});");
             w.Line($"v_proj = global::TorchSharp.torch.nn.Linear(Dim, {inner});");
@@ -188,14 +206,16 @@ internal static class MixerEmitter
         }
     }
 
-    static void Forward(SourceWriter w, MixerSpec spec, string dim)
+    static void Forward(SourceWriter w, MixerSpec spec, string dim, bool guards)
     {
         var input = InputShape(spec, dim);
         w.Line($"/// <summary>Mixes the input: <c>{input}</c> → <c>{OutputShape(spec, dim)}</c>.</summary>");
-        w.Line($"/// <exception cref=\"global::AftDsl.AftShapeException\">The input is not <c>{input}</c>, or its dtype or device differs from the layer's.</exception>");
+        if (guards)
+            w.Line($"/// <exception cref=\"global::AftDsl.AftShapeException\">The input is not <c>{input}</c>, or its dtype or device differs from the layer's.</exception>");
         using (w.Block($"public override {Tensor} forward({Tensor} input)"))
         {
-            w.Line(Guard(spec));
+            if (guards)
+                w.Line(Guard(spec));
             w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
             var projected = "q_proj.forward(input), k_proj.forward(input), v_proj.forward(input)";
             switch (spec.Kind)
@@ -205,6 +225,9 @@ internal static class MixerEmitter
                     break;
                 case MixerKind.Simple:
                     w.Line($"var mixed = MixingFunction.apply({projected});");
+                    break;
+                case MixerKind.Attention:
+                    w.Line($"var mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply({projected}, Heads, Causal);");
                     break;
                 default:
                     w.Line("var kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);");
@@ -264,6 +287,9 @@ internal static class MixerEmitter
                 parts.Add($"heads: {Literal(spec.Heads)}");
                 parts.Add($"window: {Literal(spec.Window)}");
                 break;
+            case MixerKind.Attention:
+                parts.Add($"heads: {Literal(spec.Heads)}");
+                break;
         }
         if (spec.Dim is { } d) parts.Add($"Dim = {Literal(d)}");
         if (spec.HiddenDim is { } h) parts.Add($"HiddenDim = {Literal(h)}");
@@ -274,11 +300,15 @@ internal static class MixerEmitter
         return $"[{spec.AttributeName}({string.Join(", ", parts)})]";
     }
 
-    // Linear layers carry weights and biases; AFT-full/local add both [MaxLength, FactorRank] factors,
-    // AFT-conv its raw kernel and per-head γ, β.
-    static long ParameterCount(MixerSpec spec, long dim)
+    /// <summary>
+    /// Trainable parameters at width <paramref name="dim"/>: linear layers carry weights and biases; AFT-full/local
+    /// add both [MaxLength, FactorRank] factors, AFT-conv its raw kernel and per-head γ, β.
+    /// </summary>
+    public static long ParameterCount(MixerSpec spec, long dim)
     {
         static long Linear(long inputs, long outputs) => inputs * outputs + outputs;
+        if (spec.Kind == MixerKind.Attention)
+            return 4 * Linear(dim, dim);
         if (spec.Kind == MixerKind.Conv)
         {
             var taps = spec.Grid ? (long)spec.Window * spec.Window : spec.Window;

@@ -1,12 +1,13 @@
 namespace AftDsl.Generators.Model;
 
-/// <summary>The four AFT token mixers of the paper.</summary>
+/// <summary>The four AFT token mixers of the paper, and multi-head attention as their baseline.</summary>
 internal enum MixerKind
 {
     Full,
     Local,
     Simple,
     Conv,
+    Attention,
 }
 
 /// <summary>
@@ -34,12 +35,21 @@ internal sealed record MixerSpec(
     int GridHeight = 0,
     int GridWidth = 0)
 {
-    /// <summary>The attribute's name without the suffix: <c>AftFull</c>, <c>AftLocal</c>, …</summary>
-    public string AttributeName => "Aft" + Kind;
+    /// <summary>The attribute's name without the suffix: <c>AftFull</c>, <c>AftLocal</c>, …, <c>MultiHeadAttention</c>.</summary>
+    public string AttributeName => Kind == MixerKind.Attention ? "MultiHeadAttention" : "Aft" + Kind;
 
     /// <summary>How messages and exceptions name the layer: <c>AftFull 'TextMixer'</c>.</summary>
     public string LayerName => $"{AttributeName} '{Target.Name}'";
 
     /// <summary>AFT-full and AFT-local carry the factorised position bias U·Wᵀ.</summary>
     public bool HasFactorisedBias => Kind is MixerKind.Full or MixerKind.Local;
+
+    /// <summary>AFT-conv and attention split the width into heads, which must divide Dim.</summary>
+    public bool HasHeads => Kind is MixerKind.Conv or MixerKind.Attention;
+
+    /// <summary>True when the mixer takes a grid <c>[B, H, W, Dim]</c> rather than a sequence.</summary>
+    public bool TakesGrid => Kind == MixerKind.Conv && Grid;
+
+    /// <summary>The longest sequence it accepts, or 0 for any.</summary>
+    public int LengthBound => HasFactorisedBias ? MaxLength : 0;
 }

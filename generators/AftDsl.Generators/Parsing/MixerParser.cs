@@ -17,6 +17,7 @@ internal static class MixerParser
         ("AftDsl.AftLocalAttribute", MixerKind.Local),
         ("AftDsl.AftSimpleAttribute", MixerKind.Simple),
         ("AftDsl.AftConvAttribute", MixerKind.Conv),
+        ("AftDsl.MultiHeadAttentionAttribute", MixerKind.Attention),
     ];
 
     public static ParseResult<MixerSpec> Parse(GeneratorAttributeSyntaxContext context, MixerKind kind)
@@ -35,9 +36,27 @@ internal static class MixerParser
         }
     }
 
+    /// <summary>
+    /// The spec of a mixer class that a model refers to (<c>typeof(X)</c>), read from its layer attribute.
+    /// <c>IsLayer</c> is false when the class has no layer attribute; the spec is null when it has one but its
+    /// declaration is in error (the mixer's own pipeline reports that, so the model need not).
+    /// </summary>
+    public static (MixerSpec? Spec, bool IsLayer) Read(INamedTypeSymbol mixer)
+    {
+        foreach (var attribute in mixer.GetAttributes())
+        {
+            var known = Attributes.FirstOrDefault(a => attribute.AttributeClass?.ToDisplayString() == a.MetadataName);
+            if (known.MetadataName is null)
+                continue;
+            var declaration = mixer.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<ClassDeclarationSyntax>().FirstOrDefault();
+            return (declaration is null || attribute.ApplicationSyntaxReference is null ? null : Parse(declaration, mixer, attribute, known.Kind).Spec, true);
+        }
+        return (null, false);
+    }
+
     static ParseResult<MixerSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
     {
-        var layer = $"Aft{kind} '{symbol.Name}'";
+        var layer = $"{(kind == MixerKind.Attention ? "MultiHeadAttention" : "Aft" + kind)} '{symbol.Name}'";
         var arguments = new AttributeArguments(attribute);
         var diagnostics = new List<DiagnosticInfo>();
         if (DeclaredEarlier(symbol, attribute) is { } first)
@@ -57,6 +76,7 @@ internal static class MixerParser
         {
             MixerKind.Full or MixerKind.Local => PositionBiasMixer(kind, arguments, checks, dim?.Value, causal),
             MixerKind.Simple => new MixerSpec(kind, null!, dim?.Value, causal, HiddenDim(arguments, checks)),
+            MixerKind.Attention => Attention(arguments, checks, dim, causal),
             _ => Conv(layer, arguments, checks, diagnostics, dim, causal),
         };
         if (spec is null || target is null || diagnostics.Count > 0)
@@ -114,6 +134,17 @@ internal static class MixerParser
             checks.HeadsDivideDim(heads.Value, d);
         return new MixerSpec(MixerKind.Conv, null!, dim?.Value, causal, null, Window: window.Value.Value, Heads: heads.Value.Value,
             Grid: grid, GridHeight: height?.Value ?? 0, GridWidth: width?.Value ?? 0);
+    }
+
+    static MixerSpec? Attention(AttributeArguments arguments, SizeChecks checks, Argument<int>? dim, bool causal)
+    {
+        var heads = arguments.Constructor<int>("heads");
+        if (heads is null)
+            return null;
+        checks.Positive(heads, "heads", "it is the number of attention heads, e.g. heads: 8");
+        if (dim is { Value: > 0 } d && heads.Value.Value > 0)
+            checks.HeadsDivideDim(heads.Value, d);
+        return new MixerSpec(MixerKind.Attention, null!, dim?.Value, causal, null, Heads: heads.Value.Value);
     }
 
     static int? HiddenDim(AttributeArguments arguments, SizeChecks checks)

@@ -1,3 +1,4 @@
+using AftLab.Runtime;
 using ScottPlot;
 using ScottPlot.TickGenerators;
 
@@ -43,7 +44,7 @@ public static class BenchPlots
         plot.Title(title);
         plot.ShowLegend(Alignment.UpperLeft);
         var path = Path.Combine(folder, file);
-        plot.SavePng(path, 1200, 800);
+        AtomicFile.Write(path, temporary => plot.SavePng(temporary, 1200, 800));
         return path;
     }
 

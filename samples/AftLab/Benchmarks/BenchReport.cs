@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using AftLab.Runtime;
 
 namespace AftLab.Benchmarks;
 
@@ -18,14 +19,14 @@ public static class BenchReport
     public static IReadOnlyList<TargetCheck> Write(IReadOnlyList<BenchResult> results, string folder, string machine, string command, bool cuda)
     {
         Directory.CreateDirectory(folder);
-        AtomicWrite(Path.Combine(folder, "results.csv"), BenchResult.Header + "\n" + string.Join("\n", results.Select(r => r.ToCsv())) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(folder, "results.csv"), BenchResult.Header + "\n" + string.Join("\n", results.Select(r => r.ToCsv())) + "\n");
         var exponents = Exponents(results);
-        AtomicWrite(Path.Combine(folder, "exponents.csv"),
+        AtomicFile.WriteAllText(Path.Combine(folder, "exponents.csv"),
             "variant,implementation,causal,pass,time_exponent,memory_exponent,lengths\n" +
             string.Join("\n", exponents.Select(e => string.Join(",", e.Variant, e.Implementation, e.Causal ? "true" : "false", e.Pass,
                 F(e.Time, "0.00"), F(e.Memory, "0.00"), string.Join(" ", e.Lengths)))) + "\n");
         var targets = cuda ? CudaTargets(results) : CpuTargets(results, exponents);
-        AtomicWrite(Path.Combine(folder, "summary.md"), Summary(results, exponents, targets, machine, command));
+        AtomicFile.WriteAllText(Path.Combine(folder, "summary.md"), Summary(results, exponents, targets, machine, command));
         return targets;
     }
 
@@ -180,8 +181,9 @@ public static class BenchReport
             text.AppendLine();
             text.AppendLine("## Not measured");
             text.AppendLine();
-            foreach (var r in skipped.GroupBy(r => (r.Variant, r.Implementation, r.Status)))
-                text.AppendLine($"- {r.Key.Variant} {r.Key.Implementation}, T ∈ {{{string.Join(", ", r.Select(x => x.Length).Distinct())}}}: {r.Key.Status}");
+            foreach (var r in skipped.GroupBy(r => (r.Variant, r.Implementation, r.Causal, r.Pass)))
+                text.AppendLine($"- {r.Key.Variant} {r.Key.Implementation}, {(r.Key.Causal ? "causal" : "non-causal")} {r.Key.Pass}: " +
+                    string.Join("; ", r.GroupBy(x => x.Status).Select(g => $"T ∈ {{{string.Join(", ", g.Select(x => x.Length).Distinct())}}} {g.Key}")));
         }
         return text.ToString();
     }
@@ -211,10 +213,4 @@ public static class BenchReport
     static string F(double? value, string format) => value?.ToString(format, Invariant) ?? "n/a";
 
     /// <summary>Write, then rename: a report is either the old one or the new one, never half of one.</summary>
-    public static void AtomicWrite(string path, string text)
-    {
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, text, new UTF8Encoding(false));
-        File.Move(temporary, path, overwrite: true);
-    }
 }

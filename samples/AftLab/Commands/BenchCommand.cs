@@ -95,7 +95,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             results.AddRange(File.ReadLines(peers).Skip(1).Where(l => l.Length > 0).Select(BenchResult.Parse));
 
         var machine = Machine(device);
-        var command = "aftlab bench " + string.Join(" ", context.Arguments);
+        var command = "aftlab " + string.Join(" ", context.Arguments);
         var targets = BenchReport.Write(results, output, machine, command, cuda);
         var plots = BenchPlots.Write(results, output, cuda ? "CUDA" : "CPU");
 

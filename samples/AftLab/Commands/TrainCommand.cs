@@ -1,7 +1,8 @@
 using System.ComponentModel;
-using System.Text;
-using AftLab.Data;
+using System.Globalization;
+using System.Text.Json;
 using AftLab.Models;
+using AftLab.Runtime;
 using AftLab.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -10,94 +11,92 @@ using TorchSharp;
 namespace AftLab.Commands;
 
 /// <summary>
-/// <c>aftlab train</c>: trains a small causal AFT-full byte-level language model for a fixed time,
-/// reports held-out bits per byte, saves the weights, and prints a generated continuation.
+/// <c>aftlab train</c>: trains a sample model for a time or step budget with a progress bar, metrics (CSV,
+/// TensorBoard, PNG), atomic checkpoints and <c>--resume</c>; ends with the held-out metrics (and, for a byte
+/// model, a generated continuation).
 /// </summary>
 public sealed class TrainCommand : Command<TrainCommand.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : RunSettings
     {
-        [CommandOption("--minutes <MINUTES>"), DefaultValue(3.0), Description("Training time budget in minutes.")]
+        [CommandOption("--minutes <MINUTES>"), DefaultValue(3.0), Description("Training time budget in minutes (with --resume: in total).")]
         public double Minutes { get; init; }
 
         [CommandOption("--steps <STEPS>"), Description("Stop after this many steps, even if time is left.")]
         public int? Steps { get; init; }
 
-        [CommandOption("--depth <LAYERS>"), DefaultValue(2), Description("Number of pre-LN AFT-full blocks.")]
-        public int Depth { get; init; }
+        [CommandOption("--lr <RATE>"), Description("Peak AdamW learning rate. Default: 2e-3 (byte, pixel), 1e-3 (image).")]
+        public double? LearningRate { get; init; }
 
-        [CommandOption("--batch <SEQUENCES>"), DefaultValue(16), Description("Sequences per step.")]
-        public int Batch { get; init; }
+        [CommandOption("--resume"), Description("Continue from the last good checkpoint in the run folder.")]
+        public bool Resume { get; init; }
 
-        [CommandOption("--context <BYTES>"), DefaultValue(128), Description("Training sequence length T (at most 256, the mixer's maxLength).")]
-        public int Context { get; init; }
+        [CommandOption("--checkpoint-minutes <MINUTES>"), DefaultValue(2.0), Description("Minutes between checkpoints (and one at the end).")]
+        public double CheckpointMinutes { get; init; }
 
-        [CommandOption("--lr <RATE>"), DefaultValue(2e-3), Description("Peak AdamW learning rate.")]
-        public double LearningRate { get; init; }
+        [CommandOption("--eval-minutes <MINUTES>"), DefaultValue(1.0), Description("Minutes between quick held-out evaluations.")]
+        public double EvalMinutes { get; init; }
 
-        [CommandOption("--seed <SEED>"), DefaultValue(1), Description("Seed of weights, batches and sampling.")]
-        public int Seed { get; init; }
-
-        [CommandOption("--prompt <TEXT>"), DefaultValue("Bread \\Bread\\, n. "), Description("Text the generated continuation starts from.")]
-        public string Prompt { get; init; } = "";
-
-        [CommandOption("--sample-bytes <COUNT>"), DefaultValue(400), Description("Length of the generated continuation.")]
+        [CommandOption("--sample-bytes <COUNT>"), DefaultValue(400), Description("Byte models: length of the continuation printed at the end (0: none).")]
         public int SampleBytes { get; init; }
-
-        [CommandOption("--temperature <T>"), DefaultValue(0.8), Description("Sampling temperature; lower is more conservative.")]
-        public double Temperature { get; init; }
-
-        [CommandOption("--output <DIR>"), DefaultValue("runs/charlm"), Description("Folder for the trained weights (model.dat).")]
-        public string Output { get; init; } = "";
 
         public override ValidationResult Validate()
         {
             if (Minutes <= 0) return ValidationResult.Error($"--minutes must be positive, got {Minutes}.");
             if (Steps is <= 0) return ValidationResult.Error($"--steps must be positive, got {Steps}.");
-            if (Depth < 1) return ValidationResult.Error($"--depth must be at least 1, got {Depth}.");
-            if (Batch < 1) return ValidationResult.Error($"--batch must be at least 1, got {Batch}.");
-            if (Context < 2 || Context > ByteLanguageModel.Context)
-                return ValidationResult.Error($"--context must be between 2 and {ByteLanguageModel.Context} (LmMixer's maxLength), got {Context}.");
-            if (LearningRate <= 0) return ValidationResult.Error($"--lr must be positive, got {LearningRate}.");
-            if (Temperature <= 0) return ValidationResult.Error($"--temperature must be positive, got {Temperature}.");
-            if (SampleBytes < 0) return ValidationResult.Error($"--sample-bytes cannot be negative, got {SampleBytes}.");
-            if (string.IsNullOrEmpty(Prompt)) return ValidationResult.Error("--prompt must not be empty.");
-            return ValidationResult.Success();
+            if (LearningRate is <= 0) return ValidationResult.Error($"--lr must be positive, got {LearningRate}.");
+            if (CheckpointMinutes <= 0 || EvalMinutes <= 0) return ValidationResult.Error("--checkpoint-minutes and --eval-minutes must be positive.");
+            return base.Validate();
         }
     }
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var corpus = ByteCorpus.FromEmbeddedExcerpt();
-        AnsiConsole.MarkupLineInterpolated($"[bold]Data:[/] {corpus.Description}: {corpus.TrainBytes:N0} bytes for training, {corpus.HeldOutBytes:N0} held out.");
+        var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
+        var entry = settings.Entry;
+        var batch = settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family);
+        var (task, data) = TrainingTasks.Create(entry, settings.Data, batch, settings.Context, settings.Padded);
+        AnsiConsole.MarkupLineInterpolated($"[bold]Data:[/] {data}.");
 
         torch.manual_seed(settings.Seed);
-        var model = new ByteLanguageModel(settings.Depth);
-        var parameters = model.parameters().Sum(p => p.numel());
+        var model = entry.Create();
+        model.to(device);
         AnsiConsole.MarkupLineInterpolated(
-            $"[bold]Model:[/] causal AFT-full byte LM, {settings.Depth} blocks × {LmMixer.Dim} wide, {parameters:N0} parameters; T = {settings.Context}, batch {settings.Batch}, {torch.get_num_threads()} CPU threads.");
+            $"[bold]Model:[/] {entry.Name}, {entry.Description}, {entry.ParameterCount:N0} parameters; batch {batch}{(task is TextTask t ? $" × T = {t.Context}" : "")}, on {device}{(device.type == DeviceType.CPU ? $" ({torch.get_num_threads()} threads)" : "")}.");
 
-        var run = new LanguageModelRun(settings.Depth, settings.Batch, settings.Context, settings.LearningRate,
-            TimeSpan.FromMinutes(settings.Minutes), settings.Steps, settings.Seed);
-        LanguageModelResult? result = null;
-        ProgressReporter.Run("Training", report => result = LanguageModelTrainer.Train(model, corpus, run, report));
-
-        AnsiConsole.MarkupLineInterpolated(
-            $"[bold]Trained[/] {result!.Steps:N0} steps ({result.Tokens:N0} tokens) in {result.Elapsed:mm\\:ss}: {result.Tokens / result.Elapsed.TotalSeconds:N0} tokens/s, train {result.TrainBitsPerByte:F3} bits/byte, [bold]held-out {result.HeldOutBitsPerByte:F3} bits/byte[/].");
-
-        var saved = Checkpoint.Save(model, settings.Output);
-        AnsiConsole.MarkupLineInterpolated($"[bold]Saved[/] weights to {saved}.");
-
-        if (settings.SampleBytes > 0)
+        var options = new TrainingOptions(entry.Name, TimeSpan.FromMinutes(settings.Minutes), settings.Steps,
+            settings.LearningRate ?? TrainingTasks.DefaultLearningRate(entry.Family), settings.Seed, settings.RunFolder, settings.Resume,
+            TimeSpan.FromMinutes(settings.CheckpointMinutes), TimeSpan.FromMinutes(settings.EvalMinutes));
+        TrainingSummary summary;
+        try
         {
-            var prompt = Encoding.ASCII.GetBytes(settings.Prompt);
-            var continuation = TextSampler.Continue(model, prompt, settings.Context, settings.SampleBytes, settings.Temperature, settings.Seed);
-            AnsiConsole.MarkupLine($"[bold]Continuation[/] (temperature {settings.Temperature}):");
-            Console.WriteLine(settings.Prompt + Printable(continuation));
+            summary = ProgressDisplay.Run($"Training {entry.Name}", report => Trainer.Train(model, task, options, device, report));
+        }
+        catch (TrainingDivergedException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]Stopped:[/] {e.Message}");
+            return 2;
+        }
+
+        var metrics = string.Join(", ", summary.Evaluation.Select(e => $"{e.Key} {e.Value.ToString(e.Key.Contains("top-1") ? "P2" : "F3", CultureInfo.InvariantCulture)}"));
+        AnsiConsole.MarkupLineInterpolated(
+            $"[bold]Trained[/] {summary.Steps:N0} steps ({summary.Tokens:N0} {(entry.Family == ModelFamily.Classifier ? "images" : "tokens")}) in {summary.Elapsed:hh\\:mm\\:ss}: {summary.Tokens / summary.Elapsed.TotalSeconds:N0}/s, train {summary.TrainMetric:F3} {task.Metric}; [bold]{metrics}[/].");
+        var results = new RunResults(entry.Name, entry.ParameterCount, data, summary.Steps, summary.Tokens, summary.Elapsed.TotalSeconds, summary.TrainMetric, summary.Evaluation,
+            "aftlab " + string.Join(" ", context.Arguments));
+        AtomicFile.WriteAllText(Path.Combine(settings.RunFolder, "results.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] metrics.csv, tensorboard/, curves.png, results.json and checkpoints/ to {Path.GetFullPath(settings.RunFolder)}.");
+
+        if (entry.Family == ModelFamily.ByteLm && settings.SampleBytes > 0 && task is TextTask text)
+        {
+            var prompt = "Bread \\Bread\\, n. ";
+            var continuation = TextSampler.Continue(model, System.Text.Encoding.ASCII.GetBytes(prompt), text.Context, settings.SampleBytes, 0.8, settings.Seed, device);
+            AnsiConsole.MarkupLine("[bold]Continuation[/] (temperature 0.8):");
+            Console.WriteLine(prompt + TextSampler.Printable(continuation));
         }
         return 0;
     }
-
-    static string Printable(byte[] bytes) =>
-        new(bytes.Select(b => b is (byte)'\n' or (byte)'\t' || b is >= 32 and < 127 ? (char)b : '·').ToArray());
 }
+
+/// <summary>What a training run reports in results.json, for the README's tables.</summary>
+public sealed record RunResults(string Model, long Parameters, string Data, int Steps, long Tokens, double Seconds, double TrainMetric,
+    IReadOnlyDictionary<string, double> Evaluation, string Command);

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using AftDsl.Generators;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace AftDsl.Generators.Tests.Support;
 
@@ -17,21 +18,44 @@ public static class GeneratorHarness
 
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
+    /// <summary>The framework, AftDsl and TorchSharp, as a user's project references them.</summary>
+    public static ImmutableArray<MetadataReference> MetadataReferences => References.Value;
+
     public static CSharpCompilation Compilation(params string[] sources) =>
         CSharpCompilation.Create("UserProject",
             sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, ParseOptions, path: $"File{i}.cs")),
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver Driver() =>
-        CSharpGeneratorDriver.Create([new AftLayerGenerator().AsSourceGenerator()], parseOptions: ParseOptions,
+    public static GeneratorDriver Driver(AnalyzerConfigOptionsProvider? options = null) =>
+        CSharpGeneratorDriver.Create([new AftLayerGenerator().AsSourceGenerator()], parseOptions: ParseOptions, optionsProvider: options,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     /// <summary>The generator's output and diagnostics, and the compilation that includes the generated sources.</summary>
-    public static (GeneratorDriverRunResult Result, Compilation Output) Run(params string[] sources)
+    public static (GeneratorDriverRunResult Result, Compilation Output) Run(params string[] sources) => Run(null, sources);
+
+    /// <summary>As <see cref="Run(string[])"/>, with MSBuild properties (<c>build_property.X</c>) visible to the generator.</summary>
+    public static (GeneratorDriverRunResult Result, Compilation Output) Run(AnalyzerConfigOptionsProvider? options, params string[] sources)
     {
-        var driver = Driver().RunGeneratorsAndUpdateCompilation(Compilation(sources), out var output, out _);
+        var driver = Driver(options).RunGeneratorsAndUpdateCompilation(Compilation(sources), out var output, out _);
         return (driver.GetRunResult(), output);
+    }
+
+    /// <summary>Global analyzer options, as MSBuild passes CompilerVisibleProperty values.</summary>
+    public static AnalyzerConfigOptionsProvider Options(params (string Key, string Value)[] global) => new GlobalOptionsProvider(global.ToDictionary(p => p.Key, p => p.Value));
+
+    sealed class GlobalOptionsProvider(Dictionary<string, string> values) : AnalyzerConfigOptionsProvider
+    {
+        public override AnalyzerConfigOptions GlobalOptions { get; } = new Options(values);
+
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => new Options([]);
+
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => new Options([]);
+
+        sealed class Options(Dictionary<string, string> values) : AnalyzerConfigOptions
+        {
+            public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value) => values.TryGetValue(key, out value);
+        }
     }
 
     /// <summary>Errors and warnings of the compilation with generated code, after #pragma and options filtering.</summary>

@@ -1,0 +1,157 @@
+using AftDsl.Generators.Model;
+using static AftDsl.Generators.Emit.SourceWriter;
+
+namespace AftDsl.Generators.Emit;
+
+/// <summary>
+/// Writes the generated part of an <c>[AftModel]</c> class: constants (shapes, sizes, parameter counts per stage
+/// and in total), the stages' backing fields under their state-dict names, the partial properties' bodies,
+/// the constructor, and a forward that chains the stages behind an input guard.
+/// </summary>
+internal static class ModelEmitter
+{
+    const string Tensor = "global::TorchSharp.torch.Tensor";
+    const string Nn = "global::TorchSharp.torch.nn";
+
+    public static string Emit(ModelSpec spec, bool guards) => TargetTypeEmitter.Emit(spec.Target, writer => Class(writer, spec, guards));
+
+    static void Class(SourceWriter w, ModelSpec spec, bool guards)
+    {
+        var name = spec.Target.Name;
+        var dim = spec.Stages.Select(s => s.Dim).FirstOrDefault(d => d > 0);
+        w.Line("/// <summary>");
+        w.Line($"/// {(spec.Causal ? "Causal model" : "Model")} declared with AftDsl: input <c>{Escape(spec.InputShape)}</c>; output <c>{Escape(spec.OutputShape)}</c>.");
+        w.Line("/// </summary>");
+        w.Line("/// <remarks>");
+        w.Line("/// Stages, in order (state-dict prefix in parentheses):");
+        w.Line("/// <list type=\"number\">");
+        foreach (var stage in spec.Stages)
+            w.Line($"/// <item><c>{stage.Property}</c> (<c>{stage.Field}</c>): {Escape(Describe(stage))}, {Literal(ParameterCount(stage, spec.Input))} parameters.</item>");
+        w.Line("/// </list>");
+        w.Line("/// </remarks>");
+        w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
+        using (w.Block($"partial class {name} : {Nn}.Module<{Tensor}, {Tensor}>"))
+        {
+            Constants(w, spec, dim);
+            w.Line();
+            foreach (var stage in spec.Stages)
+                w.Line($"private readonly {stage.PropertyType} {stage.Field};");
+            w.Line();
+            foreach (var stage in spec.Stages)
+                w.Line($"{stage.Accessibility} partial {stage.PropertyType} {stage.Property} {{ get => {stage.Field}; }}");
+            w.Line();
+            w.Line("/// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>");
+            using (w.Block($"public {name}() : base(nameof({name}))"))
+            {
+                foreach (var stage in spec.Stages)
+                    w.Line($"{stage.Field} = {Construction(stage, spec.Input)};");
+                w.Line("RegisterComponents();");
+            }
+            w.Line();
+            Forward(w, spec, guards);
+        }
+    }
+
+    static void Constants(SourceWriter w, ModelSpec spec, int dim)
+    {
+        Constant(w, "How errors name this model.", "string", "ModelName", $"\"{spec.ModelName}\"");
+        Constant(w, "Symbolic shape that <see cref=\"forward\"/> accepts.", "string", "InputShape", $"\"{spec.InputShape}\"");
+        Constant(w, "Symbolic shape that <see cref=\"forward\"/> returns.", "string", "OutputShape", $"\"{spec.OutputShape}\"");
+        Constant(w, "True when position t sees positions ≤ t only, in every mixer.", "bool", "Causal", Literal(spec.Causal));
+        if (spec.Input.Tokens)
+        {
+            Constant(w, "Number of distinct token ids.", "long", "Vocab", Literal(spec.Input.Vocab));
+            Constant(w, "Longest input sequence T.", "long", "MaxLength", Literal(spec.Input.MaxLength));
+        }
+        else
+            Constant(w, "Image channels.", "long", "Channels", Literal(spec.Input.Channels));
+        if (dim > 0)
+            Constant(w, "Width of the stream between the stages.", "long", "Dim", Literal(dim));
+        foreach (var stage in spec.Stages)
+            Constant(w, $"Trainable parameters of <c>{stage.Property}</c>.", "long", stage.Property + "ParameterCount", Literal(ParameterCount(stage, spec.Input)));
+        Constant(w, "Trainable parameters of the whole model, as TorchSharp counts them.", "long", "ParameterCount",
+            Literal(spec.Stages.Sum(s => ParameterCount(s, spec.Input))));
+    }
+
+    static void Constant(SourceWriter w, string summary, string type, string name, string value)
+    {
+        w.Line($"/// <summary>{summary}</summary>");
+        w.Line($"public const {type} {name} = {value};");
+    }
+
+    static void Forward(SourceWriter w, ModelSpec spec, bool guards)
+    {
+        w.Line($"/// <summary>Runs the stages: <c>{Escape(spec.InputShape)}</c> → <c>{Escape(spec.OutputShape)}</c>.</summary>");
+        if (guards)
+            w.Line("/// <exception cref=\"global::AftDsl.AftShapeException\">The input does not have the shape, dtype or values the model takes.</exception>");
+        using (w.Block($"public override {Tensor} forward({Tensor} input)"))
+        {
+            if (guards)
+                w.Line(Guard(spec));
+            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            var first = true;
+            foreach (var stage in spec.Stages)
+            {
+                w.Line($"{(first ? "var x" : "x")} = {stage.Field}.forward({(first ? "input" : "x")});");
+                first = false;
+            }
+            w.Line("return x.MoveToOuterDisposeScope();");
+        }
+    }
+
+    static string Guard(ModelSpec spec)
+    {
+        if (spec.Input.Tokens)
+            return "global::AftDsl.ModelGuard.Tokens(input, ModelName, Vocab, MaxLength);";
+        var patch = spec.Stages.FirstOrDefault(s => s.Kind == StageKind.PatchEmbedding)?.Patch ?? 1;
+        var patchCheck = spec.Deferred.FirstOrDefault(d => d.Kind == "patch");
+        var positions = spec.Deferred.FirstOrDefault(d => d.Kind == "positions");
+        string Side(int value) => value > 0 ? Literal(value) : "null";
+        return $"global::AftDsl.ModelGuard.Images(input, ModelName, Channels, {Side(spec.Input.Height)}, {Side(spec.Input.Width)}, {Literal(patch)}, " +
+               $"{(positions is null ? "null" : Literal(positions.Value))}, {Quote(patchCheck?.Message)}, {Quote(positions?.Message)});";
+    }
+
+    static string Construction(StageSpec stage, InputSpec input) => stage.Kind switch
+    {
+        StageKind.Embedding => $"{Nn}.Embedding({Literal(input.Vocab)}, {Literal(stage.Dim)})",
+        StageKind.PatchEmbedding => $"new global::AftDsl.Modules.PatchEmbedding({Literal(input.Channels)}, {Literal(stage.Patch)}, {Literal(stage.Dim)})",
+        StageKind.PositionEmbedding => $"new global::AftDsl.Modules.PositionEmbedding({string.Join(", ", stage.Positions.Select(p => Literal(p)))})",
+        StageKind.Blocks =>
+            $"new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, {Literal(stage.Depth)}), _ => " +
+            $"new global::AftDsl.Modules.PreNormBlock(new {stage.MixerType}({(stage.Mixer!.Dim is null ? Literal(stage.Dim) : "")}), {Literal(stage.Dim)}, {Literal(stage.Ffn)})), " +
+            $"flattenGrid: {Literal(stage.FlattenGrid)})",
+        StageKind.FinalNorm => $"{Nn}.LayerNorm({Literal(stage.Dim)})",
+        StageKind.Logits => $"{Nn}.Linear({Literal(stage.Dim)}, {Literal(stage.Classes)})",
+        _ => $"new global::AftDsl.Modules.ClassifierHead({Literal(stage.Dim)}, {Literal(stage.Classes)})",
+    };
+
+    static string Describe(StageSpec stage) => stage.Kind switch
+    {
+        StageKind.Embedding => $"token embedding to width {stage.Dim}",
+        StageKind.PatchEmbedding => $"{stage.Patch}×{stage.Patch} patch embedding to width {stage.Dim}",
+        StageKind.PositionEmbedding => $"learned positions [{string.Join(", ", stage.Positions)}]",
+        StageKind.Blocks => $"{stage.Depth} pre-LN blocks of {stage.MixerType.Replace("global::", "")} and a {stage.Ffn}× GELU FFN" + (stage.FlattenGrid ? ", the grid mixed as one sequence" : ""),
+        StageKind.FinalNorm => "final LayerNorm",
+        StageKind.Logits => $"logits over {stage.Classes} classes per position",
+        _ => $"global average pooling and {stage.Classes} class logits",
+    };
+
+    /// <summary>Parameters of one stage, as TorchSharp counts them.</summary>
+    public static long ParameterCount(StageSpec stage, InputSpec input)
+    {
+        long dim = stage.Dim;
+        return stage.Kind switch
+        {
+            StageKind.Embedding => input.Vocab * dim,
+            StageKind.PatchEmbedding => (long)input.Channels * stage.Patch * stage.Patch * dim + dim,
+            StageKind.PositionEmbedding => stage.Positions.Aggregate(1L, (a, b) => a * b),
+            StageKind.Blocks => stage.Depth * (4 * dim + MixerEmitter.ParameterCount(stage.Mixer!, dim) + 2 * stage.Ffn * dim * dim + stage.Ffn * dim + dim),
+            StageKind.FinalNorm => 2 * dim,
+            _ => dim * stage.Classes + stage.Classes,
+        };
+    }
+
+    static string Quote(string? text) => text is null ? "null" : "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+
+    static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+}

@@ -1,0 +1,136 @@
+using AftDsl.Generators.Diagnostics;
+using AftDsl.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace AftDsl.Generators.Parsing;
+
+/// <summary>
+/// Reads an <c>[AftModel]</c> class: its input attribute and its stages (partial properties with stage
+/// attributes, in declaration order), then hands them to <see cref="ShapeChecker"/>, which infers the shapes
+/// through the stages and reports every edge that does not fit.
+/// </summary>
+internal static class ModelParser
+{
+    public const string AttributeName = "AftDsl.AftModelAttribute";
+
+    static readonly Dictionary<string, (StageKind Kind, string Type, string TypeName)> Stages = new()
+    {
+        ["AftDsl.EmbeddingAttribute"] = (StageKind.Embedding, "global::TorchSharp.Modules.Embedding", "TorchSharp.Modules.Embedding"),
+        ["AftDsl.PatchEmbeddingAttribute"] = (StageKind.PatchEmbedding, "global::AftDsl.Modules.PatchEmbedding", "AftDsl.Modules.PatchEmbedding"),
+        ["AftDsl.PositionEmbeddingAttribute"] = (StageKind.PositionEmbedding, "global::AftDsl.Modules.PositionEmbedding", "AftDsl.Modules.PositionEmbedding"),
+        ["AftDsl.BlocksAttribute"] = (StageKind.Blocks, "global::AftDsl.Modules.BlockStack", "AftDsl.Modules.BlockStack"),
+        ["AftDsl.FinalNormAttribute"] = (StageKind.FinalNorm, "global::TorchSharp.Modules.LayerNorm", "TorchSharp.Modules.LayerNorm"),
+        ["AftDsl.LogitsAttribute"] = (StageKind.Logits, "global::TorchSharp.Modules.Linear", "TorchSharp.Modules.Linear"),
+        ["AftDsl.ClassifierHeadAttribute"] = (StageKind.ClassifierHead, "global::AftDsl.Modules.ClassifierHead", "AftDsl.Modules.ClassifierHead"),
+    };
+
+    public static ParseResult<ModelSpec> Parse(GeneratorAttributeSyntaxContext context)
+    {
+        if (context.TargetNode is not ClassDeclarationSyntax declaration || context.TargetSymbol is not INamedTypeSymbol symbol)
+            return new(null, EquatableArray<DiagnosticInfo>.Empty);
+        try
+        {
+            return Parse(declaration, symbol, context.Attributes[0]);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var failure = DiagnosticInfo.Create(Descriptors.GeneratorFailure, declaration.Identifier.GetLocation(), symbol.Name, e.GetType().Name, e.Message);
+            return new(null, new[] { failure }.ToEquatableArray());
+        }
+    }
+
+    static ParseResult<ModelSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData model)
+    {
+        var name = $"AftModel '{symbol.Name}'";
+        var diagnostics = new List<DiagnosticInfo>();
+        var target = TargetTypeParser.Parse(declaration, symbol, name, diagnostics);
+        var modelArguments = new AttributeArguments(model);
+        var causal = modelArguments.Named<bool>("Causal");
+
+        var input = ReadInput(symbol, name, modelArguments.Location, diagnostics);
+        var stages = ReadStages(symbol, name, diagnostics);
+        if (input is null || stages is null || target is null || diagnostics.Count > 0)
+            return new(null, diagnostics.ToEquatableArray());
+
+        var checker = new ShapeChecker(name, causal?.Value ?? false, diagnostics);
+        var spec = checker.Check(target, input.Value.Spec, input.Value.Location, stages);
+        return new(diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error) ? null : spec, diagnostics.ToEquatableArray());
+    }
+
+    static (InputSpec Spec, Location Location)? ReadInput(INamedTypeSymbol symbol, string name, Location modelLocation, List<DiagnosticInfo> diagnostics)
+    {
+        var inputs = symbol.GetAttributes()
+            .Where(a => a.AttributeClass?.ToDisplayString() is "AftDsl.TokenInputAttribute" or "AftDsl.ImageInputAttribute").ToList();
+        if (inputs.Count != 1)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.ModelInput, inputs.Count == 0 ? modelLocation : new AttributeArguments(inputs[1]).Location,
+                name, inputs.Count == 0 ? "has no input attribute" : "has more than one input attribute"));
+            return null;
+        }
+        var arguments = new AttributeArguments(inputs[0]);
+        if (arguments.HasErrors)
+            return null;
+        var checks = new SizeChecks(name, diagnostics);
+        if (inputs[0].AttributeClass!.Name == "TokenInputAttribute")
+        {
+            var vocab = arguments.Constructor<int>("vocab");
+            var maxLength = arguments.Constructor<int>("maxLength");
+            checks.Positive(vocab, "vocab", "it is the number of distinct token ids, e.g. vocab: 256 for bytes");
+            checks.Positive(maxLength, "maxLength", "it is the longest input sequence, e.g. maxLength: 1024");
+            if (vocab is null || maxLength is null) return null;
+            return (new InputSpec(true, vocab.Value.Value, maxLength.Value.Value, 0, 0, 0), arguments.Location);
+        }
+        var channels = arguments.Constructor<int>("channels");
+        var height = arguments.Named<int>("Height");
+        var width = arguments.Named<int>("Width");
+        checks.Positive(channels, "channels", "it is the number of image channels, e.g. channels: 3");
+        checks.Positive(height, "Height", "it fixes the image height; leave it out to accept any");
+        checks.Positive(width, "Width", "it fixes the image width; leave it out to accept any");
+        if (channels is null) return null;
+        return (new InputSpec(false, 0, 0, channels.Value.Value, height?.Value ?? 0, width?.Value ?? 0), arguments.Location);
+    }
+
+    /// <summary>A stage as written: its kind, property, attribute arguments and the referenced mixer, if any.</summary>
+    internal sealed record WrittenStage(StageKind Kind, IPropertySymbol Property, string ExpectedType, string Accessibility, AttributeArguments Arguments, INamedTypeSymbol? Mixer);
+
+    static List<WrittenStage>? ReadStages(INamedTypeSymbol symbol, string name, List<DiagnosticInfo> diagnostics)
+    {
+        var stages = new List<WrittenStage>();
+        var declared = 0;                                   // stage attributes seen, whether or not the stage is valid
+        var ordered = symbol.GetMembers().OfType<IPropertySymbol>()
+            .Select(p => (Property: p, Syntax: p.DeclaringSyntaxReferences.FirstOrDefault()))
+            .Where(p => p.Syntax is not null)
+            .OrderBy(p => p.Syntax!.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(p => p.Syntax!.Span.Start);
+        foreach (var (property, reference) in ordered)
+        {
+            var attribute = property.GetAttributes().FirstOrDefault(a => a.AttributeClass is { } c && Stages.ContainsKey(c.ToDisplayString()));
+            if (attribute is null)
+                continue;
+            declared++;
+            var (kind, type, typeName) = Stages[attribute.AttributeClass!.ToDisplayString()];
+            var arguments = new AttributeArguments(attribute);
+            if (arguments.HasErrors)
+                return null;
+            var syntax = reference!.GetSyntax() as PropertyDeclarationSyntax;
+            if (syntax is null || !syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageNotPartial, syntax?.Identifier.GetLocation() ?? arguments.Location, name, property.Name, typeName));
+                continue;
+            }
+            if (property.Type.ToDisplayString() != typeName)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageType, syntax.Type.GetLocation(), name, property.Name,
+                    attribute.AttributeClass.Name.Replace("Attribute", ""), typeName, property.Type.ToDisplayString()));
+                continue;
+            }
+            var mixer = kind == StageKind.Blocks ? arguments.Constructor<INamedTypeSymbol>("mixer")?.Value : null;
+            var accessibility = string.Join(" ", syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text));
+            stages.Add(new WrittenStage(kind, property, type, accessibility, arguments, mixer));
+        }
+        if (declared == 0)
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.NoStages, symbol.Locations.FirstOrDefault(), name));
+        return stages;
+    }
+}

@@ -1,0 +1,219 @@
+using System.Globalization;
+using AftDsl.Generators.Diagnostics;
+using AftDsl.Generators.Model;
+using Microsoft.CodeAnalysis;
+
+namespace AftDsl.Generators.Parsing;
+
+/// <summary>
+/// Compile-time shape inference over a model: B and T stay symbolic, every other size is a constant.
+/// It threads the stream through the stages, checks every edge (widths, T bounds, causality, grid or
+/// sequence, heads dividing the width) and reports what does not fit on the argument at fault, naming
+/// the edge; what only run time can decide becomes a warning and a guard in the generated forward.
+/// </summary>
+internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInfo> diagnostics)
+{
+    enum Flow { Tokens, Images, Sequence, Grid, PositionLogits, ClassLogits }
+
+    /// <summary>The stream between two stages: its kind, width, T bound and grid size (0 when free), and who made it.</summary>
+    sealed record Stream(Flow Kind, int Dim, int MaxLength, int Height, int Width, string Producer)
+    {
+        public string Shape => Kind switch
+        {
+            Flow.Tokens => "[B, T] (token ids)",
+            Flow.Images => $"[B, {Dim}, {Side(Height, "H")}, {Side(Width, "W")}] (images)",
+            Flow.Sequence => $"[B, T, {Dim}]",
+            Flow.Grid => $"[B, {Side(Height, "H")}, {Side(Width, "W")}, {Dim}]",
+            Flow.PositionLogits => $"[B, T, {Dim}] (logits)",
+            _ => $"[B, {Dim}] (class logits)",
+        };
+
+        static string Side(int value, string symbol) => value > 0 ? value.ToString(CultureInfo.InvariantCulture) : symbol;
+    }
+
+    public ModelSpec Check(TargetType target, InputSpec input, Location inputLocation, IReadOnlyList<ModelParser.WrittenStage> written)
+    {
+        var stream = input.Tokens
+            ? new Stream(Flow.Tokens, 0, input.MaxLength, 0, 0, $"[TokenInput(vocab: {input.Vocab}, maxLength: {input.MaxLength})]")
+            : new Stream(Flow.Images, input.Channels, 0, input.Height, input.Width, $"[ImageInput(channels: {input.Channels})]");
+        var inputShape = input.Tokens
+            ? $"[B, T] int64 token ids below {input.Vocab}, 1 ≤ T ≤ {input.MaxLength}"
+            : stream.Shape.Replace(" (images)", " float images");
+        var stages = new List<StageSpec>();
+        var deferred = new List<DeferredCheck>();
+        foreach (var stage in written)
+        {
+            var before = diagnostics.Count;
+            var (next, spec) = Apply(stage, stream, input, deferred);
+            if (next is null || diagnostics.Skip(before).Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error))
+                break;                                            // later edges would only repeat the same mistake; warnings go on
+            stages.Add(spec!);
+            stream = next;
+        }
+        return new ModelSpec(target, causal, input, stages.ToEquatableArray(), inputShape, stream.Shape, deferred.ToEquatableArray());
+    }
+
+    (Stream? Next, StageSpec? Spec) Apply(ModelParser.WrittenStage stage, Stream stream, InputSpec input, List<DeferredCheck> deferred)
+    {
+        var name = stage.Property.Name;
+        var checks = new SizeChecks(model, diagnostics);
+        var a = stage.Arguments;
+        StageSpec Spec(int dim, int patch = 0, int depth = 0, int ffn = 0, int classes = 0, EquatableArray<int> positions = default,
+            MixerSpec? mixer = null, string mixerType = "", bool flatten = false) =>
+            new(stage.Kind, name, stage.ExpectedType, stage.Accessibility, dim, patch, depth, ffn, classes, positions, mixer, mixerType, flatten);
+
+        if (stream.Kind is Flow.PositionLogits or Flow.ClassLogits)
+            return Refuse(a.Location, name, "nothing: the model already ends", stream, "remove it, or move it before the head");
+
+        switch (stage.Kind)
+        {
+            case StageKind.Embedding:
+            {
+                var dim = a.Constructor<int>("dim");
+                checks.Positive(dim, "dim", "it is the model width, e.g. dim: 256");
+                if (dim is null || dim.Value.Value <= 0) return (null, null);
+                if (stream.Kind != Flow.Tokens)
+                    return Refuse(a.Location, name, "token ids [B, T]", stream, "use [PatchEmbedding] for images, or declare [TokenInput]");
+                return (stream with { Kind = Flow.Sequence, Dim = dim.Value.Value, Producer = name }, Spec(dim.Value.Value));
+            }
+            case StageKind.PatchEmbedding:
+            {
+                var patch = a.Constructor<int>("patch");
+                var dim = a.Constructor<int>("dim");
+                checks.Positive(patch, "patch", "it is the side of a square patch in pixels, e.g. patch: 4");
+                checks.Positive(dim, "dim", "it is the model width, e.g. dim: 384");
+                if (patch is null || dim is null || patch.Value.Value <= 0 || dim.Value.Value <= 0) return (null, null);
+                if (stream.Kind != Flow.Images)
+                    return Refuse(a.Location, name, "images [B, C, H, W]", stream, "declare [ImageInput(channels)], or use [Embedding] for tokens");
+                var p = patch.Value.Value;
+                // One diagnostic per size that does not divide: a square image is reported once, as "height and width".
+                var failing = new[] { (Side: stream.Height, Label: "height"), (Side: stream.Width, Label: "width") }.Where(s => s.Side > 0 && s.Side % p != 0);
+                foreach (var group in failing.GroupBy(s => s.Side))
+                    diagnostics.Add(DiagnosticInfo.Create(Descriptors.PatchDoesNotDivide, patch.Value.Location, model, name,
+                        string.Join(" and ", group.Select(s => s.Label)), group.Key, p, string.Join(", ", Divisors(group.Key).Where(d => d > 1 && d < group.Key))));
+                if (stream.Height == 0 || stream.Width == 0)
+                {
+                    var message = $"{model}: {name} cuts images into {p}×{p} patches, so the image height and width must be divisible by {p}; the input's size is only known at run time, so forward checks it";
+                    deferred.Add(new DeferredCheck("AFT0401", "patch", p, message));
+                    diagnostics.Add(DiagnosticInfo.Create(Descriptors.PatchCheckedAtRunTime, patch.Value.Location, message));
+                }
+                var grid = stream with { Kind = Flow.Grid, Dim = dim.Value.Value, Height = stream.Height / p, Width = stream.Width / p, Producer = name };
+                return (grid, Spec(dim.Value.Value, patch: p));
+            }
+            case StageKind.PositionEmbedding:
+                if (stream.Kind == Flow.Sequence)
+                    return (stream with { Producer = name }, Spec(stream.Dim, positions: new[] { stream.MaxLength, stream.Dim }.ToEquatableArray()));
+                if (stream.Kind == Flow.Grid && stream.Height > 0 && stream.Width > 0)
+                    return (stream with { Producer = name }, Spec(stream.Dim, positions: new[] { stream.Height, stream.Width, stream.Dim }.ToEquatableArray()));
+                if (stream.Kind == Flow.Grid)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(Descriptors.PositionsNeedFixedGrid, a.Location, model, name, stream.Shape));
+                    return (null, null);
+                }
+                return Refuse(a.Location, name, "a sequence [B, T, D] or a fixed grid [B, H, W, D]", stream, "place it after the embedding");
+            case StageKind.Blocks:
+                return Blocks(stage, stream, deferred, checks, Spec);
+            case StageKind.FinalNorm:
+                if (stream.Kind is not (Flow.Sequence or Flow.Grid))
+                    return Refuse(a.Location, name, "a sequence or a grid", stream, "place it after the blocks");
+                return (stream with { Producer = name }, Spec(stream.Dim));
+            case StageKind.Logits:
+            {
+                var classes = a.Named<int>("Classes");
+                checks.Positive(classes, "Classes", "it is the number of output classes per position, e.g. Classes = 256");
+                if (stream.Kind is not (Flow.Sequence or Flow.Grid))
+                    return Refuse(a.Location, name, "a sequence or a grid", stream, "place it last, after the blocks");
+                var count = classes?.Value ?? (input.Tokens ? input.Vocab : 0);
+                if (count <= 0)
+                {
+                    if (classes is null) diagnostics.Add(DiagnosticInfo.Create(Descriptors.LogitsNeedClasses, a.Location, model, name));
+                    return (null, null);
+                }
+                return (stream with { Kind = Flow.PositionLogits, Dim = count, Producer = name }, Spec(stream.Dim, classes: count));
+            }
+            default:
+            {
+                var classes = a.Constructor<int>("classes");
+                checks.Positive(classes, "classes", "it is the number of classes, e.g. classes: 10");
+                if (classes is null || classes.Value.Value <= 0) return (null, null);
+                if (stream.Kind is not (Flow.Sequence or Flow.Grid))
+                    return Refuse(a.Location, name, "a sequence or a grid", stream, "place it last, after the blocks");
+                return (stream with { Kind = Flow.ClassLogits, Dim = classes.Value.Value, Producer = name }, Spec(stream.Dim, classes: classes.Value.Value));
+            }
+        }
+    }
+
+    (Stream? Next, StageSpec? Spec) Blocks(ModelParser.WrittenStage stage, Stream stream, List<DeferredCheck> deferred, SizeChecks checks,
+        Func<int, int, int, int, int, EquatableArray<int>, MixerSpec?, string, bool, StageSpec> spec)
+    {
+        var a = stage.Arguments;
+        var name = stage.Property.Name;
+        var depth = a.Constructor<int>("depth");
+        var ffn = a.Named<int>("Ffn");
+        var mixerArgument = a.Constructor<INamedTypeSymbol>("mixer");
+        checks.Positive(depth, "depth", "it is the number of residual blocks, e.g. depth: 4");
+        checks.Positive(ffn, "Ffn", "it is the FFN width as a multiple of the model width, e.g. Ffn = 4");
+        if (depth is null || mixerArgument is null || depth.Value.Value <= 0 || ffn is { Value: <= 0 }) return (null, null);
+        if (stream.Kind is not (Flow.Sequence or Flow.Grid))
+            return Refuse(a.Location, name, "a sequence [B, T, D] or a grid [B, H, W, D]", stream, "place the blocks after an embedding");
+
+        var location = mixerArgument.Value.Location;
+        var type = mixerArgument.Value.Value;
+        var (mixer, isLayer) = MixerParser.Read(type);
+        if (mixer is null)
+        {
+            if (!isLayer)                                         // a layer in error reports its own diagnostics
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotAMixer, location, model, name, type.Name));
+            return (null, null);
+        }
+        var edge = $"{name}[0..{depth.Value.Value - 1}].Mixer ({type.Name})";
+        if (mixer.Dim is { } fixedDim && fixedDim != stream.Dim)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.EdgeWidth, location, model, edge, $"[B, {(mixer.TakesGrid ? "H, W" : "T")}, {fixedDim}]",
+                stream.Producer, stream.Shape, type.Name, stream.Dim));
+            return (null, null);
+        }
+        if (mixer.HasHeads && mixer.Dim is null && stream.Dim % mixer.Heads != 0)
+        {
+            new SizeChecks($"{model} {edge}", diagnostics).HeadsDivideDim(new Argument<int>(mixer.Heads, location), new Argument<int>(stream.Dim, location));
+            return (null, null);
+        }
+        if (causal && !mixer.Causal)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.CausalLeak, location, model, edge, type.Name));
+            return (null, null);
+        }
+        if (mixer.TakesGrid && stream.Kind == Flow.Sequence)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.GridMixerOnSequence, location, model, edge, stream.Producer, stream.Shape));
+            return (null, null);
+        }
+        var flatten = !mixer.TakesGrid && stream.Kind == Flow.Grid;
+        if (mixer.LengthBound > 0)
+        {
+            var length = stream.Kind == Flow.Sequence ? stream.MaxLength : stream.Height * stream.Width;
+            var origin = stream.Kind == Flow.Sequence ? "the model's input allows T ≤ " + stream.MaxLength : $"the {stream.Height}×{stream.Width} grid has {length} positions";
+            if (length > mixer.LengthBound)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.LengthBound, location, model, edge, mixer.LengthBound, origin, type.Name, length));
+                return (null, null);
+            }
+            if (length == 0)
+            {
+                var message = $"{model}: {edge} accepts at most {mixer.LengthBound} positions (maxLength), but the grid's size is only known at run time, so forward checks H·W ≤ {mixer.LengthBound}";
+                deferred.Add(new DeferredCheck("AFT0402", "positions", mixer.LengthBound, message));
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.LengthCheckedAtRunTime, location, message));
+            }
+        }
+        var typeName = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        return (stream with { Producer = $"{name} (its last block)" }, spec(stream.Dim, 0, depth.Value.Value, ffn?.Value ?? 4, 0, default, mixer, typeName, flatten));
+    }
+
+    (Stream? Next, StageSpec? Spec) Refuse(Location location, string stage, string expected, Stream stream, string advice)
+    {
+        diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageOrder, location, model, stage, expected, stream.Producer, stream.Shape, advice));
+        return (null, null);
+    }
+
+    static IEnumerable<int> Divisors(int n) => Enumerable.Range(1, n).Where(d => n % d == 0);
+}

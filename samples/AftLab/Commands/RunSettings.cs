@@ -1,0 +1,53 @@
+using System.ComponentModel;
+using AftLab.Models;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace AftLab.Commands;
+
+/// <summary>Options shared by train, eval and sample: which model, on which data and device, and where its run lives.</summary>
+public class RunSettings : CommandSettings
+{
+    [CommandOption("--model <NAME>"), DefaultValue("byte-full"),
+     Description("byte-full, byte-local-8, byte-local-32, byte-local-128, byte-simple, byte-mha, pixel-full, pixel-local, pixel-simple, pixel-mha, image-conv or image-mha.")]
+    public string Model { get; init; } = "";
+
+    [CommandOption("--data <PATH>"), Description("Original files instead of the Debian packages: IDX folder (pixel/image models), enwik8 or any text/gzip file (byte models).")]
+    public string? Data { get; init; }
+
+    [CommandOption("--device <DEVICE>"), DefaultValue("cpu"), Description("cpu, or cuda (cuda:N) with a CUDA libtorch (see --libtorch).")]
+    public string Device { get; init; } = "cpu";
+
+    [CommandOption("--libtorch <DIR>"), Description("Folder of a CUDA libtorch to bind to (e.g. PyTorch's torch/lib); also AFTDSL_LIBTORCH.")]
+    public string? LibTorch { get; init; }
+
+    [CommandOption("--seed <SEED>"), DefaultValue(1), Description("Seed of weights, batches and sampling.")]
+    public int Seed { get; init; }
+
+    [CommandOption("--batch <SIZE>"), Description("Sequences or images per step. Default: 16 (byte), 8 (pixel), 64 (image).")]
+    public int? Batch { get; init; }
+
+    [CommandOption("--context <BYTES>"), DefaultValue(128), Description("Byte models: sequence length T (at most the model's maxLength, 256).")]
+    public int Context { get; init; }
+
+    [CommandOption("--padded <SIDE>"), DefaultValue(32), Description("Image models: also evaluate on test images zero-padded to this side.")]
+    public int Padded { get; init; }
+
+    [CommandOption("--output <DIR>"), Description("Run folder (metrics, checkpoints, plots). Default: runs/<model>.")]
+    public string? Output { get; init; }
+
+    public ModelEntry Entry => ModelCatalog.Find(Model);
+
+    public string RunFolder => Output ?? Path.Combine("runs", Model);
+
+    public override ValidationResult Validate()
+    {
+        if (ModelCatalog.All.All(m => m.Name != Model))
+            return ValidationResult.Error($"--model: unknown '{Model}'. Choose one of {string.Join(", ", ModelCatalog.All.Select(m => m.Name))}.");
+        if (Batch is < 1) return ValidationResult.Error($"--batch must be at least 1, got {Batch}.");
+        if (Entry.Family == ModelFamily.ByteLm && (Context < 2 || Context > Entry.Context))
+            return ValidationResult.Error($"--context must be between 2 and {Entry.Context} ({Model}'s maxLength), got {Context}.");
+        if (Padded < 1) return ValidationResult.Error($"--padded must be positive, got {Padded}.");
+        return ValidationResult.Success();
+    }
+}

@@ -1,0 +1,68 @@
+using System.ComponentModel;
+using System.Text;
+using AftLab.Models;
+using AftLab.Runtime;
+using AftLab.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace AftLab.Commands;
+
+/// <summary>
+/// <c>aftlab sample</c>: generates from a run's last good checkpoint: text for a byte LM (printed and written
+/// to samples.txt), a PNG grid of images for a pixel model (samples.png).
+/// </summary>
+public sealed class SampleCommand : Command<SampleCommand.Settings>
+{
+    public sealed class Settings : RunSettings
+    {
+        [CommandOption("--prompt <TEXT>"), DefaultValue("Bread \\Bread\\, n. "), Description("Byte models: the text to continue.")]
+        public string Prompt { get; init; } = "";
+
+        [CommandOption("--count <N>"), Description("Bytes of text (default 600) or images (default 16) to generate.")]
+        public int? Count { get; init; }
+
+        [CommandOption("--temperature <T>"), DefaultValue(0.8), Description("Softmax temperature: below 1 is more conservative.")]
+        public double Temperature { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (Count is < 1) return ValidationResult.Error($"--count must be at least 1, got {Count}.");
+            if (Temperature <= 0) return ValidationResult.Error($"--temperature must be positive, got {Temperature}.");
+            if (string.IsNullOrEmpty(Prompt)) return ValidationResult.Error("--prompt must not be empty.");
+            return base.Validate() is { Successful: false } failed ? failed
+                : Entry.Family == ModelFamily.Classifier ? ValidationResult.Error($"{Model} is a classifier: it does not generate. Sample a byte-* or pixel-* model.")
+                : ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    {
+        var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
+        var entry = settings.Entry;
+        var (model, state) = TrainedModel.Load(entry, settings.RunFolder, device);
+        Directory.CreateDirectory(settings.RunFolder);
+        if (entry.Family == ModelFamily.ByteLm)
+        {
+            var prompt = Encoding.UTF8.GetBytes(settings.Prompt);
+            var bytes = TextSampler.Continue(model, prompt, settings.Context, settings.Count ?? 600, settings.Temperature, settings.Seed, device);
+            var text = settings.Prompt + TextSampler.Printable(bytes);
+            var path = Path.Combine(settings.RunFolder, "samples.txt");
+            AtomicFile.WriteAllText(path, text + "\n");
+            AnsiConsole.MarkupLineInterpolated($"[bold]{entry.Name}[/] after {state.Step:N0} steps, temperature {settings.Temperature}:");
+            Console.WriteLine(text);
+            AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] {Path.GetFullPath(path)}.");
+        }
+        else
+        {
+            var count = settings.Count ?? 16;
+            var side = (int)Math.Round(Math.Sqrt(entry.Context));
+            var images = ProgressDisplay.Run($"Drawing {count} images of {side}×{side} pixels",
+                report => PixelSampler.Draw(model, count, (int)entry.Context, settings.Temperature, settings.Seed, device, p => report(p, "")));
+            var path = Path.Combine(settings.RunFolder, "samples.png");
+            ImageGrid.Save(images, side, path, $"{entry.Name}, {state.Step:N0} steps, temperature {settings.Temperature}");
+            AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] {count} images to {Path.GetFullPath(path)}.");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,34 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AftLab.Models;
+
+/// <summary>The three families of the paper's experiments.</summary>
+public enum ModelFamily { ByteLm, Pixel, Classifier }
+
+/// <summary>A sample model the app can train: its command-line name, family, what it is, and how to make one.</summary>
+public sealed record ModelEntry(string Name, ModelFamily Family, string Description, long ParameterCount, long Context, Func<nn.Module<Tensor, Tensor>> Create);
+
+/// <summary>Every sample model declared with the DSL, by name.</summary>
+public static class ModelCatalog
+{
+    public static readonly IReadOnlyList<ModelEntry> All =
+    [
+        new("byte-full", ModelFamily.ByteLm, "causal AFT-full byte LM", ByteLmFull.ParameterCount, ByteLmFull.MaxLength, () => new ByteLmFull()),
+        new("byte-local-8", ModelFamily.ByteLm, "causal AFT-local byte LM, window 8", ByteLmLocal8.ParameterCount, ByteLmLocal8.MaxLength, () => new ByteLmLocal8()),
+        new("byte-local-32", ModelFamily.ByteLm, "causal AFT-local byte LM, window 32", ByteLmLocal32.ParameterCount, ByteLmLocal32.MaxLength, () => new ByteLmLocal32()),
+        new("byte-local-128", ModelFamily.ByteLm, "causal AFT-local byte LM, window 128", ByteLmLocal128.ParameterCount, ByteLmLocal128.MaxLength, () => new ByteLmLocal128()),
+        new("byte-simple", ModelFamily.ByteLm, "causal AFT-simple byte LM", ByteLmSimple.ParameterCount, ByteLmSimple.MaxLength, () => new ByteLmSimple()),
+        new("byte-mha", ModelFamily.ByteLm, "causal multi-head attention byte LM (baseline)", ByteLmAttention.ParameterCount, ByteLmAttention.MaxLength, () => new ByteLmAttention()),
+        new("pixel-full", ModelFamily.Pixel, "causal AFT-full pixel model", PixelFull.ParameterCount, PixelFull.MaxLength, () => new PixelFull()),
+        new("pixel-local", ModelFamily.Pixel, "causal AFT-local pixel model, window 128", PixelLocal.ParameterCount, PixelLocal.MaxLength, () => new PixelLocal()),
+        new("pixel-simple", ModelFamily.Pixel, "causal AFT-simple pixel model", PixelSimple.ParameterCount, PixelSimple.MaxLength, () => new PixelSimple()),
+        new("pixel-mha", ModelFamily.Pixel, "causal multi-head attention pixel model (baseline)", PixelAttentionModel.ParameterCount, PixelAttentionModel.MaxLength, () => new PixelAttentionModel()),
+        new("image-conv", ModelFamily.Classifier, "AFT-conv image classifier (any image size)", ConvClassifier.ParameterCount, 0, () => new ConvClassifier()),
+        new("image-mha", ModelFamily.Classifier, "multi-head attention image classifier (baseline, 28×28 only)", AttentionClassifier.ParameterCount, 0, () => new AttentionClassifier()),
+    ];
+
+    public static ModelEntry Find(string name) =>
+        All.FirstOrDefault(m => m.Name == name)
+        ?? throw new ArgumentException($"Unknown model '{name}'. Choose one of: {string.Join(", ", All.Select(m => m.Name))}.");
+}

@@ -1,0 +1,33 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AftLab.Training;
+
+/// <summary>Draws images pixel by pixel from a causal pixel model, in raster order.</summary>
+public static class PixelSampler
+{
+    /// <summary>
+    /// <paramref name="count"/> images of <paramref name="pixels"/> grey levels, <c>[count, pixels]</c> bytes.
+    /// The model's input is the image so far shifted right behind a 0 (as in training), so step i feeds
+    /// i + 1 positions and samples pixel i from the last one; the model is causal, so the prefix is enough.
+    /// </summary>
+    public static byte[,] Draw(nn.Module<Tensor, Tensor> model, int count, int pixels, double temperature, int seed, Device device, Action<double>? progress = null)
+    {
+        var generator = new Generator((ulong)seed, device);
+        using var noGrad = no_grad();
+        using var outer = NewDisposeScope();
+        var sequence = zeros([count, pixels + 1], ScalarType.Int64, device);
+        for (var i = 0; i < pixels; i++)
+        {
+            using var scope = NewDisposeScope();
+            var logits = model.forward(sequence.narrow(1, 0, i + 1)).select(1, i);
+            var drawn = multinomial((logits / temperature).softmax(1), 1, generator: generator);
+            sequence.narrow(1, i + 1, 1).copy_(drawn);
+            progress?.Invoke((i + 1.0) / pixels);
+        }
+        var values = sequence.narrow(1, 1, pixels).to(ScalarType.Byte).cpu().data<byte>().ToArray();
+        var images = new byte[count, pixels];
+        Buffer.BlockCopy(values, 0, images, 0, values.Length);
+        return images;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AftLab.Training;
+
+/// <summary>How long and how to train.</summary>
+public sealed record TrainingOptions(
+    string Model,
+    TimeSpan Budget,
+    int? MaxSteps,
+    double LearningRate,
+    int Seed,
+    string Output,
+    bool Resume,
+    TimeSpan CheckpointEvery,
+    TimeSpan EvaluateEvery,
+    int WarmupSteps = 100,
+    double ClipNorm = 1.0);
+
+/// <summary>What a run ended with.</summary>
+public sealed record TrainingSummary(int Steps, long Tokens, TimeSpan Elapsed, double TrainMetric, IReadOnlyDictionary<string, double> Evaluation, string Checkpoint);
+
+/// <summary>
+/// The training loop shared by every family: AdamW with a linear warm-up and a cosine decay over the
+/// budget (time or steps, whichever ends first), gradient clipping, a progress bar, metrics as CSV and
+/// TensorBoard, checkpoints written atomically, and a resume that continues from the last good one.
+/// A loss that is not finite stops the run with a message; the last good checkpoint is kept as it is.
+/// </summary>
+public static class Trainer
+{
+    const int LogEvery = 10;
+    const int RecentSteps = 50;
+
+    public static TrainingSummary Train(nn.Module<Tensor, Tensor> model, ITrainingTask task, TrainingOptions options, Device device, Action<double, string> report)
+    {
+        var store = new CheckpointStore(Path.Combine(options.Output, "checkpoints"));
+        var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: 0.01);
+        var (step, tokens, previouslyElapsed) = (0, 0L, 0.0);
+        if (options.Resume && store.Latest() is { } latest)
+        {
+            if (latest.State.Model != options.Model)
+                throw new InvalidOperationException($"{store.Folder} holds a checkpoint of '{latest.State.Model}', not '{options.Model}'; choose another --output or the same --model.");
+            CheckpointStore.Restore(latest.Path, model, optimizer);
+            (step, tokens, previouslyElapsed) = (latest.State.Step, latest.State.Tokens, latest.State.ElapsedSeconds);
+        }
+        var log = new MetricsLog(options.Output, task.Metric, step);
+        var random = new Random(HashCode.Combine(options.Seed, step));       // a resumed run draws new batches, not the same ones again
+        var clock = Stopwatch.StartNew();
+        var (lastCheckpoint, lastEvaluation) = (TimeSpan.Zero, TimeSpan.Zero);
+        var recent = new Queue<double>();                                   // the metric over the last steps: a fair running figure
+        var lastLoss = double.NaN;
+        double Elapsed() => previouslyElapsed + clock.Elapsed.TotalSeconds;
+        double Progress() => Math.Clamp(Math.Max(Elapsed() / options.Budget.TotalSeconds, options.MaxSteps is { } max ? (double)step / max : 0), 0, 1);
+        void Checkpoint() => store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed));
+
+        model.train();
+        IReadOnlyDictionary<string, double> evaluation = new Dictionary<string, double>();
+        while (Progress() < 1)
+        {
+            foreach (var group in optimizer.ParamGroups)
+                group.LearningRate = LearningRate(options, step, Progress());
+            double loss;
+            using (NewDisposeScope())
+            {
+                var (inputs, targets) = task.Batch(random, device);
+                var value = task.Loss(model, inputs, targets);
+                optimizer.zero_grad();
+                value.backward();
+                nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm);
+                loss = value.item<float>();
+                if (!double.IsFinite(loss))
+                    throw new TrainingDivergedException(
+                        $"The loss became {loss} at step {step + 1}: training stopped, and the last good checkpoint in {store.Folder} is kept as it is. " +
+                        $"Resume with a lower --lr (now {options.LearningRate}) and --resume.");
+                optimizer.step();
+            }
+            step++;
+            lastLoss = loss;
+            tokens += task.TokensPerBatch;
+            recent.Enqueue(task.ToMetric(loss));
+            if (recent.Count > RecentSteps) recent.Dequeue();
+            var throughput = tokens / Math.Max(1e-9, Elapsed());
+            var evaluateNow = clock.Elapsed - lastEvaluation >= options.EvaluateEvery;
+            evaluation = evaluateNow ? task.Evaluate(model, device, quick: true) : new Dictionary<string, double>();
+            if (evaluateNow) lastEvaluation = clock.Elapsed;
+            if (step % LogEvery == 0 || evaluateNow)
+                log.Add(new MetricsRow(step, Elapsed(), loss, task.ToMetric(loss), optimizer.ParamGroups.First().LearningRate, throughput, evaluation));
+            report(Progress(), $"step {step}  loss {loss:F3}  {recent.Average():F3} {task.Metric}  {throughput:N0} tok/s");
+            if (clock.Elapsed - lastCheckpoint >= options.CheckpointEvery)
+            {
+                Checkpoint();
+                lastCheckpoint = clock.Elapsed;
+            }
+        }
+
+        var final = task.Evaluate(model, device, quick: false);
+        log.Add(new MetricsRow(step, Elapsed(), lastLoss, recent.DefaultIfEmpty(double.NaN).Average(),
+            optimizer.ParamGroups.First().LearningRate, tokens / Math.Max(1e-9, Elapsed()), final));
+        Checkpoint();
+        Curves.Save(log.Rows, task.Metric, $"{options.Model}: {task.Metric}", Path.Combine(options.Output, "curves.png"));
+        return new TrainingSummary(step, tokens, TimeSpan.FromSeconds(Elapsed()), recent.DefaultIfEmpty(double.NaN).Average(), final, store.Latest()!.Value.Path);
+    }
+
+    static double LearningRate(TrainingOptions options, int step, double progress) =>
+        step < options.WarmupSteps
+            ? options.LearningRate * (step + 1) / options.WarmupSteps
+            : options.LearningRate * (0.1 + 0.9 * 0.5 * (1 + Math.Cos(Math.PI * progress)));
+}
+
+/// <summary>Training produced a loss that is not finite.</summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates the README's results table: the paper's three experiments at small scale, each AFT model
+# against its multi-head-attention baseline with the same time budget, one after the other (so that no
+# two runs share the CPU). Every line is the command of one row; results land in runs/exp/<model>/
+# (results.json, metrics.csv, curves.png, tensorboard/, checkpoints/). About 75 minutes on 2 cores.
+#   MINUTES=5 (default) sets the budget of every run; pass model names to run only those.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+minutes=${MINUTES:-5}
+models=("$@")
+[ ${#models[@]} -gt 0 ] || models=(
+  pixel-local pixel-simple pixel-full pixel-mha                        # (a) Fashion-MNIST pixels, bits/dim
+  byte-local-8 byte-local-32 byte-local-128 byte-full byte-simple byte-mha  # (b) GCIDE bytes, bits/char; window sweep
+  image-conv image-mha                                                  # (c) Fashion-MNIST classes, top-1 at 28×28 and padded to 32×32
+)
+dotnet build samples/AftLab -c Release -v quiet -nologo
+for model in "${models[@]}"; do
+  dotnet run -c Release --no-build --project samples/AftLab -- \
+    train --model "$model" --minutes "$minutes" --output "runs/exp/$model" --sample-bytes 0
+done

@@ -1,0 +1,45 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace AftDsl.Modules;
+
+/// <summary>
+/// A pre-LN residual block, as in the paper's Transformer baselines: x + mixer(LN(x)), then
+/// x + FFN(LN(x)) with a GELU feed-forward network of width <c>ffnMultiplier · dim</c>.
+/// Works on sequences <c>[B, T, dim]</c> and grids <c>[B, H, W, dim]</c> alike (LayerNorm and the
+/// FFN act on the last dimension). State-dict names: <c>mixer_norm</c>, <c>mixer</c>, <c>ffn_norm</c>, <c>ffn</c>.
+/// </summary>
+public sealed class PreNormBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly LayerNorm mixer_norm;
+    private readonly nn.Module<Tensor, Tensor> mixer;
+    private readonly LayerNorm ffn_norm;
+    private readonly Sequential ffn;
+
+    /// <summary>A block around <paramref name="mixer"/> at width <paramref name="dim"/>, with an FFN <paramref name="ffnMultiplier"/> × dim wide.</summary>
+    public PreNormBlock(nn.Module<Tensor, Tensor> mixer, long dim, long ffnMultiplier = 4) : base(nameof(PreNormBlock))
+    {
+        ArgumentNullException.ThrowIfNull(mixer);
+        mixer_norm = nn.LayerNorm(dim);
+        this.mixer = mixer;
+        ffn_norm = nn.LayerNorm(dim);
+        ffn = nn.Sequential(nn.Linear(dim, ffnMultiplier * dim), nn.GELU(), nn.Linear(ffnMultiplier * dim, dim));
+        RegisterComponents();
+    }
+
+    /// <summary>The token mixer this block wraps.</summary>
+    public nn.Module<Tensor, Tensor> Mixer => mixer;
+
+    /// <summary>Trainable parameters of a block around a mixer with <paramref name="mixerParameters"/> parameters.</summary>
+    public static long ParameterCount(long dim, long ffnMultiplier, long mixerParameters) =>
+        2 * 2 * dim + mixerParameters + (dim * ffnMultiplier * dim + ffnMultiplier * dim) + (ffnMultiplier * dim * dim + dim);
+
+    /// <summary>Same shape in and out.</summary>
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var mixed = x + mixer.forward(mixer_norm.forward(x));
+        return (mixed + ffn.forward(ffn_norm.forward(mixed))).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,220 @@
+using AftDsl.Generators.Tests.Support;
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace AftDsl.Generators.Tests;
+
+/// <summary>One test per model diagnostic: the broken source, the expected ID, the exact span, the message.</summary>
+public sealed class ModelDiagnosticTests
+{
+    static Diagnostic Expect(string marked, string id)
+    {
+        var markup = Markup.Parse(ModelEmitterTests.Usings + marked);
+        var (result, _) = GeneratorHarness.Run(markup.Source);
+        var found = result.Diagnostics.Where(d => d.Id == id).ToList();
+        var diagnostic = Assert.Single(found);
+        Assert.Equal(markup.Span, diagnostic.Location.SourceSpan);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Id.StartsWith("AFT", StringComparison.Ordinal) && d.Id != id && d.Severity == DiagnosticSeverity.Error);
+        return diagnostic;
+    }
+
+    const string Mixer = "[AftLocal(maxLength: 256, window: 8, Causal = true)] public partial class M;\n";
+
+    [Fact]
+    public void AFT0301_model_without_input()
+    {
+        Expect("""
+            [[|AftModel|]] public partial class X { [Embedding(dim: 8)] public partial Embedding E { get; } }
+            """, "AFT0301");
+    }
+
+    [Fact]
+    public void AFT0302_embedding_of_images()
+    {
+        var d = Expect("""
+            [AftModel, ImageInput(channels: 3)]
+            public partial class X { [[|Embedding(dim: 8)|]] public partial Embedding E { get; } }
+            """, "AFT0302");
+        Assert.Equal("AftModel 'X': E expects token ids [B, T], but [ImageInput(channels: 3)] produces [B, 3, H, W] (images); use [PatchEmbedding] for images, or declare [TokenInput]", d.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0303_width_disagrees_at_an_edge()
+    {
+        var d = Expect("""
+            [AftLocal(maxLength: 256, window: 8, Dim = 512, Causal = true)] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 256)] public partial Embedding Embed { get; }
+                [Blocks(depth: 4, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0303");
+        Assert.Equal("AftModel 'X': Body[0..3].Mixer (M) expects [B, T, 512]; Embed produces [B, T, 256]. Leave out M's Dim so that the model binds it, or declare it with Dim = 256", d.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0304_a_stage_bound_below_the_input_length()
+    {
+        var d = Expect(Mixer + """
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 1024)]
+            public partial class X
+            {
+                [Embedding(dim: 64)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0304");
+        Assert.Equal("AftModel 'X': Body[0..1].Mixer (M) accepts T ≤ 256 (its maxLength), but the model's input allows T ≤ 1024; declare M with maxLength ≥ 1024, or shorten the input", d.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0305_non_causal_mixer_in_a_causal_model()
+    {
+        var d = Expect("""
+            [AftSimple] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 64)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0305");
+        Assert.Contains("a leak of the future; declare M with Causal = true", d.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0306_grid_mixer_fed_a_sequence()
+    {
+        Expect("""
+            [AftConv(heads: 4, window: 3)] public partial class M;
+            [AftModel, TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 64)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0306");
+    }
+
+    [Fact]
+    public void AFT0307_mixer_that_is_not_a_layer()
+    {
+        Expect("""
+            public class NotALayer;
+            [AftModel, TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 64)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, [|mixer: typeof(NotALayer)|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0307");
+    }
+
+    [Fact]
+    public void AFT0308_stage_not_partial()
+    {
+        Expect("""
+            [AftModel, TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X { [Embedding(dim: 64)] public Embedding [|Embed|] { get; } = null!; }
+            """, "AFT0308");
+    }
+
+    [Fact]
+    public void AFT0309_stage_of_the_wrong_type()
+    {
+        var d = Expect("""
+            [AftModel, TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X { [Embedding(dim: 64)] public partial [|Linear|] Embed { get; } }
+            """, "AFT0309");
+        Assert.Equal("AftModel 'X': Embed is a [Embedding] stage, so its type must be TorchSharp.Modules.Embedding, not TorchSharp.Modules.Linear", d.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0310_patch_not_dividing_a_fixed_image()
+    {
+        var d = Expect("""
+            [AftModel, ImageInput(channels: 1, Height = 28, Width = 28)]
+            public partial class X { [PatchEmbedding([|patch: 3|], dim: 64)] public partial PatchEmbedding Patches { get; } }
+            """, "AFT0310");
+        Assert.Contains("does not divide the image height and width 28; use a patch that divides 28 (2, 4, 7, 14)", d.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0311_positions_on_a_free_grid()
+    {
+        Expect("""
+            [AftModel, ImageInput(channels: 1)]
+            public partial class X
+            {
+                [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+                [[|PositionEmbedding|]] public partial PositionEmbedding Positions { get; }
+            }
+            """, "AFT0311");
+    }
+
+    [Fact]
+    public void AFT0312_logits_without_a_class_count()
+    {
+        Expect("""
+            [AftModel, ImageInput(channels: 1, Height = 28, Width = 28)]
+            public partial class X
+            {
+                [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+                [[|Logits|]] public partial Linear Head { get; }
+            }
+            """, "AFT0312");
+    }
+
+    [Fact]
+    public void AFT0313_model_without_stages()
+    {
+        Expect("""
+            [AftModel, TokenInput(vocab: 256, maxLength: 256)] public partial class [|X|];
+            """, "AFT0313");
+    }
+
+    [Fact]
+    public void AFT0401_free_image_size_is_checked_at_run_time_and_is_a_warning()
+    {
+        var d = Expect("""
+            [AftConv(heads: 4, window: 3)] public partial class M;
+            [AftModel, ImageInput(channels: 1)]
+            public partial class X
+            {
+                [PatchEmbedding([|patch: 2|], dim: 64)] public partial PatchEmbedding Patches { get; }
+                [Blocks(depth: 1, mixer: typeof(M))] public partial BlockStack Body { get; }
+            }
+            """, "AFT0401");
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+    }
+
+    [Fact]
+    public void AFT0402_sequence_mixer_over_a_free_grid_is_checked_at_run_time()
+    {
+        var d = Expect("""
+            [AftLocal(maxLength: 256, window: 8)] public partial class M;
+            [AftModel, ImageInput(channels: 1)]
+            public partial class X
+            {
+                [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+                [Blocks(depth: 1, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0402");
+        Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+    }
+
+    [Fact]
+    public void AFT0201_heads_not_dividing_the_width_the_model_binds()
+    {
+        var d = Expect("""
+            [AftConv(heads: 6, window: 3)] public partial class M;
+            [AftModel, ImageInput(channels: 1)]
+            public partial class X
+            {
+                [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+                [Blocks(depth: 1, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0201");
+        Assert.StartsWith("AftModel 'X' Body[0..0].Mixer (M): heads (6) must divide dim (64): 64 / 6 = 10.667.", d.GetMessage());
+    }
+}

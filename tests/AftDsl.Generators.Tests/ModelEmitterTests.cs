@@ -1,0 +1,103 @@
+using AftDsl.Generators.Tests.Support;
+using Xunit;
+
+namespace AftDsl.Generators.Tests;
+
+public sealed class ModelEmitterTests
+{
+    public const string Usings = """
+        using AftDsl;
+        using AftDsl.Modules;
+        using TorchSharp.Modules;
+
+        """;
+
+    const string CausalTokenModel = Usings + """
+        namespace Text;
+
+        [AftLocal(maxLength: 1024, window: 32, Causal = true)] public partial class TextMixer;
+
+        [AftModel(Causal = true)]
+        [TokenInput(vocab: 256, maxLength: 1024)]
+        public partial class CharLm
+        {
+            [Embedding(dim: 256)] public partial Embedding Embed { get; }
+            [Blocks(depth: 4, mixer: typeof(TextMixer))] public partial BlockStack Body { get; }
+            [FinalNorm] public partial LayerNorm Norm { get; }
+            [Logits] public partial Linear Head { get; }
+        }
+        """;
+
+    const string ConvClassifier = Usings + """
+        namespace Vision;
+
+        [AftConv(heads: 32, window: 7)] public partial class PatchMixer;
+
+        [AftModel]
+        [ImageInput(channels: 3)]
+        public partial class Classifier
+        {
+            [PatchEmbedding(patch: 16, dim: 384)] public partial PatchEmbedding Patches { get; }
+            [Blocks(depth: 12, mixer: typeof(PatchMixer), Ffn = 4)] public partial BlockStack Body { get; }
+            [FinalNorm] public partial LayerNorm Norm { get; }
+            [ClassifierHead(classes: 1000)] public partial ClassifierHead Head { get; }
+        }
+        """;
+
+    const string AttentionBaseline = Usings + """
+        namespace Vision;
+
+        [MultiHeadAttention(heads: 6)] public partial class Attention;
+
+        [AftModel]
+        [ImageInput(channels: 3, Height = 224, Width = 224)]
+        internal partial class Deit
+        {
+            [PatchEmbedding(patch: 16, dim: 384)] internal partial PatchEmbedding Patches { get; }
+            [PositionEmbedding] internal partial PositionEmbedding Positions { get; }
+            [Blocks(depth: 12, mixer: typeof(Attention))] internal partial BlockStack Body { get; }
+            [FinalNorm] internal partial LayerNorm Norm { get; }
+            [ClassifierHead(classes: 1000)] internal partial ClassifierHead Head { get; }
+        }
+        """;
+
+    [Fact]
+    public void Causal_token_model() => Snapshot.VerifyGenerated(GeneratorHarness.Run(CausalTokenModel).Result);
+
+    [Fact]
+    public void Conv_classifier_of_any_image_size() => Snapshot.VerifyGenerated(GeneratorHarness.Run(ConvClassifier).Result);
+
+    [Fact]
+    public void Attention_baseline_over_a_fixed_grid() => Snapshot.VerifyGenerated(GeneratorHarness.Run(AttentionBaseline).Result);
+
+    [Theory]
+    [InlineData(CausalTokenModel)]
+    [InlineData(AttentionBaseline)]
+    public void Generated_models_compile_against_torchsharp_without_warnings(string source)
+    {
+        var (result, output) = GeneratorHarness.Run(source);
+        Assert.Equal(2, result.GeneratedTrees.Length);
+        Assert.Empty(GeneratorHarness.EffectiveDiagnostics(result, output));
+    }
+
+    [Fact]
+    public void A_free_image_size_compiles_with_the_run_time_check_as_a_warning()
+    {
+        var (result, output) = GeneratorHarness.Run(ConvClassifier);
+        var warning = Assert.Single(GeneratorHarness.EffectiveDiagnostics(result, output));
+        Assert.Equal("AFT0401", warning.Id);
+        Assert.Contains("so forward checks it", warning.GetMessage());
+    }
+
+    [Fact]
+    public void Runtime_guards_can_be_turned_off_with_an_msbuild_property()
+    {
+        var with = GeneratorHarness.Run(CausalTokenModel).Result.GeneratedTrees.Select(t => t.ToString()).ToList();
+        var without = GeneratorHarness.Run(GeneratorHarness.Options(("build_property.AftDslRuntimeGuards", "false")), CausalTokenModel).Result
+            .GeneratedTrees.Select(t => t.ToString()).ToList();
+        // The per-call checks in forward go; a constructor still checks the width it is given (once, and cheap).
+        static string Forward(string text) => text[text.IndexOf("public override", StringComparison.Ordinal)..];
+        Assert.All(with, text => Assert.Contains("Guard.", Forward(text)));
+        Assert.All(without, text => Assert.DoesNotContain("Guard.", Forward(text)));
+    }
+}

@@ -1,0 +1,64 @@
+using AftLab.Tests.Support;
+using AftLab.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AftLab.Tests.Training;
+
+public sealed class CheckpointStoreTests : IDisposable
+{
+    readonly TemporaryFolder folder = new();
+
+    static (nn.Module Model, TorchSharp.Modules.OptimizerHelper Optimizer) Fresh(int seed)
+    {
+        manual_seed(seed);
+        var model = nn.Linear(3, 2);
+        return (model, optim.AdamW(model.parameters()));
+    }
+
+    static TrainingState State(int step) => new("byte-simple", step, step * 1.5, step * 100L, 1);
+
+    [Fact]
+    public void The_latest_checkpoint_restores_the_weights_it_saved()
+    {
+        var store = new CheckpointStore(folder.Path);
+        Assert.Null(store.Latest());
+        var (model, optimizer) = Fresh(1);
+        store.Save(model, optimizer, State(10));
+
+        var (other, _) = Fresh(2);
+        var latest = store.Latest()!.Value;
+        CheckpointStore.Restore(latest.Path, other, optimizer: null);
+        Assert.Equal(State(10), latest.State);
+        Assert.True(model.parameters().Zip(other.parameters()).All(p => p.First.equal(p.Second).item<bool>()));
+    }
+
+    [Fact]
+    public void Keeps_the_new_and_the_previous_checkpoint_and_removes_unpublished_ones()
+    {
+        var store = new CheckpointStore(folder.Path);
+        var (model, optimizer) = Fresh(1);
+        store.Save(model, optimizer, State(10));
+        store.Save(model, optimizer, State(20));
+        Directory.CreateDirectory(Path.Combine(folder.Path, "checkpoint-000025"));   // what a crash before publishing leaves
+        store.Save(model, optimizer, State(30));
+
+        Assert.Equal(["checkpoint-000020", "checkpoint-000030"], Directory.GetDirectories(folder.Path).Select(Path.GetFileName).Order());
+        Assert.Equal(30, store.Latest()!.Value.State.Step);
+    }
+
+    [Fact]
+    public void Saving_the_same_step_again_leaves_the_good_checkpoint_untouched()
+    {
+        var store = new CheckpointStore(folder.Path);
+        var (model, optimizer) = Fresh(1);
+        store.Save(model, optimizer, State(10));
+        var written = File.GetLastWriteTimeUtc(Path.Combine(store.Latest()!.Value.Path, "model.dat"));
+        Thread.Sleep(20);
+        store.Save(model, optimizer, State(10) with { ElapsedSeconds = 99 });
+        Assert.Equal(written, File.GetLastWriteTimeUtc(Path.Combine(store.Latest()!.Value.Path, "model.dat")));
+        Assert.Equal(15, store.Latest()!.Value.State.ElapsedSeconds);
+    }
+
+    public void Dispose() => folder.Dispose();
+}
