@@ -34,7 +34,7 @@ public sealed class PixelTask(ImageSet images, int batch) : ITrainingTask
         using var noGrad = no_grad();
         var count = quick ? Math.Min(512, images.TestImages.Count) : images.TestImages.Count;
         double total = 0;
-        foreach (var chunk in Enumerable.Range(0, count).Chunk(batch))
+        foreach (var chunk in Enumerable.Range(0, count).Chunk(Math.Max(batch, 32)))
         {
             using var scope = NewDisposeScope();
             var (inputs, targets) = Sequences(images.TestImages, chunk, device);

@@ -31,7 +31,9 @@ public sealed class TextTask(ByteCorpus corpus, int batch, int context) : ITrain
         using var noGrad = no_grad();
         double total = 0;
         long count = 0;
-        foreach (var (inputs, targets) in corpus.Batches(corpus.Test, batch, context, quick ? 32 : int.MaxValue))
+        // Evaluation needs no gradients, so it takes about 16k bytes per batch whatever the training batch.
+        var evaluationBatch = Math.Max(batch, 16384 / context);
+        foreach (var (inputs, targets) in corpus.Batches(corpus.Test, evaluationBatch, context, quick ? Math.Max(1, 32 * batch / evaluationBatch) : int.MaxValue))
         {
             using var scope = NewDisposeScope();
             var logits = model.forward(inputs.to(device)).reshape(-1, 256);

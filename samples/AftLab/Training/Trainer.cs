@@ -56,7 +56,7 @@ public static class Trainer
 
         model.train();
         IReadOnlyDictionary<string, double> evaluation = new Dictionary<string, double>();
-        while (Progress() < 1)
+        for (var finished = Progress() >= 1; !finished;)
         {
             foreach (var group in optimizer.ParamGroups)
                 group.LearningRate = LearningRate(options, step, Progress());
@@ -81,13 +81,14 @@ public static class Trainer
             recent.Enqueue(task.ToMetric(loss));
             if (recent.Count > RecentSteps) recent.Dequeue();
             var throughput = tokens / Math.Max(1e-9, Elapsed());
-            var evaluateNow = clock.Elapsed - lastEvaluation >= options.EvaluateEvery;
+            finished = Progress() >= 1;                                     // the last step's row is written below, with the full evaluation
+            var evaluateNow = !finished && clock.Elapsed - lastEvaluation >= options.EvaluateEvery;
             evaluation = evaluateNow ? task.Evaluate(model, device, quick: true) : new Dictionary<string, double>();
             if (evaluateNow) lastEvaluation = clock.Elapsed;
-            if (step % LogEvery == 0 || evaluateNow)
+            if (!finished && (step % LogEvery == 0 || evaluateNow))
                 log.Add(new MetricsRow(step, Elapsed(), loss, task.ToMetric(loss), optimizer.ParamGroups.First().LearningRate, throughput, evaluation));
             report(Progress(), $"step {step}  loss {loss:F3}  {recent.Average():F3} {task.Metric}  {throughput:N0} tok/s");
-            if (clock.Elapsed - lastCheckpoint >= options.CheckpointEvery)
+            if (!finished && clock.Elapsed - lastCheckpoint >= options.CheckpointEvery)
             {
                 Checkpoint();
                 lastCheckpoint = clock.Elapsed;

@@ -30,7 +30,7 @@ public sealed class CheckpointStoreTests : IDisposable
         var latest = store.Latest()!.Value;
         CheckpointStore.Restore(latest.Path, other, optimizer: null);
         Assert.Equal(State(10), latest.State);
-        Assert.True(model.parameters().Zip(other.parameters()).All(p => p.First.equal(p.Second).item<bool>()));
+        Assert.True(model.parameters().Zip(other.parameters()).All(p => p.First.eq(p.Second).all().item<bool>()));
     }
 
     [Fact]

@@ -15,6 +15,13 @@ public sealed class CrashResumeTests : IDisposable
     const string Model = "byte-simple";
     readonly TemporaryFolder folder = new();
 
+    // The GCIDE excerpt the app carries: what is tested here is the checkpointing, not the data.
+    Dictionary<string, string> Environment(bool crash = false) => new()
+    {
+        ["AFTLAB_PACKAGE_ROOT"] = folder.File("no-packages"),
+        ["AFTLAB_CRASH_IN_CHECKPOINT"] = crash ? "1" : "0",
+    };
+
     string Run => folder.File("run");
 
     string Checkpoints => Path.Combine(Run, "checkpoints");
@@ -40,19 +47,18 @@ public sealed class CrashResumeTests : IDisposable
     [Fact]
     public void A_crash_between_writing_and_publishing_a_checkpoint_keeps_the_previous_one()
     {
-        var (code, output) = AftLabProcess.Run(folder.Path, null, Train(20, resume: false));
+        var (code, output) = AftLabProcess.Run(folder.Path, Environment(), Train(20, resume: false));
         Assert.True(code == 0, output);
         Assert.Equal(20, LoadLatest().Step);
 
         // Checkpoint after every step, and die right after the first one is written, before it is published.
-        var crash = new Dictionary<string, string> { ["AFTLAB_CRASH_IN_CHECKPOINT"] = "1" };
-        (code, output) = AftLabProcess.Run(folder.Path, crash, Train(40, resume: true, checkpointMinutes: 1e-6));
+        (code, output) = AftLabProcess.Run(folder.Path, Environment(crash: true), Train(40, resume: true, checkpointMinutes: 1e-6));
         Assert.NotEqual(0, code);
         Assert.Contains("AFTLAB_CRASH_IN_CHECKPOINT", output);
         Assert.True(Directory.Exists(Path.Combine(Checkpoints, "checkpoint-000021")), "the crashed run should have written its checkpoint files");
         Assert.Equal(20, LoadLatest().Step);
 
-        (code, output) = AftLabProcess.Run(folder.Path, null, Train(40, resume: true));
+        (code, output) = AftLabProcess.Run(folder.Path, Environment(), Train(40, resume: true));
         Assert.True(code == 0, output);
         Assert.Equal(40, LoadLatest().Step);
         var steps = MetricSteps();
@@ -69,7 +75,7 @@ public sealed class CrashResumeTests : IDisposable
         for (var attempt = 0; attempt < 3; attempt++)
         {
             // A checkpoint after every step: most of the run's time is spent writing them, so the kill lands in one.
-            using var process = AftLabProcess.Start(folder.Path, null, Train(2000, resume: attempt > 0, checkpointMinutes: 1e-6));
+            using var process = AftLabProcess.Start(folder.Path, Environment(), Train(2000, resume: attempt > 0, checkpointMinutes: 1e-6));
             var pointer = Path.Combine(Checkpoints, "latest");
             var deadline = DateTime.UtcNow.AddMinutes(2);
             while (!(File.Exists(pointer) && new CheckpointStore(Checkpoints).Latest()!.Value.State.Step > lastStep + 2) && DateTime.UtcNow < deadline && !process.HasExited)
@@ -84,7 +90,7 @@ public sealed class CrashResumeTests : IDisposable
             lastStep = state.Step;
         }
 
-        var (code, output) = AftLabProcess.Run(folder.Path, null, Train(lastStep + 5, resume: true));
+        var (code, output) = AftLabProcess.Run(folder.Path, Environment(), Train(lastStep + 5, resume: true));
         Assert.True(code == 0, output);
         Assert.Equal(lastStep + 5, LoadLatest().Step);
         var steps = MetricSteps();
