@@ -24,6 +24,8 @@ app.Configure(config =>
         .WithDescription("Generate from a run's last good checkpoint: text for a byte LM, a PNG grid of images for a pixel model.")
         .WithExample("sample", "--model", "byte-full", "--prompt", "Cat \\Cat\\, n. ")
         .WithExample("sample", "--model", "pixel-local", "--count", "16");
+    config.AddCommand<ModelsCommand>("models")
+        .WithDescription("List the sample models (--model) with their parameter counts.");
     config.AddCommand<BenchCommand>("bench")
         .WithDescription("Time and memory of the AFT kernels against autograd, the naive form and attention; CSV, summary and plots.")
         .WithExample("bench", "--lengths", "256,1024,4096");

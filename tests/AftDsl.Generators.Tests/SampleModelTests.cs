@@ -25,9 +25,19 @@ public sealed class SampleModelTests
         Assert.Contains(result.GeneratedTrees, t => t.ToString().Contains(": global::TorchSharp.torch.nn.Module<", StringComparison.Ordinal) && t.ToString().Contains("ModelName"));
     }
 
+    // Every sample model's generated code (and its mixers'), snapshot-tested like the attributes' own cases.
+    [Fact]
+    public void Text_models() => Snapshot.VerifyGenerated(GeneratorHarness.Run(Sample("TextModels.cs")).Result);
+
+    [Fact]
+    public void Pixel_models() => Snapshot.VerifyGenerated(GeneratorHarness.Run(Sample("PixelModels.cs")).Result);
+
+    [Fact]
+    public void Image_models() => Snapshot.VerifyGenerated(GeneratorHarness.Run(Sample("ImageModels.cs")).Result);
+
     [Theory]
     [InlineData("wrong width at an edge", "TextModels.cs",
-        "[AftLocal(maxLength: 256, window: 32, Causal = true, FactorRank = 64)]", "[AftLocal(maxLength: 256, window: 32, Causal = true, FactorRank = 64, Dim = 64)]",
+        "[AftLocal(maxLength: 256, window: 32, Causal = true, FactorRank = 32)]", "[AftLocal(maxLength: 256, window: 32, Causal = true, FactorRank = 32, Dim = 64)]",
         "AFT0303", "mixer: typeof(TextLocal32Mixer)")]
     [InlineData("heads not dividing dim", "ImageModels.cs",
         "[AftConv(heads: 8, window: 5)]", "[AftConv(heads: 6, window: 5)]", "AFT0201", "mixer: typeof(ImageConvMixer)")]

@@ -5,12 +5,13 @@ using TorchSharp.Modules;
 namespace AftLab.Models;
 
 // Byte-level language models (the paper's Enwik8 experiment, here on the GCIDE dictionary): causal,
-// 256 bytes of context, 2 blocks × 128 wide. Mixers leave Dim out: the model binds it.
+// 256 bytes of context, 2 blocks × 128 wide. Mixers leave Dim out: the model binds it. Every model has
+// the attention baseline's parameter count: AFT-full and AFT-local spend on rank-32 biases what it spends on positions.
 
-[AftFull(maxLength: 256, Causal = true, FactorRank = 64)] public partial class TextFullMixer;
-[AftLocal(maxLength: 256, window: 8, Causal = true, FactorRank = 64)] public partial class TextLocal8Mixer;
-[AftLocal(maxLength: 256, window: 32, Causal = true, FactorRank = 64)] public partial class TextLocal32Mixer;
-[AftLocal(maxLength: 256, window: 128, Causal = true, FactorRank = 64)] public partial class TextLocal128Mixer;
+[AftFull(maxLength: 256, Causal = true, FactorRank = 32)] public partial class TextFullMixer;
+[AftLocal(maxLength: 256, window: 8, Causal = true, FactorRank = 32)] public partial class TextLocal8Mixer;
+[AftLocal(maxLength: 256, window: 32, Causal = true, FactorRank = 32)] public partial class TextLocal32Mixer;
+[AftLocal(maxLength: 256, window: 128, Causal = true, FactorRank = 32)] public partial class TextLocal128Mixer;
 [AftSimple(Causal = true)] public partial class TextSimpleMixer;
 [MultiHeadAttention(heads: 4, Causal = true)] public partial class TextAttention;
 

@@ -95,6 +95,7 @@ public static class Trainer
             }
         }
 
+        clock.Stop();                                                       // the budget and the throughput count training only
         var final = task.Evaluate(model, device, quick: false);
         log.Add(new MetricsRow(step, Elapsed(), lastLoss, recent.DefaultIfEmpty(double.NaN).Average(),
             optimizer.ParamGroups.First().LearningRate, tokens / Math.Max(1e-9, Elapsed()), final));
