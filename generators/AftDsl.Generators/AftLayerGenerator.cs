@@ -43,58 +43,31 @@ public sealed class AftLayerGenerator : IIncrementalGenerator
             .Select(static (options, _) => !(options.GlobalOptions.TryGetValue(GuardsProperty, out var value) && string.Equals(value?.Trim(), "false", StringComparison.OrdinalIgnoreCase)))
             .WithTrackingName(Steps.Guards);
         foreach (var (metadataName, kind) in MixerParser.Attributes)
-            RegisterMixer(context, metadataName, kind, guards);
-        RegisterModels(context, guards);
+            Register(context, metadataName, Steps.Name(kind), syntax => MixerParser.Parse(syntax, kind), spec => spec.Target.QualifiedName, MixerEmitter.Emit, guards);
+        Register(context, ModelParser.AttributeName, Steps.Models, ModelParser.Parse, spec => spec.Target.QualifiedName, ModelEmitter.Emit, guards);
     }
 
-    static void RegisterModels(IncrementalGeneratorInitializationContext context, IncrementalValueProvider<bool> guards)
+    // One ForAttributeWithMetadataName per attribute and output: the compiler then only visits classes that
+    // carry it. The source pipeline holds only the location-free spec; diagnostics, which keep their real
+    // locations (for #pragma and the IDE), are parsed in a pipeline of their own that ends in the output.
+    static void Register<TSpec>(IncrementalGeneratorInitializationContext context, string attribute, string name,
+        Func<GeneratorAttributeSyntaxContext, ParseResult<TSpec>> parse, Func<TSpec, string> hintName, Func<TSpec, bool, string> emit,
+        IncrementalValueProvider<bool> guards)
+        where TSpec : class, IEquatable<TSpec>
     {
-        var parsed = context.SyntaxProvider
-            .ForAttributeWithMetadataName(ModelParser.AttributeName,
-                static (node, _) => node is ClassDeclarationSyntax,
-                static (syntax, _) => ModelParser.Parse(syntax))
-            .WithTrackingName(Steps.Parse(Steps.Models));
-        var models = parsed
-            .Where(static result => result.Spec is not null)
-            .Select(static (result, _) => result.Spec!)
-            .WithTrackingName(Steps.Model(Steps.Models))
-            .Combine(guards);
-        var diagnostics = parsed
-            .Where(static result => result.Diagnostics.Count > 0)
-            .Select(static (result, _) => result.Diagnostics)
-            .WithTrackingName(Steps.Diagnostics(Steps.Models));
-        context.RegisterSourceOutput(models, static (output, item) =>
-            output.AddSource($"{item.Left.Target.QualifiedName}.g.cs", ModelEmitter.Emit(item.Left, item.Right)));
-        context.RegisterSourceOutput(diagnostics, static (output, found) =>
-        {
-            foreach (var diagnostic in found)
-                output.ReportDiagnostic(diagnostic.ToDiagnostic());
-        });
-    }
-
-    // One ForAttributeWithMetadataName per attribute: the compiler then only visits classes that carry it.
-    static void RegisterMixer(IncrementalGeneratorInitializationContext context, string metadataName, MixerKind kind, IncrementalValueProvider<bool> guards)
-    {
-        var name = Steps.Name(kind);
-        var parsed = context.SyntaxProvider
-            .ForAttributeWithMetadataName(metadataName,
-                static (node, _) => node is ClassDeclarationSyntax,
-                (syntax, _) => MixerParser.Parse(syntax, kind))
-            .WithTrackingName(Steps.Parse(name));
-
-        var models = parsed
-            .Where(static result => result.Spec is not null)
-            .Select(static (result, _) => result.Spec!)
+        var models = context.SyntaxProvider
+            .ForAttributeWithMetadataName(attribute, static (node, _) => node is ClassDeclarationSyntax, (syntax, _) => parse(syntax).Spec)
+            .WithTrackingName(Steps.Parse(name))
+            .Where(static spec => spec is not null)
+            .Select(static (spec, _) => spec!)
             .WithTrackingName(Steps.Model(name))
             .Combine(guards);
-
-        var diagnostics = parsed
-            .Where(static result => result.Diagnostics.Count > 0)
-            .Select(static (result, _) => result.Diagnostics)
+        var diagnostics = context.SyntaxProvider
+            .ForAttributeWithMetadataName(attribute, static (node, _) => node is ClassDeclarationSyntax, (syntax, _) => parse(syntax).Diagnostics)
+            .Where(static found => found.Count > 0)
             .WithTrackingName(Steps.Diagnostics(name));
 
-        context.RegisterSourceOutput(models, static (output, item) =>
-            output.AddSource($"{item.Left.Target.QualifiedName}.g.cs", MixerEmitter.Emit(item.Left, item.Right)));
+        context.RegisterSourceOutput(models, (output, item) => output.AddSource($"{hintName(item.Left)}.g.cs", emit(item.Left, item.Right)));
         context.RegisterSourceOutput(diagnostics, static (output, found) =>
         {
             foreach (var diagnostic in found)

@@ -15,6 +15,7 @@ models=("$@")
 )
 dotnet build samples/AftLab -c Release -v quiet -nologo
 for model in "${models[@]}"; do
+  rm -rf "runs/exp/$model"                                              # each row is a fresh run
   dotnet run -c Release --no-build --project samples/AftLab -- \
     train --model "$model" --minutes "$minutes" --output "runs/exp/$model" --sample-bytes 0
 done

@@ -123,7 +123,7 @@ public sealed class DiagnosticTests
             [[|AftDsl.AftSimple(Dim = 8)|]]
             public partial class Mixer;
             """, "AFT0003", generated: 1);
-        Assert.Equal("AftSimple 'Mixer': 'Mixer' is already declared as AftFull by an earlier attribute; a class is one layer, so declare this one on a class of its own",
+        Assert.Equal("AftSimple 'Mixer': 'Mixer' is already declared as AftFull by an earlier attribute; a class is one layer or one model, so declare this one on a class of its own",
             diagnostic.GetMessage());
     }
 

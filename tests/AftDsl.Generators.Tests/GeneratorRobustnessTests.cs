@@ -15,6 +15,12 @@ public sealed class GeneratorRobustnessTests
         "[AftSimple(Dim = {1}, HiddenDim = {3}, Causal = {5})] public partial class L;",
         "[AftConv({2}, {3}, Dim = {1}, Layout = (AftConvLayout){4}, GridHeight = {2}, Causal = {5})] public partial class L;",
         "[MultiHeadAttention({2}, Dim = {1}, Causal = {5})] public partial class L;",
+        // One class claimed twice: by a model and a layer, or by a model on two partial declarations.
+        """
+        [AftModel, AftFull({0}, Dim = {1})] public partial class L {{ [Embedding({3})] public partial Embedding E {{ get; }} }}
+        [AftModel(Causal = {5}), TokenInput({1}, {0})] public partial class M {{ [Embedding({3})] public partial Embedding E {{ get; }} }}
+        [AftSimple(Dim = {2})] public partial class M;
+        """,
         """
         [AftLocal({0}, {2}, Causal = {5})] public partial class L;
         [AftConv({3}, {2}, Layout = (AftConvLayout){4})] public partial class C;

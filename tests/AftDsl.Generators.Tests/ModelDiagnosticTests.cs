@@ -174,6 +174,89 @@ public sealed class ModelDiagnosticTests
     }
 
     [Fact]
+    public void AFT0003_a_model_class_that_is_also_a_layer()
+    {
+        var d = Expect("""
+            [AftFull(maxLength: 256, Dim = 8)]
+            [[|AftModel|], TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X { [Embedding(dim: 8)] public partial Embedding E { get; } }
+            """, "AFT0003");
+        Assert.Contains("'X' is already declared as AftFull by an earlier attribute; a class is one layer or one model", d.GetMessage());
+    }
+
+    [Fact]
+    public void A_mixer_compiled_into_a_referenced_assembly_is_read_from_its_metadata()
+    {
+        // The mixer lives in a library the user's project references as a built assembly, as csc sees it.
+        var library = GeneratorHarness.Compilation(ModelEmitterTests.Usings + "namespace Lib; [AftLocal(maxLength: 64, window: 8, Causal = true, FactorRank = 16)] public partial class SharedMixer;")
+            .WithAssemblyName("SharedMixers");
+        using var image = new MemoryStream();
+        Assert.True(library.Emit(image).Success);
+        var user = GeneratorHarness.Compilation(ModelEmitterTests.Usings + """
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 8)] public partial Embedding E { get; }
+                [Blocks(depth: 1, mixer: typeof(Lib.SharedMixer))] public partial BlockStack B { get; }
+            }
+            """).AddReferences(MetadataReference.CreateFromImage(image.ToArray()));
+        var result = GeneratorHarness.Driver().RunGenerators(user).GetRunResult();
+
+        var diagnostic = Assert.Single(result.Diagnostics, d => d.Id == "AFT0304");  // its bound, 64, is read from the assembly
+        Assert.Contains("B[0..0].Mixer (SharedMixer) accepts T ≤ 64 (its maxLength)", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void A_mixer_in_error_leaves_the_model_ungenerated_instead_of_half_built()
+    {
+        var (result, output) = GeneratorHarness.Run(ModelEmitterTests.Usings + """
+            [AftLocal(maxLength: 256, window: 0, Causal = true)] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 8)] public partial Embedding E { get; }
+                [Blocks(depth: 1, mixer: typeof(M))] public partial BlockStack B { get; }
+            }
+            """);
+        Assert.Single(result.Diagnostics, d => d.Id == "AFT0101");
+        Assert.DoesNotContain(result.GeneratedTrees, t => t.FilePath.EndsWith("X.g.cs", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AFT0314_stage_named_like_a_generated_member()
+    {
+        var d = Expect("""
+            [AftModel, TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 8)] public partial Embedding E { get; }
+                [FinalNorm] public partial LayerNorm [|Dim|] { get; }
+            }
+            """, "AFT0314");
+        Assert.Equal("AftModel 'X': a stage cannot be named Dim, the name of the generated member Dim; rename the property (for example DimStage)", d.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0204_image_input_with_only_one_side_fixed()
+    {
+        var d = Expect("""
+            [AftModel, ImageInput(channels: 1, [|Height = 28|])]
+            public partial class X { [PatchEmbedding(patch: 2, dim: 8)] public partial PatchEmbedding P { get; } }
+            """, "AFT0204");
+        Assert.Contains("Height is set but Width is not", d.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0310_on_a_prime_side_says_that_only_1_and_the_side_divide_it()
+    {
+        var d = Expect("""
+            [AftModel, ImageInput(channels: 1, Height = 29, Width = 29)]
+            public partial class X { [PatchEmbedding([|patch: 2|], dim: 64)] public partial PatchEmbedding Patches { get; } }
+            """, "AFT0310");
+        Assert.Contains("use a patch that divides 29 (only 1 and 29)", d.GetMessage());
+    }
+
+    [Fact]
     public void AFT0401_free_image_size_is_checked_at_run_time_and_is_a_warning()
     {
         var d = Expect("""

@@ -90,6 +90,40 @@ public sealed class ModelEmitterTests
     }
 
     [Fact]
+    public void Stage_names_that_are_keywords_or_forward_locals_compile()
+    {
+        // Fields are the snake_case names: "base" is a keyword, "x" and "input" are names forward uses.
+        var (result, output) = GeneratorHarness.Run(Usings + """
+            [AftSimple(Causal = true)] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 16, maxLength: 8)]
+            public partial class Odd
+            {
+                [Embedding(dim: 8)] public partial Embedding Input { get; }
+                [Blocks(depth: 1, mixer: typeof(M))] public partial BlockStack Base { get; }
+                [FinalNorm] public partial LayerNorm X { get; }
+                [Logits] public partial Linear Scope { get; }
+            }
+            """);
+        Assert.Empty(GeneratorHarness.EffectiveDiagnostics(result, output));
+    }
+
+    [Fact]
+    public void Logits_over_a_grid_keep_the_grid_in_the_output_shape()
+    {
+        var generated = GeneratorHarness.Run(Usings + """
+            [AftConv(heads: 2, window: 3)] public partial class C;
+            [AftModel, ImageInput(channels: 1, Height = 8, Width = 8)]
+            public partial class Segmenter
+            {
+                [PatchEmbedding(patch: 2, dim: 8)] public partial PatchEmbedding P { get; }
+                [Blocks(depth: 1, mixer: typeof(C))] public partial BlockStack B { get; }
+                [Logits(Classes = 3)] public partial Linear H { get; }
+            }
+            """).Result.GeneratedTrees.Single(t => t.FilePath.EndsWith("Segmenter.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("public const string OutputShape = \"[B, 4, 4, 3] (logits)\";", generated);
+    }
+
+    [Fact]
     public void Runtime_guards_can_be_turned_off_with_an_msbuild_property()
     {
         var with = GeneratorHarness.Run(CausalTokenModel).Result.GeneratedTrees.Select(t => t.ToString()).ToList();

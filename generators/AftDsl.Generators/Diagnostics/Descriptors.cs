@@ -33,7 +33,7 @@ internal static class Descriptors
     /// <summary>{0} layer, {1} class name, {2} the layer attribute that came first.</summary>
     public static readonly DiagnosticDescriptor DeclaredTwice = Error("AFT0003",
         "A class declares one layer",
-        "{0}: '{1}' is already declared as {2} by an earlier attribute; a class is one layer, so declare this one on a class of its own");
+        "{0}: '{1}' is already declared as {2} by an earlier attribute; a class is one layer or one model, so declare this one on a class of its own");
 
     /// <summary>{0} layer, {1} class name, {2} the declared base type.</summary>
     public static readonly DiagnosticDescriptor HasBaseType = Error("AFT0004",
@@ -149,6 +149,11 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor NoStages = Error("AFT0313",
         "A model needs stages",
         "{0} has no stages; add partial properties with stage attributes such as [Embedding(dim: 256)] and [Blocks(depth: 4, mixer: typeof(Mixer))]");
+
+    /// <summary>{0} model, {1} property, {2} the generated member it would clash with.</summary>
+    public static readonly DiagnosticDescriptor StageNameTaken = Error("AFT0314",
+        "Stage name is taken by a generated member",
+        "{0}: a stage cannot be named {1}, the name of {2}; rename the property (for example {1}Stage)");
 
     /// <summary>{0} the whole message, shared with the run-time guard.</summary>
     public static readonly DiagnosticDescriptor PatchCheckedAtRunTime = Warning("AFT0401",

@@ -35,16 +35,16 @@ internal static class ModelEmitter
             Constants(w, spec, dim);
             w.Line();
             foreach (var stage in spec.Stages)
-                w.Line($"private readonly {stage.PropertyType} {stage.Field};");
+                w.Line($"private readonly {stage.PropertyType} {stage.Identifier};");
             w.Line();
             foreach (var stage in spec.Stages)
-                w.Line($"{stage.Accessibility} partial {stage.PropertyType} {stage.Property} {{ get => {stage.Field}; }}");
+                w.Line($"{stage.Accessibility} partial {stage.PropertyType} {stage.Property} {{ get => this.{stage.Identifier}; }}");
             w.Line();
             w.Line("/// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>");
             using (w.Block($"public {name}() : base(nameof({name}))"))
             {
                 foreach (var stage in spec.Stages)
-                    w.Line($"{stage.Field} = {Construction(stage, spec.Input)};");
+                    w.Line($"this.{stage.Identifier} = {Construction(stage, spec.Input)};");
                 w.Line("RegisterComponents();");
             }
             w.Line();
@@ -92,7 +92,7 @@ internal static class ModelEmitter
             var first = true;
             foreach (var stage in spec.Stages)
             {
-                w.Line($"{(first ? "var x" : "x")} = {stage.Field}.forward({(first ? "input" : "x")});");
+                w.Line($"{(first ? "var x" : "x")} = this.{stage.Identifier}.forward({(first ? "input" : "x")});");
                 first = false;
             }
             w.Line("return x.MoveToOuterDisposeScope();");

@@ -38,6 +38,9 @@ internal sealed record StageSpec(
     /// <summary>The backing field, also the state-dict prefix: the property name in snake_case.</summary>
     public string Field => SnakeCase(Property);
 
+    /// <summary>The field as C# names it: <c>@base</c> for a field that is a keyword.</summary>
+    public string Identifier => Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(Field) == Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? Field : "@" + Field;
+
     static string SnakeCase(string name)
     {
         var text = new System.Text.StringBuilder();

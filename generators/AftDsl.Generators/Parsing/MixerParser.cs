@@ -36,12 +36,22 @@ internal static class MixerParser
         }
     }
 
+    /// <summary>How a class that a model names as its mixer (<c>typeof(X)</c>) was found.</summary>
+    public enum Lookup
+    {
+        /// <summary>A layer of this compilation; the spec is set.</summary>
+        Layer,
+        /// <summary>The class carries no layer attribute.</summary>
+        NotALayer,
+        /// <summary>A layer whose declaration is in error: its own pipeline reports that, so the model need not.</summary>
+        InError,
+    }
+
     /// <summary>
-    /// The spec of a mixer class that a model refers to (<c>typeof(X)</c>), read from its layer attribute.
-    /// <c>IsLayer</c> is false when the class has no layer attribute; the spec is null when it has one but its
-    /// declaration is in error (the mixer's own pipeline reports that, so the model need not).
+    /// The spec of a mixer class that a model refers to, read from its layer attribute: from source, or from
+    /// the metadata of a referenced assembly (whose own build generated and checked the layer).
     /// </summary>
-    public static (MixerSpec? Spec, bool IsLayer) Read(INamedTypeSymbol mixer)
+    public static (MixerSpec? Spec, Lookup Found) Read(INamedTypeSymbol mixer)
     {
         foreach (var attribute in mixer.GetAttributes())
         {
@@ -49,22 +59,23 @@ internal static class MixerParser
             if (known.MetadataName is null)
                 continue;
             var declaration = mixer.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<ClassDeclarationSyntax>().FirstOrDefault();
-            return (declaration is null || attribute.ApplicationSyntaxReference is null ? null : Parse(declaration, mixer, attribute, known.Kind).Spec, true);
+            var spec = Parse(declaration, mixer, attribute, known.Kind).Spec;
+            return (spec, spec is null ? Lookup.InError : Lookup.Layer);
         }
-        return (null, false);
+        return (null, Lookup.NotALayer);
     }
 
-    static ParseResult<MixerSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
+    static ParseResult<MixerSpec> Parse(ClassDeclarationSyntax? declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
     {
         var layer = $"{(kind == MixerKind.Attention ? "MultiHeadAttention" : "Aft" + kind)} '{symbol.Name}'";
         var arguments = new AttributeArguments(attribute);
         var diagnostics = new List<DiagnosticInfo>();
-        if (DeclaredEarlier(symbol, attribute) is { } first)
+        if (GeneratingAttributes.DeclaredEarlier(symbol, attribute) is { } first)
         {
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.DeclaredTwice, arguments.Location, layer, symbol.Name, first));
             return Result(null, diagnostics);
         }
-        var target = TargetTypeParser.Parse(declaration, symbol, layer, diagnostics);
+        var target = declaration is null ? TargetTypeParser.FromMetadata(symbol) : TargetTypeParser.Parse(declaration, symbol, layer, diagnostics);
         if (arguments.HasErrors)
             return Result(null, diagnostics);
 
@@ -152,23 +163,6 @@ internal static class MixerParser
         var hidden = arguments.Named<int>("HiddenDim");
         checks.Positive(hidden, "HiddenDim", "it is the width of Q, K and V, e.g. HiddenDim = 256; leave it out to use Dim");
         return hidden?.Value;
-    }
-
-    /// <summary>The first layer attribute on the class, when it is not <paramref name="attribute"/> (a class declares one layer).</summary>
-    static string? DeclaredEarlier(INamedTypeSymbol symbol, AttributeData attribute)
-    {
-        var layers = symbol.GetAttributes()
-            .Where(a => a.AttributeClass is { } type && Attributes.Any(known => type.ToDisplayString() == known.MetadataName))
-            .Select(a => (Attribute: a, Syntax: a.ApplicationSyntaxReference))
-            .Where(a => a.Syntax is not null)
-            .OrderBy(a => a.Syntax!.SyntaxTree.FilePath, StringComparer.Ordinal)
-            .ThenBy(a => a.Syntax!.Span.Start)
-            .ToList();
-        if (layers.Count < 2 || attribute.ApplicationSyntaxReference is not { } self)
-            return null;
-        var first = layers[0].Syntax!;
-        var isFirst = first.SyntaxTree == self.SyntaxTree && first.Span == self.Span;
-        return isFirst ? null : layers[0].Attribute.AttributeClass!.Name.Replace("Attribute", "");
     }
 
     static ParseResult<MixerSpec> Result(MixerSpec? spec, List<DiagnosticInfo> diagnostics) => new(spec, diagnostics.ToEquatableArray());

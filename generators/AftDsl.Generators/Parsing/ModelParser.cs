@@ -45,8 +45,13 @@ internal static class ModelParser
     {
         var name = $"AftModel '{symbol.Name}'";
         var diagnostics = new List<DiagnosticInfo>();
-        var target = TargetTypeParser.Parse(declaration, symbol, name, diagnostics);
         var modelArguments = new AttributeArguments(model);
+        if (GeneratingAttributes.DeclaredEarlier(symbol, model) is { } first)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.DeclaredTwice, modelArguments.Location, name, symbol.Name, first));
+            return new(null, diagnostics.ToEquatableArray());
+        }
+        var target = TargetTypeParser.Parse(declaration, symbol, name, diagnostics);
         var causal = modelArguments.Named<bool>("Causal");
 
         var input = ReadInput(symbol, name, modelArguments.Location, diagnostics);
@@ -89,8 +94,22 @@ internal static class ModelParser
         checks.Positive(height, "Height", "it fixes the image height; leave it out to accept any");
         checks.Positive(width, "Width", "it fixes the image width; leave it out to accept any");
         if (channels is null) return null;
+        if ((height is null) != (width is null))
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.HalfFixedGrid, (height ?? width)!.Value.Location, name, height is null ? "Height" : "Width", height is null ? "Width" : "Height"));
+            return null;
+        }
         return (new InputSpec(false, 0, 0, channels.Value.Value, height?.Value ?? 0, width?.Value ?? 0), arguments.Location);
     }
+
+    // Members the generated part declares: a stage of the same name (or whose field would be "forward") would clash.
+    static readonly string[] Generated = ["ModelName", "InputShape", "OutputShape", "Causal", "Vocab", "MaxLength", "Channels", "Dim", "ParameterCount", "Forward"];
+
+    static string? ReservedBy(string property, string model) =>
+        property == model ? "the model's constructor"
+        : Generated.Contains(property) ? $"the generated member {(property == "Forward" ? "forward" : property)}"
+        : property.EndsWith("ParameterCount", StringComparison.Ordinal) ? "the generated per-stage constants {Stage}ParameterCount"
+        : null;
 
     /// <summary>A stage as written: its kind, property, attribute arguments and the referenced mixer, if any.</summary>
     internal sealed record WrittenStage(StageKind Kind, IPropertySymbol Property, string ExpectedType, string Accessibility, AttributeArguments Arguments, INamedTypeSymbol? Mixer);
@@ -123,6 +142,11 @@ internal static class ModelParser
             {
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageType, syntax.Type.GetLocation(), name, property.Name,
                     attribute.AttributeClass.Name.Replace("Attribute", ""), typeName, property.Type.ToDisplayString()));
+                continue;
+            }
+            if (ReservedBy(property.Name, symbol.Name) is { } member)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageNameTaken, syntax.Identifier.GetLocation(), name, property.Name, member));
                 continue;
             }
             var mixer = kind == StageKind.Blocks ? arguments.Constructor<INamedTypeSymbol>("mixer")?.Value : null;

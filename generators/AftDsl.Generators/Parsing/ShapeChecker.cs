@@ -13,7 +13,7 @@ namespace AftDsl.Generators.Parsing;
 /// </summary>
 internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInfo> diagnostics)
 {
-    enum Flow { Tokens, Images, Sequence, Grid, PositionLogits, ClassLogits }
+    enum Flow { Tokens, Images, Sequence, Grid, PositionLogits, GridLogits, ClassLogits }
 
     /// <summary>The stream between two stages: its kind, width, T bound and grid size (0 when free), and who made it.</summary>
     sealed record Stream(Flow Kind, int Dim, int MaxLength, int Height, int Width, string Producer)
@@ -25,13 +25,15 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             Flow.Sequence => $"[B, T, {Dim}]",
             Flow.Grid => $"[B, {Side(Height, "H")}, {Side(Width, "W")}, {Dim}]",
             Flow.PositionLogits => $"[B, T, {Dim}] (logits)",
+            Flow.GridLogits => $"[B, {Side(Height, "H")}, {Side(Width, "W")}, {Dim}] (logits)",
             _ => $"[B, {Dim}] (class logits)",
         };
 
         static string Side(int value, string symbol) => value > 0 ? value.ToString(CultureInfo.InvariantCulture) : symbol;
     }
 
-    public ModelSpec Check(TargetType target, InputSpec input, Location inputLocation, IReadOnlyList<ModelParser.WrittenStage> written)
+    /// <summary>The model's spec, or null when a stage could not be placed (its diagnostic, or its mixer's, says why).</summary>
+    public ModelSpec? Check(TargetType target, InputSpec input, Location inputLocation, IReadOnlyList<ModelParser.WrittenStage> written)
     {
         var stream = input.Tokens
             ? new Stream(Flow.Tokens, 0, input.MaxLength, 0, 0, $"[TokenInput(vocab: {input.Vocab}, maxLength: {input.MaxLength})]")
@@ -50,6 +52,8 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             stages.Add(spec!);
             stream = next;
         }
+        if (stages.Count < written.Count)
+            return null;                                          // a half-built model would only add compiler errors
         return new ModelSpec(target, causal, input, stages.ToEquatableArray(), inputShape, stream.Shape, deferred.ToEquatableArray());
     }
 
@@ -62,7 +66,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             MixerSpec? mixer = null, string mixerType = "", bool flatten = false) =>
             new(stage.Kind, name, stage.ExpectedType, stage.Accessibility, dim, patch, depth, ffn, classes, positions, mixer, mixerType, flatten);
 
-        if (stream.Kind is Flow.PositionLogits or Flow.ClassLogits)
+        if (stream.Kind is Flow.PositionLogits or Flow.GridLogits or Flow.ClassLogits)
             return Refuse(a.Location, name, "nothing: the model already ends", stream, "remove it, or move it before the head");
 
         switch (stage.Kind)
@@ -90,7 +94,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
                 var failing = new[] { (Side: stream.Height, Label: "height"), (Side: stream.Width, Label: "width") }.Where(s => s.Side > 0 && s.Side % p != 0);
                 foreach (var group in failing.GroupBy(s => s.Side))
                     diagnostics.Add(DiagnosticInfo.Create(Descriptors.PatchDoesNotDivide, patch.Value.Location, model, name,
-                        string.Join(" and ", group.Select(s => s.Label)), group.Key, p, string.Join(", ", Divisors(group.Key).Where(d => d > 1 && d < group.Key))));
+                        string.Join(" and ", group.Select(s => s.Label)), group.Key, p, Proper(group.Key)));
                 if (stream.Height == 0 || stream.Width == 0)
                 {
                     var message = $"{model}: {name} cuts images into {p}×{p} patches, so the image height and width must be divisible by {p}; the input's size is only known at run time, so forward checks it";
@@ -129,7 +133,8 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
                     if (classes is null) diagnostics.Add(DiagnosticInfo.Create(Descriptors.LogitsNeedClasses, a.Location, model, name));
                     return (null, null);
                 }
-                return (stream with { Kind = Flow.PositionLogits, Dim = count, Producer = name }, Spec(stream.Dim, classes: count));
+                var logits = stream.Kind == Flow.Grid ? Flow.GridLogits : Flow.PositionLogits;
+                return (stream with { Kind = logits, Dim = count, Producer = name }, Spec(stream.Dim, classes: count));
             }
             default:
             {
@@ -159,12 +164,12 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
 
         var location = mixerArgument.Value.Location;
         var type = mixerArgument.Value.Value;
-        var (mixer, isLayer) = MixerParser.Read(type);
+        var (mixer, found) = MixerParser.Read(type);
         if (mixer is null)
         {
-            if (!isLayer)                                         // a layer in error reports its own diagnostics
+            if (found == MixerParser.Lookup.NotALayer)
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotAMixer, location, model, name, type.Name));
-            return (null, null);
+            return (null, null);                                  // a layer in error reports its own diagnostics
         }
         var edge = $"{name}[0..{depth.Value.Value - 1}].Mixer ({type.Name})";
         if (mixer.Dim is { } fixedDim && fixedDim != stream.Dim)
@@ -216,4 +221,8 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
     }
 
     static IEnumerable<int> Divisors(int n) => Enumerable.Range(1, n).Where(d => n % d == 0);
+
+    // The patches that would divide a side, for the message; a prime side has none but 1 and itself.
+    static string Proper(int side) =>
+        Divisors(side).Where(d => d > 1 && d < side).ToList() is { Count: > 0 } proper ? string.Join(", ", proper) : $"only 1 and {side}";
 }

@@ -44,6 +44,16 @@ internal static class TargetTypeParser
         return new TargetType(ns, containers.ToEquatableArray(), symbol.Name);
     }
 
+    /// <summary>A layer compiled into a referenced assembly: its own build checked the declaration.</summary>
+    public static TargetType FromMetadata(INamedTypeSymbol symbol)
+    {
+        var containers = new List<ContainingType>();
+        for (var outer = symbol.ContainingType; outer is not null; outer = outer.ContainingType)
+            containers.Insert(0, new ContainingType(outer.IsRecord ? "record" : outer.TypeKind == TypeKind.Struct ? "struct" : "class", outer.Name));
+        var ns = symbol.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
+        return new TargetType(ns, containers.ToEquatableArray(), symbol.Name);
+    }
+
     static string Keyword(TypeDeclarationSyntax type) => type switch
     {
         RecordDeclarationSyntax record => record.ClassOrStructKeyword.IsKind(SyntaxKind.StructKeyword) ? "record struct" : "record",

@@ -14,8 +14,8 @@ public sealed class EvalCommand : Command<RunSettings>
     {
         var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
         var entry = settings.Entry;
-        var (task, data) = TrainingTasks.Create(entry, settings.Data, settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family), settings.Context, settings.Padded);
         var (model, state) = TrainedModel.Load(entry, settings.RunFolder, device);
+        var (task, data) = TrainingTasks.Create(entry, settings.Data, settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family), TrainedModel.Context(settings, state), settings.Padded);
         AnsiConsole.MarkupLineInterpolated($"[bold]Evaluating[/] {entry.Name} after {state.Step:N0} steps on {data}.");
         var metrics = AnsiConsole.Status().Start("Evaluating…", _ => task.Evaluate(model, device, quick: false));
         var table = new Table().AddColumn("metric").AddColumn(new TableColumn("value").RightAligned());

@@ -27,8 +27,11 @@ public class RunSettings : CommandSettings
     [CommandOption("--batch <SIZE>"), Description("Sequences or images per step. Default: 16 (byte), 8 (pixel), 64 (image).")]
     public int? Batch { get; init; }
 
-    [CommandOption("--context <BYTES>"), DefaultValue(128), Description("Byte models: sequence length T (at most the model's maxLength, 256).")]
-    public int Context { get; init; }
+    [CommandOption("--context <BYTES>"), Description("Byte models: sequence length T, at most the model's maxLength (256). Default: 128 to train; eval and sample use the length the checkpoint was trained on.")]
+    public int? Context { get; init; }
+
+    /// <summary>The byte models' T when none is given and no checkpoint says otherwise.</summary>
+    public const int DefaultContext = 128;
 
     [CommandOption("--padded <SIDE>"), DefaultValue(32), Description("Image models: also evaluate on test images zero-padded to this side.")]
     public int Padded { get; init; }
@@ -45,7 +48,7 @@ public class RunSettings : CommandSettings
         if (ModelCatalog.All.All(m => m.Name != Model))
             return ValidationResult.Error($"--model: unknown '{Model}'. Choose one of {string.Join(", ", ModelCatalog.All.Select(m => m.Name))}.");
         if (Batch is < 1) return ValidationResult.Error($"--batch must be at least 1, got {Batch}.");
-        if (Entry.Family == ModelFamily.ByteLm && (Context < 2 || Context > Entry.Context))
+        if (Entry.Family == ModelFamily.ByteLm && Context is { } context && (context < 2 || context > Entry.Context))
             return ValidationResult.Error($"--context must be between 2 and {Entry.Context} ({Model}'s maxLength), got {Context}.");
         if (Padded < 1) return ValidationResult.Error($"--padded must be positive, got {Padded}.");
         return ValidationResult.Success();

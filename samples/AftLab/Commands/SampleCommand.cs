@@ -45,7 +45,7 @@ public sealed class SampleCommand : Command<SampleCommand.Settings>
         if (entry.Family == ModelFamily.ByteLm)
         {
             var prompt = Encoding.UTF8.GetBytes(settings.Prompt);
-            var bytes = TextSampler.Continue(model, prompt, settings.Context, settings.Count ?? 600, settings.Temperature, settings.Seed, device);
+            var bytes = TextSampler.Continue(model, prompt, TrainedModel.Context(settings, state), settings.Count ?? 600, settings.Temperature, settings.Seed, device);
             var text = settings.Prompt + TextSampler.Printable(bytes);
             var path = Path.Combine(settings.RunFolder, "samples.txt");
             AtomicFile.WriteAllText(path, text + "\n");

@@ -55,7 +55,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
         var entry = settings.Entry;
         var batch = settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family);
-        var (task, data) = TrainingTasks.Create(entry, settings.Data, batch, settings.Context, settings.Padded);
+        var contextLength = settings.Context ?? RunSettings.DefaultContext;
+        var (task, data) = TrainingTasks.Create(entry, settings.Data, batch, contextLength, settings.Padded);
         AnsiConsole.MarkupLineInterpolated($"[bold]Data:[/] {data}.");
 
         torch.manual_seed(settings.Seed);
@@ -65,7 +66,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             $"[bold]Model:[/] {entry.Name}, {entry.Description}, {entry.ParameterCount:N0} parameters; batch {batch}{(task is TextTask t ? $" × T = {t.Context}" : "")}, on {device}{(device.type == DeviceType.CPU ? $" ({torch.get_num_threads()} threads)" : "")}.");
 
         var options = new TrainingOptions(entry.Name, TimeSpan.FromMinutes(settings.Minutes), settings.Steps,
-            settings.LearningRate ?? TrainingTasks.DefaultLearningRate(entry.Family), settings.Seed, settings.RunFolder, settings.Resume,
+            settings.LearningRate ?? TrainingTasks.DefaultLearningRate(entry.Family), settings.Seed, contextLength, settings.RunFolder, settings.Resume,
             TimeSpan.FromMinutes(settings.CheckpointMinutes), TimeSpan.FromMinutes(settings.EvalMinutes));
         TrainingSummary summary;
         try

@@ -5,7 +5,8 @@ using TorchSharp;
 namespace AftLab.Training;
 
 /// <summary>Where training stood when a checkpoint was written.</summary>
-public sealed record TrainingState(string Model, int Step, double ElapsedSeconds, long Tokens, int Seed);
+/// <param name="Context">The byte models' sequence length T, which eval and sample reuse; 0 for other families.</param>
+public sealed record TrainingState(string Model, int Step, double ElapsedSeconds, long Tokens, int Seed, int Context = 0);
 
 /// <summary>
 /// Checkpoints that survive a crash at any moment: each is written whole into its own folder

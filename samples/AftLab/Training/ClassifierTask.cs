@@ -53,7 +53,7 @@ public sealed class ClassifierTask(ImageSet images, int batch, int paddedSide) :
         {
             using var scope = NewDisposeScope();
             var (inputs, targets) = Pixels(images.TestImages, images.TestLabels, chunk, device);
-            if (pad > 0) inputs = nn.functional.pad(inputs, [pad, pad, pad, pad]);
+            if (pad > 0) inputs = nn.functional.pad(inputs, [pad, pad, pad, pad], value: -1);   // −1 is black, the images' background
             correct += model.forward(inputs).argmax(1).eq(targets).sum().item<long>();
         }
         model.train();

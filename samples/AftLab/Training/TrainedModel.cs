@@ -22,4 +22,8 @@ public static class TrainedModel
         model.eval();
         return (model, latest.State);
     }
+
+    /// <summary>The byte models' T: as given, else as trained, else the default.</summary>
+    public static int Context(Commands.RunSettings settings, TrainingState state) =>
+        settings.Context ?? (state.Context > 0 ? state.Context : Commands.RunSettings.DefaultContext);
 }

@@ -11,6 +11,7 @@ public sealed record TrainingOptions(
     int? MaxSteps,
     double LearningRate,
     int Seed,
+    int Context,
     string Output,
     bool Resume,
     TimeSpan CheckpointEvery,
@@ -37,6 +38,10 @@ public static class Trainer
         var store = new CheckpointStore(Path.Combine(options.Output, "checkpoints"));
         var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: 0.01);
         var (step, tokens, previouslyElapsed) = (0, 0L, 0.0);
+        if (!options.Resume && store.Latest() is { } earlier)
+            throw new InvalidOperationException(
+                $"{store.Folder} already holds a checkpoint of '{earlier.State.Model}' at step {earlier.State.Step}: pass --resume to continue it, " +
+                "or choose another --output (or delete that folder) to start afresh.");
         if (options.Resume && store.Latest() is { } latest)
         {
             if (latest.State.Model != options.Model)
@@ -45,14 +50,15 @@ public static class Trainer
             (step, tokens, previouslyElapsed) = (latest.State.Step, latest.State.Tokens, latest.State.ElapsedSeconds);
         }
         var log = new MetricsLog(options.Output, task.Metric, step);
-        var random = new Random(HashCode.Combine(options.Seed, step));       // a resumed run draws new batches, not the same ones again
+        // Batches follow --seed (HashCode would differ per process); a resumed run draws new ones, not the same again.
+        var random = new Random(unchecked(options.Seed * 1_000_003 + step));
         var clock = Stopwatch.StartNew();
         var (lastCheckpoint, lastEvaluation) = (TimeSpan.Zero, TimeSpan.Zero);
         var recent = new Queue<double>();                                   // the metric over the last steps: a fair running figure
         var lastLoss = double.NaN;
         double Elapsed() => previouslyElapsed + clock.Elapsed.TotalSeconds;
         double Progress() => Math.Clamp(Math.Max(Elapsed() / options.Budget.TotalSeconds, options.MaxSteps is { } max ? (double)step / max : 0), 0, 1);
-        void Checkpoint() => store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed));
+        void Checkpoint() => store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context));
 
         model.train();
         IReadOnlyDictionary<string, double> evaluation = new Dictionary<string, double>();
@@ -67,12 +73,13 @@ public static class Trainer
                 var value = task.Loss(model, inputs, targets);
                 optimizer.zero_grad();
                 value.backward();
-                nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm);
+                var gradientNorm = nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm);
                 loss = value.item<float>();
-                if (!double.IsFinite(loss))
+                // Checked before the optimizer step, so that non-finite values never reach the weights.
+                if (!double.IsFinite(loss) || !double.IsFinite(gradientNorm))
                     throw new TrainingDivergedException(
-                        $"The loss became {loss} at step {step + 1}: training stopped, and the last good checkpoint in {store.Folder} is kept as it is. " +
-                        $"Resume with a lower --lr (now {options.LearningRate}) and --resume.");
+                        $"The {(double.IsFinite(loss) ? $"gradient norm became {gradientNorm}" : $"loss became {loss}")} at step {step + 1}: training stopped, " +
+                        $"and the last good checkpoint in {store.Folder} is kept as it is. Resume it with a lower --lr (now {options.LearningRate}) and --resume.");
                 optimizer.step();
             }
             step++;

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace AftDsl.Modules;
 
 /// <summary>
-/// <see cref="PreNormBlock"/>s applied in order. State-dict names: <c>{index}.mixer_norm…</c>.
+/// <see cref="PreNormBlock"/>s applied in order. State-dict names: <c>blocks.{index}.mixer_norm…</c>.
 /// A stack of sequence mixers given a grid <c>[B, H, W, dim]</c> mixes its H·W positions as one
 /// sequence (row-major), and returns the grid's shape.
 /// </summary>

@@ -24,7 +24,9 @@ public static class ModelGuard
         if (input.shape[1] < 1 || input.shape[1] > maxLength || input.shape[0] < 1)
             throw new AftShapeException(model, expected, actual,
                 input.shape[1] > maxLength ? $"T = {input.shape[1]} exceeds maxLength {maxLength}." : "the batch or the sequence is empty.", nameof(input));
-        var (low, high) = (input.min().item<long>(), input.max().item<long>());
+        using var min = input.min();                                        // disposed here: a guard leaves no tensors behind
+        using var max = input.max();
+        var (low, high) = (min.ToInt64(), max.ToInt64());                   // int32 and int64 ids alike
         if (low < 0 || high >= vocab)
             throw new AftShapeException(model, expected, actual, $"token ids must lie in [0, {vocab}), but they range over [{low}, {high}].", nameof(input));
     }

@@ -51,20 +51,20 @@ partial class Deit : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::AftDsl.Modules.ClassifierHead head;
 
-    internal partial global::AftDsl.Modules.PatchEmbedding Patches { get => patches; }
-    internal partial global::AftDsl.Modules.PositionEmbedding Positions { get => positions; }
-    internal partial global::AftDsl.Modules.BlockStack Body { get => body; }
-    internal partial global::TorchSharp.Modules.LayerNorm Norm { get => norm; }
-    internal partial global::AftDsl.Modules.ClassifierHead Head { get => head; }
+    internal partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
+    internal partial global::AftDsl.Modules.PositionEmbedding Positions { get => this.positions; }
+    internal partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+    internal partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+    internal partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
     public Deit() : base(nameof(Deit))
     {
-        patches = new global::AftDsl.Modules.PatchEmbedding(3, 16, 384);
-        positions = new global::AftDsl.Modules.PositionEmbedding(14, 14, 384);
-        body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 12), _ => new global::AftDsl.Modules.PreNormBlock(new global::Vision.Attention(384), 384, 4)), flattenGrid: true);
-        norm = global::TorchSharp.torch.nn.LayerNorm(384);
-        head = new global::AftDsl.Modules.ClassifierHead(384, 1000);
+        this.patches = new global::AftDsl.Modules.PatchEmbedding(3, 16, 384);
+        this.positions = new global::AftDsl.Modules.PositionEmbedding(14, 14, 384);
+        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 12), _ => new global::AftDsl.Modules.PreNormBlock(new global::Vision.Attention(384), 384, 4)), flattenGrid: true);
+        this.norm = global::TorchSharp.torch.nn.LayerNorm(384);
+        this.head = new global::AftDsl.Modules.ClassifierHead(384, 1000);
         RegisterComponents();
     }
 
@@ -74,11 +74,11 @@ partial class Deit : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch
     {
         global::AftDsl.ModelGuard.Images(input, ModelName, Channels, 224, 224, 16, null, null, null);
         using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = patches.forward(input);
-        x = positions.forward(x);
-        x = body.forward(x);
-        x = norm.forward(x);
-        x = head.forward(x);
+        var x = this.patches.forward(input);
+        x = this.positions.forward(x);
+        x = this.body.forward(x);
+        x = this.norm.forward(x);
+        x = this.head.forward(x);
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -47,18 +47,18 @@ partial class Classifier : global::TorchSharp.torch.nn.Module<global::TorchSharp
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::AftDsl.Modules.ClassifierHead head;
 
-    public partial global::AftDsl.Modules.PatchEmbedding Patches { get => patches; }
-    public partial global::AftDsl.Modules.BlockStack Body { get => body; }
-    public partial global::TorchSharp.Modules.LayerNorm Norm { get => norm; }
-    public partial global::AftDsl.Modules.ClassifierHead Head { get => head; }
+    public partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
+    public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+    public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+    public partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
     public Classifier() : base(nameof(Classifier))
     {
-        patches = new global::AftDsl.Modules.PatchEmbedding(3, 16, 384);
-        body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 12), _ => new global::AftDsl.Modules.PreNormBlock(new global::Vision.PatchMixer(384), 384, 4)), flattenGrid: false);
-        norm = global::TorchSharp.torch.nn.LayerNorm(384);
-        head = new global::AftDsl.Modules.ClassifierHead(384, 1000);
+        this.patches = new global::AftDsl.Modules.PatchEmbedding(3, 16, 384);
+        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 12), _ => new global::AftDsl.Modules.PreNormBlock(new global::Vision.PatchMixer(384), 384, 4)), flattenGrid: false);
+        this.norm = global::TorchSharp.torch.nn.LayerNorm(384);
+        this.head = new global::AftDsl.Modules.ClassifierHead(384, 1000);
         RegisterComponents();
     }
 
@@ -68,10 +68,10 @@ partial class Classifier : global::TorchSharp.torch.nn.Module<global::TorchSharp
     {
         global::AftDsl.ModelGuard.Images(input, ModelName, Channels, null, null, 16, null, "AftModel 'Classifier': Patches cuts images into 16×16 patches, so the image height and width must be divisible by 16; the input's size is only known at run time, so forward checks it", null);
         using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = patches.forward(input);
-        x = body.forward(x);
-        x = norm.forward(x);
-        x = head.forward(x);
+        var x = this.patches.forward(input);
+        x = this.body.forward(x);
+        x = this.norm.forward(x);
+        x = this.head.forward(x);
         return x.MoveToOuterDisposeScope();
     }
 }

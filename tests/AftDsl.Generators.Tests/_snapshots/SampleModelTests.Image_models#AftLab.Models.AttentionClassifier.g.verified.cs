@@ -51,20 +51,20 @@ partial class AttentionClassifier : global::TorchSharp.torch.nn.Module<global::T
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::AftDsl.Modules.ClassifierHead head;
 
-    public partial global::AftDsl.Modules.PatchEmbedding Patches { get => patches; }
-    public partial global::AftDsl.Modules.PositionEmbedding Positions { get => positions; }
-    public partial global::AftDsl.Modules.BlockStack Body { get => body; }
-    public partial global::TorchSharp.Modules.LayerNorm Norm { get => norm; }
-    public partial global::AftDsl.Modules.ClassifierHead Head { get => head; }
+    public partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
+    public partial global::AftDsl.Modules.PositionEmbedding Positions { get => this.positions; }
+    public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+    public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+    public partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
     public AttentionClassifier() : base(nameof(AttentionClassifier))
     {
-        patches = new global::AftDsl.Modules.PatchEmbedding(1, 2, 64);
-        positions = new global::AftDsl.Modules.PositionEmbedding(14, 14, 64);
-        body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.ImageAttention(64), 64, 4)), flattenGrid: true);
-        norm = global::TorchSharp.torch.nn.LayerNorm(64);
-        head = new global::AftDsl.Modules.ClassifierHead(64, 10);
+        this.patches = new global::AftDsl.Modules.PatchEmbedding(1, 2, 64);
+        this.positions = new global::AftDsl.Modules.PositionEmbedding(14, 14, 64);
+        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.ImageAttention(64), 64, 4)), flattenGrid: true);
+        this.norm = global::TorchSharp.torch.nn.LayerNorm(64);
+        this.head = new global::AftDsl.Modules.ClassifierHead(64, 10);
         RegisterComponents();
     }
 
@@ -74,11 +74,11 @@ partial class AttentionClassifier : global::TorchSharp.torch.nn.Module<global::T
     {
         global::AftDsl.ModelGuard.Images(input, ModelName, Channels, 28, 28, 2, null, null, null);
         using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = patches.forward(input);
-        x = positions.forward(x);
-        x = body.forward(x);
-        x = norm.forward(x);
-        x = head.forward(x);
+        var x = this.patches.forward(input);
+        x = this.positions.forward(x);
+        x = this.body.forward(x);
+        x = this.norm.forward(x);
+        x = this.head.forward(x);
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -47,18 +47,18 @@ partial class ConvClassifier : global::TorchSharp.torch.nn.Module<global::TorchS
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::AftDsl.Modules.ClassifierHead head;
 
-    public partial global::AftDsl.Modules.PatchEmbedding Patches { get => patches; }
-    public partial global::AftDsl.Modules.BlockStack Body { get => body; }
-    public partial global::TorchSharp.Modules.LayerNorm Norm { get => norm; }
-    public partial global::AftDsl.Modules.ClassifierHead Head { get => head; }
+    public partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
+    public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+    public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+    public partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
     public ConvClassifier() : base(nameof(ConvClassifier))
     {
-        patches = new global::AftDsl.Modules.PatchEmbedding(1, 2, 64);
-        body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.ImageConvMixer(64), 64, 4)), flattenGrid: false);
-        norm = global::TorchSharp.torch.nn.LayerNorm(64);
-        head = new global::AftDsl.Modules.ClassifierHead(64, 10);
+        this.patches = new global::AftDsl.Modules.PatchEmbedding(1, 2, 64);
+        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.ImageConvMixer(64), 64, 4)), flattenGrid: false);
+        this.norm = global::TorchSharp.torch.nn.LayerNorm(64);
+        this.head = new global::AftDsl.Modules.ClassifierHead(64, 10);
         RegisterComponents();
     }
 
@@ -68,10 +68,10 @@ partial class ConvClassifier : global::TorchSharp.torch.nn.Module<global::TorchS
     {
         global::AftDsl.ModelGuard.Images(input, ModelName, Channels, null, null, 2, null, "AftModel 'ConvClassifier': Patches cuts images into 2×2 patches, so the image height and width must be divisible by 2; the input's size is only known at run time, so forward checks it", null);
         using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = patches.forward(input);
-        x = body.forward(x);
-        x = norm.forward(x);
-        x = head.forward(x);
+        var x = this.patches.forward(input);
+        x = this.body.forward(x);
+        x = this.norm.forward(x);
+        x = this.head.forward(x);
         return x.MoveToOuterDisposeScope();
     }
 }

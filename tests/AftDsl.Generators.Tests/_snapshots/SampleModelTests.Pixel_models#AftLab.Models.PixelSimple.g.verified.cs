@@ -53,20 +53,20 @@ partial class PixelSimple : global::TorchSharp.torch.nn.Module<global::TorchShar
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::TorchSharp.Modules.Linear head;
 
-    public partial global::TorchSharp.Modules.Embedding Embed { get => embed; }
-    public partial global::AftDsl.Modules.PositionEmbedding Positions { get => positions; }
-    public partial global::AftDsl.Modules.BlockStack Body { get => body; }
-    public partial global::TorchSharp.Modules.LayerNorm Norm { get => norm; }
-    public partial global::TorchSharp.Modules.Linear Head { get => head; }
+    public partial global::TorchSharp.Modules.Embedding Embed { get => this.embed; }
+    public partial global::AftDsl.Modules.PositionEmbedding Positions { get => this.positions; }
+    public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+    public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+    public partial global::TorchSharp.Modules.Linear Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
     public PixelSimple() : base(nameof(PixelSimple))
     {
-        embed = global::TorchSharp.torch.nn.Embedding(256, 64);
-        positions = new global::AftDsl.Modules.PositionEmbedding(784, 64);
-        body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.PixelSimpleMixer(64), 64, 4)), flattenGrid: false);
-        norm = global::TorchSharp.torch.nn.LayerNorm(64);
-        head = global::TorchSharp.torch.nn.Linear(64, 256);
+        this.embed = global::TorchSharp.torch.nn.Embedding(256, 64);
+        this.positions = new global::AftDsl.Modules.PositionEmbedding(784, 64);
+        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.PixelSimpleMixer(64), 64, 4)), flattenGrid: false);
+        this.norm = global::TorchSharp.torch.nn.LayerNorm(64);
+        this.head = global::TorchSharp.torch.nn.Linear(64, 256);
         RegisterComponents();
     }
 
@@ -76,11 +76,11 @@ partial class PixelSimple : global::TorchSharp.torch.nn.Module<global::TorchShar
     {
         global::AftDsl.ModelGuard.Tokens(input, ModelName, Vocab, MaxLength);
         using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = embed.forward(input);
-        x = positions.forward(x);
-        x = body.forward(x);
-        x = norm.forward(x);
-        x = head.forward(x);
+        var x = this.embed.forward(input);
+        x = this.positions.forward(x);
+        x = this.body.forward(x);
+        x = this.norm.forward(x);
+        x = this.head.forward(x);
         return x.MoveToOuterDisposeScope();
     }
 }

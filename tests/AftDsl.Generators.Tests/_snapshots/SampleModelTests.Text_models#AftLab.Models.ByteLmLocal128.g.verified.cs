@@ -49,18 +49,18 @@ partial class ByteLmLocal128 : global::TorchSharp.torch.nn.Module<global::TorchS
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::TorchSharp.Modules.Linear head;
 
-    public partial global::TorchSharp.Modules.Embedding Embed { get => embed; }
-    public partial global::AftDsl.Modules.BlockStack Body { get => body; }
-    public partial global::TorchSharp.Modules.LayerNorm Norm { get => norm; }
-    public partial global::TorchSharp.Modules.Linear Head { get => head; }
+    public partial global::TorchSharp.Modules.Embedding Embed { get => this.embed; }
+    public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+    public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+    public partial global::TorchSharp.Modules.Linear Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
     public ByteLmLocal128() : base(nameof(ByteLmLocal128))
     {
-        embed = global::TorchSharp.torch.nn.Embedding(256, 128);
-        body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.TextLocal128Mixer(128), 128, 4)), flattenGrid: false);
-        norm = global::TorchSharp.torch.nn.LayerNorm(128);
-        head = global::TorchSharp.torch.nn.Linear(128, 256);
+        this.embed = global::TorchSharp.torch.nn.Embedding(256, 128);
+        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.TextLocal128Mixer(128), 128, 4)), flattenGrid: false);
+        this.norm = global::TorchSharp.torch.nn.LayerNorm(128);
+        this.head = global::TorchSharp.torch.nn.Linear(128, 256);
         RegisterComponents();
     }
 
@@ -70,10 +70,10 @@ partial class ByteLmLocal128 : global::TorchSharp.torch.nn.Module<global::TorchS
     {
         global::AftDsl.ModelGuard.Tokens(input, ModelName, Vocab, MaxLength);
         using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = embed.forward(input);
-        x = body.forward(x);
-        x = norm.forward(x);
-        x = head.forward(x);
+        var x = this.embed.forward(input);
+        x = this.body.forward(x);
+        x = this.norm.forward(x);
+        x = this.head.forward(x);
         return x.MoveToOuterDisposeScope();
     }
 }
