@@ -34,11 +34,16 @@ public static class ProgressDisplay
 
         Console.WriteLine(title);
         var last = DateTime.MinValue;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        double? start = null;                                               // a resumed run starts part-way
         return work((fraction, status) =>
         {
+            start ??= fraction;
             if (DateTime.UtcNow - last < PlainInterval && fraction < 1) return;
             last = DateTime.UtcNow;
-            Console.WriteLine($"[{fraction,6:P1}] {status}");
+            var rate = (fraction - start.Value) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+            var left = rate > 0 ? TimeSpan.FromSeconds((1 - fraction) / rate) : (TimeSpan?)null;
+            Console.WriteLine($"[{fraction,6:P1}] {status}{(left is { } l && fraction < 1 ? $"  {l:hh\\:mm\\:ss} left" : "")}");
         });
     }
 }
