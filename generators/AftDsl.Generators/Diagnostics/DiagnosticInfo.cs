@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using AftDsl.Generators.Model;
 using Microsoft.CodeAnalysis;
 
@@ -10,8 +11,21 @@ namespace AftDsl.Generators.Diagnostics;
 /// </summary>
 internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, Location? Location, EquatableArray<string> Arguments)
 {
-    public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, Location? location, params object[] arguments) =>
-        new(descriptor, location, arguments.Select(a => Convert.ToString(a, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToEquatableArray());
+    /// <summary>Values for the code fix (keys in <see cref="FixProperties"/>), reported as <c>Diagnostic.Properties</c>.</summary>
+    public EquatableArray<DiagnosticProperty> Properties { get; init; }
 
-    public Diagnostic ToDiagnostic() => Diagnostic.Create(Descriptor, Location, Arguments.Cast<object>().ToArray());
+    public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, Location? location, params object[] arguments) =>
+        new(descriptor, location, arguments.Select(Invariant).ToEquatableArray());
+
+    /// <summary>This diagnostic carrying <paramref name="values"/> for its code fix.</summary>
+    public DiagnosticInfo WithProperties(params (string Key, object Value)[] values) =>
+        this with { Properties = values.Select(v => new DiagnosticProperty(v.Key, Invariant(v.Value))).ToEquatableArray() };
+
+    public Diagnostic ToDiagnostic() => Diagnostic.Create(Descriptor, Location,
+        Properties.ToImmutableDictionary(p => p.Key, p => (string?)p.Value), Arguments.Cast<object>().ToArray());
+
+    static string Invariant(object value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "";
 }
+
+/// <summary>One value a diagnostic carries for its code fix.</summary>
+internal readonly record struct DiagnosticProperty(string Key, string Value);

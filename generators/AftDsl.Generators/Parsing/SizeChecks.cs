@@ -43,6 +43,6 @@ internal sealed class SizeChecks(string layer, List<DiagnosticInfo> diagnostics)
         var nearest = below == 0 ? h.ToString(CultureInfo.InvariantCulture) : $"{below}, {below + h}";
         var quotient = ((double)d / h).ToString("0.###", CultureInfo.InvariantCulture);
         diagnostics.Add(DiagnosticInfo.Create(Descriptors.HeadsDoNotDivideDim, heads.Location, layer, h, d, quotient,
-            string.Join(", ", divisors), nearest));
+            string.Join(", ", divisors), nearest).WithProperties((FixProperties.Heads, h), (FixProperties.Dim, d)));
     }
 }

@@ -11,7 +11,7 @@ namespace AftLab.Training;
 /// </summary>
 public sealed class ClassifierTask(ImageSet images, int batch, int paddedSide) : ITrainingTask
 {
-    public string Metric => "error";
+    public string Metric => "nats";                                         // cross-entropy; top-1 comes from the evaluations
 
     public long TokensPerBatch => batch;
 

@@ -9,7 +9,7 @@ namespace AftLab.Training;
 /// </summary>
 public interface ITrainingTask
 {
-    /// <summary>The running metric shown while training: "bits/byte", "bits/dim" or "error".</summary>
+    /// <summary>The running metric shown while training: "bits/byte", "bits/dim", or "nats" (the classifier's cross-entropy).</summary>
     string Metric { get; }
 
     /// <summary>Tokens (bytes, pixels, images) a training batch holds, for throughput.</summary>

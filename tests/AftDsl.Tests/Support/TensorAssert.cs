@@ -33,4 +33,18 @@ public static class TensorAssert
         using var difference = (expected.to(float64) - actual.to(float64)).abs();
         Assert.Fail($"{what}: not bit-identical; largest difference {difference.max().item<double>():E3}.");
     }
+
+    /// <summary>
+    /// Runs <paramref name="kernel"/> on <paramref name="inputs"/> (which get gradients) and asserts that its output is
+    /// finite and within <paramref name="tolerance"/> of <paramref name="reference"/>, and that every gradient is finite.
+    /// </summary>
+    public static void FiniteAndExact(Tensor[] inputs, Func<Tensor[], Tensor> kernel, Func<Tensor[], Tensor> reference, double tolerance)
+    {
+        foreach (var input in inputs) input.requires_grad_();
+        var output = kernel(inputs);
+        AllFinite(output, "output");
+        Close(reference(inputs.Select(i => i.detach()).ToArray()), output.detach(), tolerance);
+        output.sum().backward();
+        foreach (var input in inputs) AllFinite(input.grad!, "gradient");
+    }
 }
