@@ -2,7 +2,7 @@
 # Regenerates the README's results table: the paper's three experiments at small scale, each AFT model
 # against its multi-head-attention baseline with the same time budget, one after the other (so that no
 # two runs share the CPU). Every line is the command of one row; results land in runs/exp/<model>/
-# (results.json, metrics.csv, curves.png, tensorboard/, checkpoints/). About 75 minutes on 2 cores.
+# (results.json, metrics.csv, curves.png, tensorboard/, checkpoints/). About 80 minutes on 2 cores.
 #   MINUTES=5 (default) sets the budget of every run; pass model names to run only those.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
