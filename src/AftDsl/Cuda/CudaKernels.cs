@@ -24,6 +24,9 @@ public static partial class CudaKernels
         set { compiler = value; modules.Clear(); }
     }
 
+    /// <summary>The compiler in use, or null if none was created or set yet (no attempt to create one).</summary>
+    public static ICudaCompiler? CompilerIfCreated => compiler;
+
     /// <summary>The module of kernel source <paramref name="sourceName"/> (e.g. <c>aft_simple.cu</c>) compiled with <paramref name="defines"/>.</summary>
     public static ICudaModule Module(string sourceName, params (string Name, object Value)[] defines)
     {
