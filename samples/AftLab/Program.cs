@@ -29,6 +29,9 @@ app.Configure(config =>
     config.AddCommand<BenchCommand>("bench")
         .WithDescription("Time and memory of the AFT kernels against autograd, the naive form and attention; CSV, summary and plots.")
         .WithExample("bench", "--lengths", "256,1024,4096");
+    config.AddCommand<CheckKernelsCommand>("check-kernels")
+        .WithDescription("The fused kernels' correctness suite on a device: every variant against float64 references, extreme keys, causality, NaN isolation.")
+        .WithExample("check-kernels", "--device", "cuda", "--output", "kernel-check.md");
     // Mistakes in input (data files, checkpoints, options, shapes) are reported in one line, without a stack trace.
     config.SetExceptionHandler((exception, _) =>
     {

@@ -9,8 +9,10 @@ public enum Variant { Full, Local, Simple, Conv, Attention, Matmul, Copy }
 /// <summary>How an operation is computed.</summary>
 public enum Implementation
 {
-    /// <summary>AftDsl's fused kernel with its hand-written backward.</summary>
+    /// <summary>AftDsl's fused kernel with its hand-written backward (C# SIMD on CPU, CUDA kernels on a GPU).</summary>
     Fused,
+    /// <summary>AftDsl's libtorch-operator kernel (<c>AFTDSL_KERNELS=torch</c>): the same hand-written backward as chains of libtorch operators.</summary>
+    Operators,
     /// <summary>The linear-memory expression in plain TorchSharp operations, differentiated by autograd.</summary>
     Unfused,
     /// <summary>The equation as written, broadcasting a B×T×T×d tensor.</summary>

@@ -78,6 +78,7 @@ public sealed class BenchWorkload : IDisposable
 
     static Func<Tensor[], Tensor> Operation(BenchCase c) => (c.Variant, c.Implementation) switch
     {
+        (_, Implementation.Operators) => WithOperatorKernels(Operation(c with { Implementation = Implementation.Fused })),
         (Variant.Full, Implementation.Fused) => x => AftFull.Apply(x[0], x[1], x[2], x[3], x[4], c.Causal),
         (Variant.Full, Implementation.Unfused) => x => AftUnfused.Full(x[0], x[1], x[2], x[3].matmul(x[4].t()), c.Causal),
         (Variant.Full, Implementation.Naive) => x => AftNaive.Full(x[0], x[1], x[2], x[3].matmul(x[4].t()), c.Causal),
@@ -94,5 +95,14 @@ public sealed class BenchWorkload : IDisposable
         (Variant.Matmul, _) => x => x[0].matmul(x[1]),
         (Variant.Copy, _) => x => x[0].clone(),
         _ => throw new ArgumentException($"No implementation {c.Implementation} of {c.Variant}."),
+    };
+
+    // The forward picks its kernels when it runs, and its backward follows the same path.
+    static Func<Tensor[], Tensor> WithOperatorKernels(Func<Tensor[], Tensor> fused) => x =>
+    {
+        var previous = AftKernels.Implementation;
+        AftKernels.Implementation = AftKernelImplementation.Torch;
+        try { return fused(x); }
+        finally { AftKernels.Implementation = previous; }
     };
 }

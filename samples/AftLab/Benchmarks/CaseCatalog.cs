@@ -26,6 +26,8 @@ public sealed record SkippedCase(BenchCase Case, string Reason);
 /// <summary>Builds the grid of cases: every variant and peer, T, causal or not, forward or forward+backward.</summary>
 public static class CaseCatalog
 {
+    static readonly Implementation[] Compared = [Implementation.Fused, Implementation.Operators, Implementation.Unfused, Implementation.Naive];
+
     public static (List<BenchCase> Run, List<SkippedCase> Skipped) Build(BenchPlan plan)
     {
         var run = new List<BenchCase>();
@@ -45,14 +47,14 @@ public static class CaseCatalog
                 BenchCase Case(Variant v, Implementation i, long window = 0) =>
                     new(v, i, length, batch, causal, backward, plan.Dtype, BenchPlan.Width, window);
                 if (plan.Variants.Contains(Variant.Full))
-                    foreach (var i in new[] { Implementation.Fused, Implementation.Unfused, Implementation.Naive })
+                    foreach (var i in Compared)
                         Add(Case(Variant.Full, i), i == Implementation.Naive ? NaiveTooBig(plan, batch, length, backward) : null);
                 if (plan.Variants.Contains(Variant.Local))
                     foreach (var window in plan.Windows.Where(w => w < length))
-                        foreach (var i in new[] { Implementation.Fused, Implementation.Unfused, Implementation.Naive })
+                        foreach (var i in Compared)
                             Add(Case(Variant.Local, i, window), i == Implementation.Naive ? NaiveTooBig(plan, batch, length, backward) : null);
                 if (plan.Variants.Contains(Variant.Simple))
-                    foreach (var i in new[] { Implementation.Fused, Implementation.Unfused, Implementation.Naive })
+                    foreach (var i in Compared)
                         Add(Case(Variant.Simple, i), i == Implementation.Naive ? NaiveTooBig(plan, batch, length, backward) : null);
                 if (plan.Variants.Contains(Variant.Conv))
                     AddConv(plan, length, batch, causal, backward, Add);
@@ -74,7 +76,7 @@ public static class CaseCatalog
         var grid = !causal;
         if (grid && (side * side != length || side > 64))
             return;
-        foreach (var i in new[] { Implementation.Fused, Implementation.Unfused, Implementation.Naive })
+        foreach (var i in Compared)
         {
             var c = new BenchCase(Variant.Conv, i, length, batch, causal, backward, plan.Dtype, BenchPlan.Width,
                 BenchPlan.ConvWindow, BenchPlan.ConvHeads, grid ? side : 0);

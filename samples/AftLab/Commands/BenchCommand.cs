@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using AftLab.Benchmarks;
 using AftLab.Runtime;
 using Spectre.Console;
@@ -94,7 +93,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         if (settings.Peers is { } peers)
             results.AddRange(File.ReadLines(peers).Skip(1).Where(l => l.Length > 0).Select(BenchResult.Parse));
 
-        var machine = Machine(device);
+        var machine = $"{RunInfo.Machine(device)}; build {RunInfo.Build}; kernels: {AftDsl.Kernels.AftKernels.Describe(device)}";
         var command = "aftlab " + string.Join(" ", context.Arguments);
         var targets = BenchReport.Write(results, output, machine, command, cuda);
         var plots = BenchPlots.Write(results, output, cuda ? "CUDA" : "CPU");
@@ -105,15 +104,5 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] {Path.Combine(output, "results.csv")}, exponents.csv, summary.md and {plots.Count} plots to {output}.");
         return 0;
-    }
-
-    static string Machine(torch.Device device)
-    {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
-            : null;
-        var gpu = device.type == DeviceType.CUDA ? $", GPU: {torch.cuda.device_count()}× CUDA device" : "";
-        return $"{Environment.ProcessorCount} CPU cores ({cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}), " +
-               $"{GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB{gpu}; TorchSharp {typeof(torch).Assembly.GetName().Version}, .NET {Environment.Version}";
     }
 }

@@ -41,4 +41,8 @@ public static class AftKernels
         "torch" => AftKernelImplementation.Torch,
         _ => throw new ArgumentException($"{EnvironmentVariable}='{value}' is not a kernel implementation; use 'fused' (the default) or 'torch'."),
     };
+
+    /// <summary>One line for logs: which kernels a forward on <paramref name="device"/> uses.</summary>
+    public static string Describe(TorchSharp.torch.Device device) =>
+        Implementation == AftKernelImplementation.Torch ? $"libtorch-operator kernels ({EnvironmentVariable}=torch)" : $"fused kernels on {device.type}";
 }
