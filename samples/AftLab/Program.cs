@@ -29,6 +29,9 @@ app.Configure(config =>
     config.AddCommand<BenchCommand>("bench")
         .WithDescription("Time and memory of the AFT kernels against autograd, the naive form and attention; CSV, summary and plots.")
         .WithExample("bench", "--lengths", "256,1024,4096");
+    config.AddCommand<ThroughputCommand>("throughput")
+        .WithDescription("Training tokens/s of the byte LMs against their attention baseline, per context length; CSV and summary with the targets.")
+        .WithExample("throughput", "--lengths", "128,1024");
     config.AddCommand<CheckKernelsCommand>("check-kernels")
         .WithDescription("The fused kernels' correctness suite on a device: every variant against float64 references, extreme keys, causality, NaN isolation.")
         .WithExample("check-kernels", "--device", "cuda", "--output", "kernel-check.md");

@@ -18,6 +18,7 @@ public sealed class SampleModelTests
     [InlineData("TextModels.cs")]
     [InlineData("PixelModels.cs")]
     [InlineData("ImageModels.cs")]
+    [InlineData("WideTextModels.cs")]
     public void Every_sample_model_builds(string file)
     {
         var (result, output) = GeneratorHarness.Run(Sample(file));
@@ -31,6 +32,9 @@ public sealed class SampleModelTests
 
     [Fact]
     public void Pixel_models() => Snapshot.VerifyGenerated(GeneratorHarness.Run(Sample("PixelModels.cs")).Result);
+
+    [Fact]
+    public void Wide_text_models() => Snapshot.VerifyGenerated(GeneratorHarness.Run(Sample("WideTextModels.cs")).Result);
 
     [Fact]
     public void Image_models() => Snapshot.VerifyGenerated(GeneratorHarness.Run(Sample("ImageModels.cs")).Result);
