@@ -230,7 +230,10 @@ public static class BenchReport
                 { } r => r.Status.StartsWith("skipped", StringComparison.Ordinal) ? "skipped" : "failed",
                 null => "",
             });
-            text.AppendLine($"| {group.Key.Variant} | {group.Key.Implementation} | " + string.Join(" | ", cells) + " |");
+            // The PyTorch script names the SDPA backend it ran (flash, efficient, math) in the status.
+            var backends = string.Join("/", group.Select(r => r.Status).Where(x => x.StartsWith("ok (", StringComparison.Ordinal)).Distinct().Select(x => x[4..^1]));
+            var implementation = backends.Length > 0 ? $"{group.Key.Implementation} ({backends})" : group.Key.Implementation;
+            text.AppendLine($"| {group.Key.Variant} | {implementation} | " + string.Join(" | ", cells) + " |");
         }
     }
 

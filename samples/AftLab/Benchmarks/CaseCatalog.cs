@@ -69,12 +69,12 @@ public static class CaseCatalog
         return (run, skipped);
     }
 
-    // Non-causal AFT-conv runs on square grids of T positions (up to 64×64); causal AFT-conv on sequences.
+    // Non-causal AFT-conv runs on square grids of T positions (up to 64×64 on CPU, 128×128 on CUDA); causal AFT-conv on sequences.
     static void AddConv(BenchPlan plan, long length, long batch, bool causal, bool backward, Action<BenchCase, string?> add)
     {
         var side = (long)Math.Round(Math.Sqrt(length));
         var grid = !causal;
-        if (grid && (side * side != length || side > 64))
+        if (grid && (side * side != length || side > (plan.Cuda ? 128 : 64)))
             return;
         foreach (var i in Compared)
         {

@@ -1,18 +1,35 @@
 #!/usr/bin/env bash
-# The CUDA benchmark, side by side with PyTorch in one job, on a host with an NVIDIA GPU and PyTorch.
-#   bash samples/AftLab/Benchmarks/bench-cuda.sh LAUNCHER OUT [DTYPES]
+# The CUDA suite, on a host with an NVIDIA GPU and PyTorch: the fused kernels' correctness checks, the
+# fallback to the libtorch-operator kernels, the kernel benchmark side by side with PyTorch in one job,
+# and whole-model training throughput.
+#   bash samples/AftLab/Benchmarks/bench-cuda.sh LAUNCHER OUT [STAGES]
 # LAUNCHER runs the app with its arguments: `dotnet run -c Release --project samples/AftLab --` where
-# .NET is installed, or the run.sh of a bundle made by ../shared/tools/gpu-bundle. For each dtype it
-# times the PyTorch eager matmul-form reference and SDPA (flash) at the app's shapes, then runs the
-# app's benchmark on cuda with those results merged: OUT/<dtype>/summary.md, results.csv, plots.
-# DTYPES (default "bfloat16 float32") picks the dtypes, e.g. to rerun one of them.
-set -euo pipefail
-launcher=$1 out=$2 dtypes=${3:-bfloat16 float32}
+# .NET is installed, or the run.sh of a bundle made by ../shared/tools/gpu-bundle.
+# STAGES (default "check fallback bfloat16 float32 throughput"), any of:
+#   check       aftlab check-kernels --device cuda (float32, bfloat16)  → OUT/kernel-check.md
+#   fallback    the same for AFT-simple with NVRTC made unfindable: it must say so and still pass → OUT/fallback.md
+#   bfloat16    PyTorch eager and SDPA, then aftlab bench on cuda with them merged → OUT/bfloat16/summary.md
+#   float32     the same in float32 → OUT/float32/
+#   throughput  aftlab throughput --device cuda --dtype bfloat16 → OUT/throughput/summary.md
+# Each stage runs even when an earlier one failed; the script's exit code is that of the first failure.
+set -uo pipefail
+launcher=$1 out=$2 stages=${3:-check fallback bfloat16 float32 throughput}
 here=$(cd "$(dirname "$0")" && pwd)
-lengths=1024,4096,16384 iterations=10
-for dtype in $dtypes; do
-  mkdir -p "$out/$dtype"
-  python3 "$here/pytorch_peers.py" --dtype "$dtype" --lengths "$lengths" --iterations "$iterations" --output "$out/$dtype/peers.csv"
-  $launcher bench --device cuda --dtype "$dtype" --lengths "$lengths" --iterations "$iterations" \
-    --peers "$out/$dtype/peers.csv" --output "$out/$dtype"
+lengths=${AFTLAB_BENCH_LENGTHS:-1024,4096,16384} iterations=${AFTLAB_BENCH_ITERATIONS:-10}
+mkdir -p "$out"
+status=0
+run() { echo "== $*"; "$@" || { rc=$?; echo "== failed ($rc): $*"; [ $status -ne 0 ] || status=$rc; }; }
+for stage in $stages; do
+  case $stage in
+    check) run $launcher check-kernels --device cuda --output "$out/kernel-check.md" ;;
+    fallback) run env AFTDSL_NVRTC=/nonexistent/libnvrtc.so.13 $launcher check-kernels --device cuda --cases simple --output "$out/fallback.md" ;;
+    bfloat16|float32)
+      mkdir -p "$out/$stage"
+      run python3 "$here/pytorch_peers.py" --dtype "$stage" --lengths "$lengths" --iterations "$iterations" --output "$out/$stage/peers.csv"
+      run $launcher bench --device cuda --dtype "$stage" --lengths "$lengths" --iterations "$iterations" \
+        --peers "$out/$stage/peers.csv" --output "$out/$stage" ;;
+    throughput) run $launcher throughput --device cuda --dtype bfloat16 --output "$out/throughput" ;;
+    *) echo "unknown stage '$stage': use check, fallback, bfloat16, float32 or throughput" >&2; exit 2 ;;
+  esac
 done
+exit $status
