@@ -4,7 +4,7 @@ using TorchSharp;
 namespace AftLab.Benchmarks;
 
 /// <summary>The operations compared: the four AFT variants, multi-head attention, and a plain matmul as the machine's roof.</summary>
-public enum Variant { Full, Local, Simple, Conv, Attention, Matmul, Copy }
+public enum Variant { Full, Local, Simple, Conv, Attention, Matmul, Copy, SimpleLayer, LocalLayer, AttentionLayer }
 
 /// <summary>How an operation is computed.</summary>
 public enum Implementation
@@ -46,6 +46,9 @@ public sealed record BenchCase(
         Variant.Local => $"local-{Window}",
         Variant.Conv => $"conv-{Heads}h-{Window}",
         Variant.Attention => "mha-8x64",
+        Variant.SimpleLayer => "layer-simple",
+        Variant.LocalLayer => "layer-local-128",
+        Variant.AttentionLayer => "layer-mha-8x64",
         _ => Variant.ToString().ToLowerInvariant(),
     };
 

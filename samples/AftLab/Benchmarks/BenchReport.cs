@@ -77,8 +77,11 @@ public static class BenchReport
         checks.Add(Ratio($"full causal fwd+bwd ≤ 0.75× SDPA causal (T = {length})", Fused("full", true), sdpa, 0.75));
         checks.AddRange(FlopFractions(results, 0.6));
         checks.AddRange(BandwidthFractions(results, 0.5));
+        var attentionLayer = Find(results, "layer-mha-8x64", "sdpa", length, true, "fwd+bwd");
+        foreach (var layer in new[] { "layer-simple", "layer-local-128" })
+            checks.Add(Ratio($"{layer} causal with its projections fwd+bwd ≤ 0.45× a causal MHA layer (T = {length})", Fused(layer, true), attentionLayer, 0.45));
 
-        foreach (var fused in results.Where(r => r.Implementation == "fused" && r.Pass == "fwd+bwd" && r.Length == length && r.Variant != "full" && r.MedianMs is not null)
+        foreach (var fused in results.Where(r => r.Implementation == "fused" && r.Pass == "fwd+bwd" && r.Length == length && r.Variant != "full" && !r.Variant.StartsWith("layer-", StringComparison.Ordinal) && r.MedianMs is not null)
                      .OrderBy(r => r.Variant).ThenBy(r => r.Causal))
             checks.Add(MemoryRatio($"{fused.Variant} {(fused.Causal ? "causal" : "non-causal")}: fused fwd+bwd peak ≤ 0.5× autograd-unfused's (T = {length})",
                 fused, Unfused(fused.Variant, fused.Causal), 0.5));

@@ -19,6 +19,7 @@ public sealed class BenchWorkload : IDisposable
     readonly Tensor[] leaves;
     readonly Tensor? upstream;
     readonly Func<Tensor[], Tensor> operation;
+    readonly nn.Module<Tensor, Tensor>? layer;
 
     public BenchWorkload(BenchCase benchCase, Device device)
     {
@@ -27,6 +28,14 @@ public sealed class BenchWorkload : IDisposable
         torch.manual_seed(17);
         leaves = Inputs(benchCase).Select(x => x.to(benchCase.Dtype, device).requires_grad_(benchCase.Backward)).ToArray();
         operation = Operation(benchCase);
+        if (Layer(benchCase) is { } module)
+        {
+            // A layer's backward computes its parameters' gradients too, as in training.
+            layer = module;
+            layer.to(benchCase.Dtype).to(device);
+            leaves = [.. leaves, .. benchCase.Backward ? layer.parameters() : []];
+            operation = x => layer.forward(x[0]);
+        }
         if (benchCase.Backward)
         {
             using var noGrad = no_grad();
@@ -58,6 +67,7 @@ public sealed class BenchWorkload : IDisposable
     {
         foreach (var leaf in leaves) leaf.Dispose();
         upstream?.Dispose();
+        layer?.Dispose();
     }
 
     static Tensor[] Inputs(BenchCase c)
@@ -72,6 +82,7 @@ public sealed class BenchWorkload : IDisposable
             Variant.Conv => [randn(b, t, d), randn(b, t, c.Heads), randn(b, t, d), randn(c.Heads, c.Window) * 0.5],
             Variant.Attention => [randn(b, 8, t, d / 8), randn(b, 8, t, d / 8), randn(b, 8, t, d / 8)],
             Variant.Copy => [randn(4, b, t, d)],
+            Variant.SimpleLayer or Variant.LocalLayer or Variant.AttentionLayer => [randn(b, t, d)],
             _ => [randn(t, t), randn(t, 2 * b * d)],
         };
     }
@@ -94,7 +105,16 @@ public sealed class BenchWorkload : IDisposable
         (Variant.Attention, _) => x => nn.functional.scaled_dot_product_attention(x[0], x[1], x[2], is_casual: c.Causal),
         (Variant.Matmul, _) => x => x[0].matmul(x[1]),
         (Variant.Copy, _) => x => x[0].clone(),
+        (Variant.SimpleLayer or Variant.LocalLayer or Variant.AttentionLayer, _) => x => x[0],   // replaced by the layer's forward
         _ => throw new ArgumentException($"No implementation {c.Implementation} of {c.Variant}."),
+    };
+
+    static nn.Module<Tensor, Tensor>? Layer(BenchCase c) => c.Variant switch
+    {
+        Variant.SimpleLayer => new BenchSimpleLayer(),
+        Variant.LocalLayer => new BenchLocalLayer(),
+        Variant.AttentionLayer => new BenchAttentionLayer(),
+        _ => null,
     };
 
     // The forward picks its kernels when it runs, and its backward follows the same path.

@@ -60,6 +60,12 @@ public static class CaseCatalog
                     AddConv(plan, length, batch, causal, backward, Add);
                 if (plan.Variants.Contains(Variant.Attention))
                     Add(Case(Variant.Attention, Implementation.Sdpa));
+                if (plan.Variants.Contains(Variant.SimpleLayer) && causal)
+                {
+                    Add(Case(Variant.SimpleLayer, Implementation.Fused));
+                    Add(Case(Variant.LocalLayer, Implementation.Fused), length > BenchLocalLayer.MaxLength ? $"the layer's maxLength is {BenchLocalLayer.MaxLength}" : null);
+                    Add(Case(Variant.AttentionLayer, Implementation.Sdpa));
+                }
             }
             if (plan.Variants.Contains(Variant.Full))
                 Add(new BenchCase(Variant.Matmul, Implementation.Roof, length, batch, false, false, plan.Dtype));

@@ -35,7 +35,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--windows <LIST>"), DefaultValue("32,256"), Description("AFT-local windows s, comma-separated.")]
         public string Windows { get; init; } = "";
 
-        [CommandOption("--variants <LIST>"), DefaultValue("full,local,simple,conv,mha"), Description("Which of full, local, simple, conv, mha to run.")]
+        [CommandOption("--variants <LIST>"), DefaultValue("full,local,simple,conv,mha,layers"), Description("Which of full, local, simple, conv, mha, layers (causal AFT-simple, AFT-local s = 128 and MHA layers with their projections) to run.")]
         public string Variants { get; init; } = "";
 
         [CommandOption("--iterations <COUNT>"), Description("Measured iterations per case (after one warm-up). Default 3 on CPU, 10 on CUDA.")]
@@ -55,8 +55,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             if (Dtype is not ("float32" or "bfloat16")) return ValidationResult.Error($"--dtype must be float32 or bfloat16, got '{Dtype}'.");
             if (!TryLongs(Lengths, out var lengths) || lengths.Any(t => t < 2)) return ValidationResult.Error($"--lengths must be integers ≥ 2, got '{Lengths}'.");
             if (!TryLongs(Windows, out var windows) || windows.Any(s => s < 1)) return ValidationResult.Error($"--windows must be integers ≥ 1, got '{Windows}'.");
-            var unknown = Variants.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Except(["full", "local", "simple", "conv", "mha"]).ToList();
-            if (unknown.Count > 0) return ValidationResult.Error($"--variants: unknown {string.Join(", ", unknown)}; choose from full, local, simple, conv, mha.");
+            var unknown = Variants.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Except(["full", "local", "simple", "conv", "mha", "layers"]).ToList();
+            if (unknown.Count > 0) return ValidationResult.Error($"--variants: unknown {string.Join(", ", unknown)}; choose from full, local, simple, conv, mha, layers.");
             if (Iterations is < 1) return ValidationResult.Error("--iterations must be at least 1.");
             if (Tokens is < 1) return ValidationResult.Error("--tokens must be at least 1.");
             if (Peers is not null && !File.Exists(Peers)) return ValidationResult.Error($"--peers: no file '{Peers}'.");
@@ -80,7 +80,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         Settings.TryLongs(settings.Lengths, out var lengths);
         Settings.TryLongs(settings.Windows, out var windows);
         var variants = settings.Variants.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-            .Select(v => v switch { "full" => Variant.Full, "local" => Variant.Local, "simple" => Variant.Simple, "conv" => Variant.Conv, _ => Variant.Attention })
+            .Select(v => v switch { "full" => Variant.Full, "local" => Variant.Local, "simple" => Variant.Simple, "conv" => Variant.Conv, "layers" => Variant.SimpleLayer, _ => Variant.Attention })
             .ToHashSet();
         var ram = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         var plan = new BenchPlan(lengths, settings.Tokens ?? (cuda ? 32768 : 1), windows, variants,
