@@ -13,6 +13,7 @@ public sealed class EvalCommand : Command<RunSettings>
     public override int Execute(CommandContext context, RunSettings settings, CancellationToken cancellationToken)
     {
         var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
+        KernelChoice.Apply(settings.Kernels, device);
         var entry = settings.Entry;
         var (model, state) = TrainedModel.Load(entry, settings.RunFolder, device);
         var (task, data) = TrainingTasks.Create(entry, settings.Data, settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family), TrainedModel.Context(settings, state), settings.Padded);

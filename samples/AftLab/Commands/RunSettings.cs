@@ -21,6 +21,9 @@ public class RunSettings : CommandSettings
     [CommandOption("--libtorch <DIR>"), Description("Folder of a CUDA libtorch to bind to (e.g. PyTorch's torch/lib); also AFTDSL_LIBTORCH.")]
     public string? LibTorch { get; init; }
 
+    [CommandOption("--kernels <KIND>"), Description("AFT kernels: fused (default; C# SIMD kernels on CPU, CUDA kernels compiled at run time by NVRTC on a GPU, libtorch operators where none fits) or torch (libtorch operators only). Overrides AFTDSL_KERNELS.")]
+    public string? Kernels { get; init; }
+
     [CommandOption("--seed <SEED>"), DefaultValue(1), Description("Seed of weights, batches and sampling.")]
     public int Seed { get; init; }
 
@@ -47,6 +50,7 @@ public class RunSettings : CommandSettings
     {
         if (ModelCatalog.All.All(m => m.Name != Model))
             return ValidationResult.Error($"--model: unknown '{Model}'. Choose one of {string.Join(", ", ModelCatalog.All.Select(m => m.Name))}.");
+        if (Runtime.KernelChoice.Problem(Kernels) is { } kernels) return ValidationResult.Error(kernels);
         if (Batch is < 1) return ValidationResult.Error($"--batch must be at least 1, got {Batch}.");
         if (Entry.Family == ModelFamily.ByteLm && Context is { } context && (context < 2 || context > Entry.Context))
             return ValidationResult.Error($"--context must be between 2 and {Entry.Context} ({Model}'s maxLength), got {Context}.");

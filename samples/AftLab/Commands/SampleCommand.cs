@@ -39,6 +39,7 @@ public sealed class SampleCommand : Command<SampleCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
+        KernelChoice.Apply(settings.Kernels, device);
         var entry = settings.Entry;
         var (model, state) = TrainedModel.Load(entry, settings.RunFolder, device);
         Directory.CreateDirectory(settings.RunFolder);

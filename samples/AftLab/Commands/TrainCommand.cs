@@ -53,6 +53,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
+        KernelChoice.Apply(settings.Kernels, device);
         var entry = settings.Entry;
         var batch = settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family);
         var contextLength = settings.Context ?? RunSettings.DefaultContext;

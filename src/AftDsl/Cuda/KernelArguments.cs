@@ -25,9 +25,19 @@ public sealed unsafe class KernelArguments : IDisposable
     /// <summary>How many arguments were added.</summary>
     public int Count => count;
 
+    /// <summary>The CUDA device of the CUDA tensors added (the launch runs there), or null if none was a CUDA tensor.</summary>
+    internal int? DeviceIndex { get; private set; }
+
     /// <summary>Adds the data pointer of <paramref name="tensor"/>, which must be contiguous and of <paramref name="dtype"/>.</summary>
     public KernelArguments Tensor(Tensor tensor, ScalarType dtype, string name)
     {
+        if (tensor.device_type == DeviceType.CUDA)
+        {
+            var index = Math.Max(0, (int)tensor.device_index);
+            if (DeviceIndex is { } other && other != index)
+                throw new ArgumentException($"{name} is on cuda:{index}, another argument of this launch on cuda:{other}.", name);
+            DeviceIndex = index;
+        }
         keptAlive.Add(tensor);
         return Add((ulong)TensorMemory.Address(tensor, dtype, tensor.device_type, name));
     }

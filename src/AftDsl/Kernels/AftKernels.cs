@@ -1,3 +1,8 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using AftDsl.Cuda;
+using TorchSharp;
+
 namespace AftDsl.Kernels;
 
 /// <summary>Which implementation the AFT operations run: the library's fused kernels, or chains of libtorch operators.</summary>
@@ -42,7 +47,44 @@ public static class AftKernels
         _ => throw new ArgumentException($"{EnvironmentVariable}='{value}' is not a kernel implementation; use 'fused' (the default) or 'torch'."),
     };
 
-    /// <summary>One line for logs: which kernels a forward on <paramref name="device"/> uses.</summary>
-    public static string Describe(TorchSharp.torch.Device device) =>
-        Implementation == AftKernelImplementation.Torch ? $"libtorch-operator kernels ({EnvironmentVariable}=torch)" : $"fused kernels on {device.type}";
+    /// <summary>
+    /// One line for logs: which kernels a forward pass on <paramref name="device"/> runs now, e.g.
+    /// "fused CUDA kernels (NVRTC 13.0, sm_90 on NVIDIA H200 …, cache …)" or, when the CUDA runtime cannot be
+    /// had, "libtorch-operator kernels: fused CUDA kernels unavailable: " and why. For a CUDA device this
+    /// loads the CUDA libraries if nothing did yet (no kernel is compiled). Variants or dtypes without a fused
+    /// kernel run the libtorch-operator kernels whatever this says.
+    /// </summary>
+    public static string Describe(torch.Device device)
+    {
+        if (Implementation == AftKernelImplementation.Torch)
+            return $"libtorch-operator kernels ({EnvironmentVariable}=torch or --kernels torch)";
+        switch (device.type)
+        {
+            case DeviceType.CPU:
+                return $"fused C# SIMD kernels ({SimdDescription()}, {torch.get_num_threads()} threads)";
+            case DeviceType.CUDA:
+                if (KernelDispatch.CudaUnavailableReason is { } reason) return Unavailable(reason);
+                try
+                {
+                    return $"fused CUDA kernels ({CudaKernels.Compiler.Description})";
+                }
+                catch (CudaException e)
+                {
+                    return Unavailable(e.Message);
+                }
+            default:
+                return $"libtorch-operator kernels (no fused kernels for {device.type})";
+        }
+    }
+
+    static string Unavailable(string reason) =>
+        "libtorch-operator kernels: fused CUDA kernels unavailable: " +
+        string.Join(" | ", reason.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    static string SimdDescription() =>
+        Avx512F.IsSupported && Vector512.IsHardwareAccelerated ? "AVX-512"
+        : Avx2.IsSupported ? "AVX2"
+        : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "Arm AdvSIMD"
+        : Vector128.IsHardwareAccelerated ? "128-bit SIMD"
+        : "no SIMD";
 }

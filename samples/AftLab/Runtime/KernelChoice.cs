@@ -1,0 +1,24 @@
+using AftDsl.Kernels;
+using Spectre.Console;
+using TorchSharp;
+
+namespace AftLab.Runtime;
+
+/// <summary>Applies <c>--kernels</c> and says, in one line, which AFT kernels the run uses on its device.</summary>
+public static class KernelChoice
+{
+    /// <summary>Sets <see cref="AftKernels.Implementation"/> from <paramref name="kernels"/> (null keeps AFTDSL_KERNELS's choice) and prints what runs.</summary>
+    public static void Apply(string? kernels, torch.Device device)
+    {
+        if (kernels is not null) AftKernels.Implementation = AftKernels.FromEnvironment(kernels);
+        AnsiConsole.MarkupLineInterpolated($"[bold]Kernels:[/] {AftKernels.Describe(device)}.");
+    }
+
+    /// <summary>Null if <paramref name="kernels"/> is absent or valid, else what is wrong with it.</summary>
+    public static string? Problem(string? kernels)
+    {
+        if (kernels is null) return null;
+        var value = kernels.Trim().ToLowerInvariant();
+        return value is "fused" or "torch" ? null : $"--kernels must be fused or torch, got '{kernels}'.";
+    }
+}
