@@ -184,7 +184,8 @@ public static class BenchReport
         text.AppendLine();
         text.AppendLine($"Machine: {machine}  ");
         text.AppendLine($"Command: `{command}`  ");
-        text.AppendLine("Times are BenchmarkDotNet medians (ms) with the interquartile range; memory is the peak above the inputs (MiB). Mixers only, d = 512.");
+        text.AppendLine("Times are medians (ms) with the interquartile range: BenchmarkDotNet on a CPU, CUDA events on a GPU (as the PyTorch peers are timed). " +
+            "Memory is the peak above the inputs (MiB): the process's native heap on a CPU, the cudaMallocAsync pool's high-water mark on a GPU. Mixers and layers at d = 512.");
         text.AppendLine();
         text.AppendLine("## Targets");
         text.AppendLine();

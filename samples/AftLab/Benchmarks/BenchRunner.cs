@@ -12,8 +12,9 @@ using TorchSharp;
 namespace AftLab.Benchmarks;
 
 /// <summary>
-/// Runs a plan: peak memory of every case first (CPU), then BenchmarkDotNet for the times, all in one
-/// process and one run, so that every ratio compares measurements taken side by side.
+/// Runs a plan: peak memory of every case first, then the times (BenchmarkDotNet on the CPU, CUDA events
+/// on a GPU, as the PyTorch peers are timed), all in one process and one run, so that every ratio compares
+/// measurements taken side by side.
 /// </summary>
 public static class BenchRunner
 {
@@ -22,7 +23,13 @@ public static class BenchRunner
         var (cases, skipped) = CaseCatalog.Build(plan);
         AnsiConsole.MarkupLineInterpolated($"[bold]Benchmark:[/] {cases.Count} cases on {device.type} ({plan.Dtype}), {skipped.Count} skipped; d = {BenchPlan.Width}, B·T ≈ {plan.Tokens}.");
         PeakMemory.TuneForSpeed();
-        var memory = device.type == DeviceType.CPU ? MeasureMemory(cases, device) : new Dictionary<string, long?>();
+        var cuda = device.type == DeviceType.CUDA;
+        var memory = MeasureMemory(cases, device, cuda
+            ? run => CudaDriver.PeakBytes(run, device.index < 0 ? 0 : device.index)
+            : run => PeakMemory.Measure(run));
+        if (cuda)
+            return [.. cases.Select(c => Result(c, TimeWithEvents(c, device, iterations), memory.GetValueOrDefault(c.Key), "ok")),
+                    .. skipped.Select(s => Result(s.Case, null, null, "skipped: " + s.Reason))];
 
         MixerBenchmarks.Cases = cases;
         MixerBenchmarks.Device = device;
@@ -53,7 +60,19 @@ public static class BenchRunner
         return results;
     }
 
-    static Dictionary<string, long?> MeasureMemory(List<BenchCase> cases, torch.Device device)
+    // On a GPU, CUDA events around each run, as the PyTorch peers time theirs: GPU time, launch gaps included.
+    static (double, double, double, int) TimeWithEvents(BenchCase c, torch.Device device, int iterations)
+    {
+        AnsiConsole.MarkupLineInterpolated($"timing {c}");
+        using var workload = new BenchWorkload(c, device);
+        workload.Run();
+        workload.Run();
+        var times = Enumerable.Range(0, iterations).Select(_ => CudaDriver.TimeMs(workload.Run)).Order().ToArray();
+        double Quantile(double q) => times[(int)Math.Round(q * (times.Length - 1))];
+        return (Quantile(0.5), Quantile(0.25), Quantile(0.75), times.Length);
+    }
+
+    static Dictionary<string, long?> MeasureMemory(List<BenchCase> cases, torch.Device device, Func<Action, long?> peak)
     {
         var peaks = new Dictionary<string, long?>();
         AnsiConsole.Progress()
@@ -66,7 +85,7 @@ public static class BenchRunner
                     task.Description = Markup.Escape($"peak memory: {c}");
                     using var workload = new BenchWorkload(c, device);
                     workload.Run();                                   // lazy initialisation stays out of the peak
-                    peaks[c.Key] = PeakMemory.Measure(workload.Run);
+                    peaks[c.Key] = peak(workload.Run);
                     task.Increment(1);
                 }
             });

@@ -22,11 +22,16 @@ run() { echo "== $*"; "$@" || { rc=$?; echo "== failed ($rc): $*"; [ $status -ne
 for stage in $stages; do
   case $stage in
     check) run $launcher check-kernels --device cuda --output "$out/kernel-check.md" ;;
-    fallback) run env AFTDSL_NVRTC=/nonexistent/libnvrtc.so.13 $launcher check-kernels --device cuda --cases simple --output "$out/fallback.md" ;;
+    fallback)
+      # It must say that the fused kernels are unavailable, and pass on the libtorch-operator kernels.
+      run env AFTDSL_NVRTC=/nonexistent/libnvrtc.so.13 $launcher check-kernels --device cuda --cases simple --output "$out/fallback.md" > "$out/fallback.log" 2>&1
+      cat "$out/fallback.log"
+      run grep -q "fused CUDA kernels are unavailable" "$out/fallback.log" ;;
     bfloat16|float32)
       mkdir -p "$out/$stage"
       run python3 "$here/pytorch_peers.py" --dtype "$stage" --lengths "$lengths" --iterations "$iterations" --output "$out/$stage/peers.csv"
-      run $launcher bench --device cuda --dtype "$stage" --lengths "$lengths" --iterations "$iterations" \
+      # The stream-ordered allocator lets the app read peak memory off the device's memory pool.
+      run env PYTORCH_CUDA_ALLOC_CONF=backend:cudaMallocAsync $launcher bench --device cuda --dtype "$stage" --lengths "$lengths" --iterations "$iterations" \
         --peers "$out/$stage/peers.csv" --output "$out/$stage" ;;
     throughput) run $launcher throughput --device cuda --dtype bfloat16 --output "$out/throughput" ;;
     *) echo "unknown stage '$stage': use check, fallback, bfloat16, float32 or throughput" >&2; exit 2 ;;
