@@ -29,6 +29,9 @@ app.Configure(config =>
     config.AddCommand<BenchCommand>("bench")
         .WithDescription("Time and memory of the AFT kernels against autograd, the naive form and attention; CSV, summary and plots.")
         .WithExample("bench", "--lengths", "256,1024,4096");
+    config.AddCommand<CheckCudaCommand>("check-cuda")
+        .WithDescription("Check the CUDA kernel runtime on this host's GPU: NVRTC, the driver, contexts, shared memory, the disk cache, bfloat16 rounding.")
+        .WithExample("check-cuda", "--libtorch", "/path/to/site-packages/torch/lib");
     // Mistakes in input (data files, checkpoints, options, shapes) are reported in one line, without a stack trace.
     config.SetExceptionHandler((exception, _) =>
     {
