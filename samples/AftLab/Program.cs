@@ -35,6 +35,9 @@ app.Configure(config =>
     config.AddCommand<CheckKernelsCommand>("check-kernels")
         .WithDescription("The fused kernels' correctness suite on a device: every variant against float64 references, extreme keys, causality, NaN isolation.")
         .WithExample("check-kernels", "--device", "cuda", "--output", "kernel-check.md");
+    config.AddCommand<CheckCudaCommand>("check-cuda")
+        .WithDescription("Check the CUDA kernel runtime on this host's GPU: NVRTC, the driver, contexts, shared memory, the disk cache, bfloat16 rounding.")
+        .WithExample("check-cuda", "--libtorch", "/path/to/site-packages/torch/lib");
     // Mistakes in input (data files, checkpoints, options, shapes) are reported in one line, without a stack trace.
     config.SetExceptionHandler((exception, _) =>
     {

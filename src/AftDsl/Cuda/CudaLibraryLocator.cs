@@ -154,7 +154,7 @@ public static partial class CudaLibraryLocator
                 continue;
             }
             if (NativeLoader.TryLoad(candidate.PathOrName, out var handle, out var error))
-                return new(handle, candidate.PathOrName);
+                return new(handle, candidate.IsLoaderName ? FileLoadedAs(candidate.PathOrName) : candidate.PathOrName);
             failures.Add((candidate, error));
         }
         throw new CudaException(NotFoundMessage(what, failures, hint));
@@ -187,6 +187,10 @@ public static partial class CudaLibraryLocator
             .FirstOrDefault();
         if (builtins is not null) NativeLoader.TryLoad(builtins, out _, out _);
     }
+
+    /// <summary>The file the loader chose for <paramref name="name"/> (found in the memory map), or the name itself if it cannot tell.</summary>
+    static string FileLoadedAs(string name) =>
+        LoadedLibraryPaths().FirstOrDefault(path => Path.GetFileName(path).StartsWith(name, StringComparison.Ordinal)) ?? name;
 
     /// <summary>The files mapped into this process (Linux: <c>/proc/self/maps</c>); empty elsewhere.</summary>
     internal static IReadOnlyList<string> LoadedLibraryPaths()

@@ -25,6 +25,7 @@ public sealed class NvrtcCompiler : ICudaCompiler
         this.cache = cache;
         Contexts = new CudaContexts(driver);
         DefaultDevice = Contexts.CurrentOrdinal() ?? 0;
+        DriverVersion = driver.DriverVersion();
         var target = Target(DefaultDevice);
         Description = $"NVRTC {NvrtcVersion}, {target.Architecture}{(target.Output == Nvrtc.Output.Ptx ? " PTX" : "")} on {target.DeviceName}, " +
                       $"cache {cache.Folder ?? $"off ({CubinCache.FolderVariable}=off)"}";
@@ -59,7 +60,24 @@ public sealed class NvrtcCompiler : ICudaCompiler
     /// <summary>The device modules are compiled for first, and launches with no CUDA tensor argument run on.</summary>
     public int DefaultDevice { get; }
 
+    /// <summary>The newest CUDA version the driver supports, as the driver reports it (e.g. 13000 for 13.0).</summary>
+    public int DriverVersion { get; }
+
     internal CudaDriver Driver => driver;
+
+    /// <summary>Loads <paramref name="binary"/> into the current context, explaining the usual cause when the driver is older than NVRTC.</summary>
+    internal nint LoadModule(byte[] binary, string name)
+    {
+        try
+        {
+            return driver.LoadModule(binary, name);
+        }
+        catch (CudaException e) when (DriverVersion < nvrtc.Version.Major * 1000 + nvrtc.Version.Minor * 10)
+        {
+            throw new CudaException($"{e.Message} The driver supports CUDA {DriverVersion / 1000}.{DriverVersion % 1000 / 10} only, older than NVRTC {NvrtcVersion} " +
+                $"({nvrtc.LibraryPath}): update the driver, or point {CudaLibraryLocator.NvrtcVariable} at an NVRTC no newer than the driver.", e);
+        }
+    }
 
     internal CudaContexts Contexts { get; }
 

@@ -19,7 +19,7 @@ internal sealed class NvrtcModule(NvrtcCompiler compiler, string name, string so
         devices.GetOrAdd(ordinal, o => new Lazy<LoadedModule>(() =>
         {
             var binary = compiler.Binary(name, source, defines, compiler.Target(o));
-            return new LoadedModule(compiler.Driver, compiler.Driver.LoadModule(binary, name), name);
+            return new LoadedModule(compiler.Driver, compiler.LoadModule(binary, name), name);
         })).Value;
 
     /// <inheritdoc/>

@@ -54,7 +54,10 @@ public static class AftKernels
     /// loads the CUDA libraries if nothing did yet (no kernel is compiled). Variants or dtypes without a fused
     /// kernel run the libtorch-operator kernels whatever this says.
     /// </summary>
-    public static string Describe(torch.Device device)
+    public static string Describe(torch.Device device) => Describe(device, () => CudaKernels.Compiler);
+
+    /// <summary><see cref="Describe(torch.Device)"/> with the CUDA compiler from <paramref name="cudaCompiler"/> (tests).</summary>
+    internal static string Describe(torch.Device device, Func<ICudaCompiler> cudaCompiler)
     {
         if (Implementation == AftKernelImplementation.Torch)
             return $"libtorch-operator kernels ({EnvironmentVariable}=torch or --kernels torch)";
@@ -66,7 +69,7 @@ public static class AftKernels
                 if (KernelDispatch.CudaUnavailableReason is { } reason) return Unavailable(reason);
                 try
                 {
-                    return $"fused CUDA kernels ({CudaKernels.Compiler.Description})";
+                    return $"fused CUDA kernels ({cudaCompiler().Description})";
                 }
                 catch (CudaException e)
                 {
