@@ -4,7 +4,7 @@
 // Compile-time constants (-D):
 //   AFT_D       channel count d
 //   AFT_BF16    1: bfloat16 tensors (arithmetic stays float32)
-//   AFT_VEC     channels per thread (1 or 2; 2 loads bfloat16 pairs as one 32-bit word when d is even)
+//   AFT_VEC     channels per thread (1, 2, 4 or 8), loaded as one aligned word when d is a multiple of it
 //   AFT_CHT     threads along the channels of a block; consecutive threads take consecutive channels
 //   AFT_SEG     threads along time in a block; each scans a run of AFT_RUN consecutive steps in registers
 //   AFT_RUN     steps per thread
@@ -44,13 +44,16 @@
 #define AFT_INCLUSIVE_FLAG_EVERY 1
 #endif
 
+#define AFT_FOLD_BATCH 8                              // aggregates the look-back loads at once
+#define AFT_ELEMENTS 4                                // elements per thread of the element-wise kernels
+
 #define AFT_CW (AFT_CHT * AFT_VEC)                    // channels of a tile
 #define AFT_TT (AFT_SEG * AFT_RUN)                    // steps of a tile
 #define AFT_THREADS (AFT_CHT * AFT_SEG)
 #define AFT_CG ((AFT_D + AFT_CW - 1) / AFT_CW)        // channel groups
 
 static_assert(AFT_THREADS % 32 == 0 && AFT_THREADS <= 1024, "a block is whole warps");
-static_assert(AFT_VEC == 1 || AFT_VEC == 2, "one or two channels per thread");
+static_assert(AFT_VEC == 1 || AFT_VEC == 2 || AFT_VEC == 4 || AFT_VEC == 8, "1, 2, 4 or 8 channels per thread");
 
 // ---- exactly rounded arithmetic (no contraction, same bits wherever inlined) ----
 #if defined(__CUDACC_RTC__) || defined(__CUDA_ARCH__)
@@ -91,27 +94,32 @@ __device__ __forceinline__ void aft_step(AftState& s, float x, float u, float w)
 }
 
 // ---- memory ----
+// AFT_VEC consecutive channels as one aligned word: one vector load or store per thread and row.
+struct alignas(AFT_VEC * sizeof(aft_elem)) AftPack { aft_elem e[AFT_VEC]; };
+
 // Loads the AFT_VEC channels c0, c0 + 1, … (c0 < AFT_D) of the row starting at element `row`.
 __device__ __forceinline__ void aft_load_vec(const aft_elem* p, long long row, int c0, float (&x)[AFT_VEC])
 {
-#if AFT_VEC == 2 && defined(AFT_BF16) && AFT_BF16 && AFT_D % 2 == 0
-    unsigned int word = *reinterpret_cast<const unsigned int*>(p + row + c0);
-    x[0] = aft_bf16_to_float((unsigned short)(word & 0xffffu));
-    x[1] = aft_bf16_to_float((unsigned short)(word >> 16));
+#if AFT_D % AFT_VEC == 0
+    const AftPack pack = *reinterpret_cast<const AftPack*>(p + row + c0);
+#pragma unroll
+    for (int v = 0; v < AFT_VEC; v++) x[v] = aft_load(pack.e, v);
 #else
 #pragma unroll
-    for (int v = 0; v < AFT_VEC; v++) x[v] = (AFT_D % AFT_VEC == 0 || c0 + v < AFT_D) ? aft_load(p, row + c0 + v) : 0.0f;
+    for (int v = 0; v < AFT_VEC; v++) x[v] = c0 + v < AFT_D ? aft_load(p, row + c0 + v) : 0.0f;
 #endif
 }
 
 __device__ __forceinline__ void aft_store_vec(aft_elem* p, long long row, int c0, const float (&x)[AFT_VEC])
 {
-#if AFT_VEC == 2 && defined(AFT_BF16) && AFT_BF16 && AFT_D % 2 == 0
-    unsigned int word = (unsigned int)aft_float_to_bf16(x[0]) | ((unsigned int)aft_float_to_bf16(x[1]) << 16);
-    *reinterpret_cast<unsigned int*>(p + row + c0) = word;
+#if AFT_D % AFT_VEC == 0
+    AftPack pack;
+#pragma unroll
+    for (int v = 0; v < AFT_VEC; v++) aft_store(pack.e, v, x[v]);
+    *reinterpret_cast<AftPack*>(p + row + c0) = pack;
 #else
 #pragma unroll
-    for (int v = 0; v < AFT_VEC; v++) if (AFT_D % AFT_VEC == 0 || c0 + v < AFT_D) aft_store(p, row + c0 + v, x[v]);
+    for (int v = 0; v < AFT_VEC; v++) if (c0 + v < AFT_D) aft_store(p, row + c0 + v, x[v]);
 #endif
 }
 
@@ -224,7 +232,17 @@ __device__ void aft_chain_scan(AftShared& sh, const AftState (&run)[AFT_VEC], in
             {
                 const int found = sh.found;
                 if (found >= 0) prefix = aft_get_state(states, aft_state_index(chain, found, tiles, 1, 0, c));
-                for (int i = found + 1; i < tile; i++)
+                // Loads in batches, so that their latencies overlap; the fold's order stays the same.
+                int i = found + 1;
+                for (; i + AFT_FOLD_BATCH <= tile; i += AFT_FOLD_BATCH)
+                {
+                    AftState batch[AFT_FOLD_BATCH];
+#pragma unroll
+                    for (int u = 0; u < AFT_FOLD_BATCH; u++) batch[u] = aft_get_state(states, aft_state_index(chain, i + u, tiles, 0, 0, c));
+#pragma unroll
+                    for (int u = 0; u < AFT_FOLD_BATCH; u++) prefix = aft_combine(prefix, batch[u]);
+                }
+                for (; i < tile; i++)
                     prefix = aft_combine(prefix, aft_get_state(states, aft_state_index(chain, i, tiles, 0, 0, c)));
                 aft_put_state(states, aft_state_index(chain, tile, tiles, 1, 0, c), aft_combine(prefix, aggregate[v]));
             }
@@ -306,9 +324,13 @@ extern "C" __global__ __launch_bounds__(AFT_THREADS) void aft_simple_causal_forw
     const int ticket = aft_ticket(flags), chain = ticket % chains, tile = ticket / chains;
     const AftPlace p = aft_place(chain, tile, T);
 
-    float kr[AFT_RUN][AFT_VEC], vr[AFT_RUN][AFT_VEC];
+    float kr[AFT_RUN][AFT_VEC], vr[AFT_RUN][AFT_VEC], qr[AFT_RUN][AFT_VEC];
     AftState s[AFT_VEC];
     aft_forward_run(k, v, p, T, kr, vr, s);
+    // Q is loaded before the look-back, so that its latency overlaps the chain's.
+#pragma unroll
+    for (int r = 0; r < AFT_RUN; r++)
+        if (aft_valid(p, r, T)) aft_load_vec(q, aft_row(p, r), p.c0, qr[r]);
     aft_chain_scan(sh, s, aft_segment(), s, states, flags, chain, tile, tiles);
 
 #pragma unroll
@@ -316,13 +338,12 @@ extern "C" __global__ __launch_bounds__(AFT_THREADS) void aft_simple_causal_forw
     {
         if (aft_valid(p, r, T))
         {
-            float qr[AFT_VEC], out[AFT_VEC];
-            aft_load_vec(q, aft_row(p, r), p.c0, qr);
+            float out[AFT_VEC];
 #pragma unroll
             for (int c = 0; c < AFT_VEC; c++)
             {
                 aft_step(s[c], kr[r][c], vr[r][c], 1.0f);
-                out[c] = aft_sigmoid(qr[c]) * __fdividef(s[c].n, s[c].d);
+                out[c] = aft_sigmoid(qr[r][c]) * __fdividef(s[c].n, s[c].d);
             }
             aft_store_vec(y, aft_row(p, r), p.c0, out);
         }
@@ -495,14 +516,19 @@ extern "C" __global__ __launch_bounds__(256) void aft_simple_fold(
     else first[i] = s.n;
 }
 
-// Y = σ(Q) ⊙ R. Grid: (ceil(T · AFT_D / 256), B) blocks of 256.
+// Y = σ(Q) ⊙ R. Grid: (ceil(T · AFT_D / (256 · AFT_ELEMENTS)), B) blocks of 256; T · AFT_D < 2³¹.
 extern "C" __global__ __launch_bounds__(256) void aft_simple_output(
     const aft_elem* __restrict__ q, const float* __restrict__ ratio, aft_elem* __restrict__ y, int T)
 {
-    const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long)T * AFT_D) return;
-    const long long b = blockIdx.y, at = b * T * AFT_D + i;
-    aft_store(y, at, aft_sigmoid(aft_load(q, at)) * ratio[b * AFT_D + i % AFT_D]);
+    const int n = T * AFT_D;
+    const long long batch = (long long)blockIdx.y * n;
+    const float* r = ratio + blockIdx.y * AFT_D;
+#pragma unroll
+    for (int e = 0; e < AFT_ELEMENTS; e++)
+    {
+        const int i = (int)(blockIdx.x * AFT_ELEMENTS + e) * 256 + (int)threadIdx.x;
+        if (i < n) aft_store(y, batch + i, aft_sigmoid(aft_load(q, batch + i)) * r[i % AFT_D]);
+    }
 }
 
 // ∂Q = G ⊙ R ⊙ σ'(Q);  ∂V = softmax_t(K) · ΣS;  ∂K = softmax_t(K) · ΣS · (V − R). Grid as aft_simple_output.
@@ -511,12 +537,20 @@ extern "C" __global__ __launch_bounds__(256) void aft_simple_gradients(
     const aft_elem* __restrict__ g, const float* __restrict__ ratio, const float* __restrict__ logDenominator,
     const float* __restrict__ total, aft_elem* __restrict__ dq, aft_elem* __restrict__ dk, aft_elem* __restrict__ dv, int T)
 {
-    const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long)T * AFT_D) return;
-    const long long b = blockIdx.y, at = b * T * AFT_D + i, bc = b * AFT_D + i % AFT_D;
-    const float gate = aft_sigmoid(aft_load(q, at)), r = ratio[bc];
-    const float weight = __expf(aft_load(k, at) - logDenominator[bc]) * total[bc];
-    aft_store(dq, at, aft_load(g, at) * r * gate * (1.0f - gate));
-    aft_store(dv, at, weight);
-    aft_store(dk, at, weight * (aft_load(v, at) - r));
+    const int n = T * AFT_D;
+    const long long batch = (long long)blockIdx.y * n;
+    const int bc = blockIdx.y * AFT_D;
+#pragma unroll
+    for (int e = 0; e < AFT_ELEMENTS; e++)
+    {
+        const int i = (int)(blockIdx.x * AFT_ELEMENTS + e) * 256 + (int)threadIdx.x;
+        if (i >= n) continue;
+        const long long at = batch + i;
+        const int c = bc + i % AFT_D;
+        const float gate = aft_sigmoid(aft_load(q, at)), r = ratio[c];
+        const float weight = __expf(aft_load(k, at) - logDenominator[c]) * total[c];
+        aft_store(dq, at, aft_load(g, at) * r * gate * (1.0f - gate));
+        aft_store(dv, at, weight);
+        aft_store(dk, at, weight * (aft_load(v, at) - r));
+    }
 }

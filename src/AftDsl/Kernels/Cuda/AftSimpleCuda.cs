@@ -21,6 +21,7 @@ internal static class AftSimpleCuda
     const string TilesKey = "aft-simple-cuda-tiles";
     const string Source = "aft_simple.cu";
     const int ElementwiseThreads = 256;
+    const int ElementsPerThread = 4;                          // AFT_ELEMENTS in aft_simple.cu
 
     /// <summary>
     /// A block's shape: <paramref name="ChannelThreads"/> threads along the channels, each taking
@@ -44,8 +45,8 @@ internal static class AftSimpleCuda
     /// <summary>Tests: launches in this async flow use <paramref name="tiles"/> (small tiles make several blocks at small sizes).</summary>
     internal static IDisposable UseTiles(Tiles tiles)
     {
-        if (tiles.Threads % 32 != 0 || tiles.Threads > 1024 || tiles.ChannelsPerThread is not (1 or 2))
-            throw new ArgumentException($"{tiles}: a block is whole warps of at most 1024 threads, 1 or 2 channels per thread.", nameof(tiles));
+        if (tiles.Threads % 32 != 0 || tiles.Threads > 1024 || tiles.ChannelsPerThread is not (1 or 2 or 4 or 8))
+            throw new ArgumentException($"{tiles}: a block is whole warps of at most 1024 threads, 1, 2, 4 or 8 channels per thread.", nameof(tiles));
         var previous = tilesOverride.Value;
         tilesOverride.Value = tiles;
         return new Restore(() => tilesOverride.Value = previous);
@@ -139,7 +140,7 @@ internal static class AftSimpleCuda
                 throw new ArgumentException($"AFT-simple takes q, k, v of one shape [B, T, D]; got [{string.Join(", ", q.shape)}], [{string.Join(", ", k.shape)}], [{string.Join(", ", v.shape)}].");
             if (q.dtype != k.dtype || q.dtype != v.dtype || q.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
                 throw new ArgumentException($"The CUDA AFT-simple kernels take float32 or bfloat16 q, k, v of one dtype; got {q.dtype}, {k.dtype}, {v.dtype}.");
-            if (q.shape[0] > int.MaxValue || q.shape[1] > int.MaxValue || q.shape[2] > int.MaxValue || q.shape[2] == 0)
+            if (q.shape[0] > int.MaxValue || q.shape[1] * q.shape[2] > int.MaxValue || q.shape[2] == 0)
                 throw new ArgumentException($"Shape [{string.Join(", ", q.shape)}] is out of the kernels' range.");
             return new((int)q.shape[0], (int)q.shape[1], (int)q.shape[2], q.dtype, q.device,
                 tiles ?? (q.dtype == ScalarType.BFloat16 ? bfloat16Tiles : float32Tiles));
@@ -150,7 +151,7 @@ internal static class AftSimpleCuda
         public int TileCount => (T + Tiles.Steps - 1) / Tiles.Steps;
         public Dim3 ScanGrid => new(checked((uint)(Chains * (long)TileCount)));
         public Dim3 Block => new((uint)Tiles.Threads);
-        public Dim3 ElementwiseGrid => new(CudaLaunch.Blocks((long)T * D, ElementwiseThreads), (uint)B);
+        public Dim3 ElementwiseGrid => new(CudaLaunch.Blocks((long)T * D, ElementwiseThreads * ElementsPerThread), (uint)B);
 
         public ICudaModule Module() => CudaKernels.Module(Source,
             ("AFT_D", D), ("AFT_BF16", Dtype == ScalarType.BFloat16 ? 1 : 0),

@@ -109,6 +109,26 @@ public sealed class AftSimpleCudaTests
     }
 
     [Theory]
+    [InlineData(ScalarType.Float32, 4, 12)]     // packed 16-byte loads, a partial channel group
+    [InlineData(ScalarType.Float32, 4, 10)]     // width not a multiple of 4: element-wise loads
+    [InlineData(ScalarType.BFloat16, 8, 24)]
+    [InlineData(ScalarType.BFloat16, 4, 6)]
+    public void Wide_channel_vectors_give_the_same_results(ScalarType dtype, int channelsPerThread, int width)
+    {
+        var tiles = new AftSimpleCuda.Tiles(ChannelThreads: 4, Segments: 8, Run: 2, ChannelsPerThread: channelsPerThread);
+        var x = Inputs(2, 21, width, dtype, 14);
+        var upstream = randn(x[0].shape, dtype: float64, generator: new Generator(15)).to(dtype);
+        var exact = x.Select(t => t.to(float64).requires_grad_()).ToArray();
+        AftNaive.Simple(exact[0], exact[1], exact[2], true).backward([upstream.to(float64)]);
+        var (output, grads) = FusedGradients(x, upstream, causal: true, tiles);
+        AtOutputRounding(Reference(x, true), output, dtype == ScalarType.BFloat16 ? BfloatRounding : 1e-6, "output");
+        for (var i = 0; i < 3; i++)
+            GradientCheck.Relative(exact[i].grad!, grads[i].to(float64), dtype == ScalarType.BFloat16 ? BfloatRounding : 1e-4, $"∂L/∂{"QKV"[i]}");
+        var (nonCausal, _) = FusedGradients(x, upstream, causal: false, tiles);
+        AtOutputRounding(Reference(x, false), nonCausal, dtype == ScalarType.BFloat16 ? BfloatRounding : 1e-6, "non-causal output");
+    }
+
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void Float32_gradients_match_float64_autograd_through_the_naive_reference(bool causal)
