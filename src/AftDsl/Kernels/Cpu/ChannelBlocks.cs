@@ -25,6 +25,14 @@ internal readonly record struct ChannelBlocks(int Batch, int Hidden, int Width, 
     /// <summary>Blocks for vectors of <typeparamref name="T"/> and <see cref="CpuParallel.Degree"/> threads.</summary>
     public static ChannelBlocks For<T>(long batch, long hidden) => For(batch, hidden, Vector<T>.Count, CpuParallel.Degree);
 
+    /// <summary>
+    /// Blocks that depend on the shape alone, not on the thread count: for kernels that sum over channels
+    /// within a block and then over blocks, so that the summation order, and the result, stays the same.
+    /// </summary>
+    public static ChannelBlocks Fixed<T>(long batch, long hidden) => For(batch, hidden, Vector<T>.Count, FixedThreads);
+
+    const int FixedThreads = 8;
+
     /// <summary>Number of work items.</summary>
     public int Count => Batch * PerBatch;
 

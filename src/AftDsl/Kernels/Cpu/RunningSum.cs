@@ -22,4 +22,17 @@ internal static class RunningSum
         denominator = denominator * kept + added;
         max = Vector.ConditionalSelect(newer, key, max);
     }
+
+    /// <summary>Adds e^{<paramref name="key"/>}·(<paramref name="first"/> | <paramref name="second"/>) to two sums that share one running maximum.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddPair<T>(ref Vector<T> max, ref Vector<T> firstSum, ref Vector<T> secondSum, Vector<T> key, Vector<T> first, Vector<T> second)
+    {
+        var newer = Vector.GreaterThan(key, max);
+        var factor = Lanes.Exp(-Vector.Abs(max - key));
+        var kept = Vector.ConditionalSelect(newer, factor, Vector<T>.One);
+        var added = Vector.ConditionalSelect(newer, Vector<T>.One, factor);
+        firstSum = firstSum * kept + added * first;
+        secondSum = secondSum * kept + added * second;
+        max = Vector.ConditionalSelect(newer, key, max);
+    }
 }
