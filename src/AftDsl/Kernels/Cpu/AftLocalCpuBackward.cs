@@ -44,7 +44,7 @@ internal static unsafe class AftLocalCpuBackward<T> where T : unmanaged, IFloati
     }
 
     // Rows in reverse order: the band and the sources ≥ s rows behind each source t' (rows t ≥ t' + s).
-    // Causal this completes ∂K and ∂V; non-causal it leaves −Σ e^{…} S R in ∂K for the second pass.
+    // Causal this completes ∂K and ∂V; non-causal the second pass adds the rows ≥ s behind.
     static List<(int Row, int Channel)>? Behind(nint[] p, int b, int start, int end, int hidden, LocalBand band, T limit, T[] dBias)
     {
         T* g = (T*)p[0], q = (T*)p[1], k = (T*)p[2], v = (T*)p[3], ratio = (T*)p[4], logD = (T*)p[5];
@@ -130,24 +130,22 @@ internal static unsafe class AftLocalCpuBackward<T> where T : unmanaged, IFloati
                     var value = Lanes.Load(v + at2 + c, n, scratch);
                     var pk = Lanes.Exp(key - vSigma);
                     if (n < lanes) pk = Vector.ConditionalSelect(tail, pk, Vector<T>.Zero);
-                    Vector<T> sumA = Vector<T>.Zero, sumB = Vector<T>.Zero;
+                    Vector<T> sumA = Vector<T>.Zero, sumK = Vector<T>.Zero;
                     for (var i = 0; i < count; i++)
                     {
                         var slot = (first + i) % ring * stride + c;
                         var f = new Vector<T>(factors[i]);
                         var h = Lanes.Read(hRing + slot);
-                        var r = Lanes.Read(rRing + slot);
-                        var fh = f * h;
-                        sumA += fh;
-                        sumB += fh * r;
-                        // V − R directly: as P V h − P h R it would cancel where one source carries the row.
-                        Lanes.Write(dwAcc + i * lanes, Lanes.Read(dwAcc + i * lanes) + pk * h * (value - r));
+                        // h (V − R) directly: V ∂V − Σ h R would cancel where one source carries the row.
+                        var d = h * (value - Lanes.Read(rRing + slot));
+                        sumA += f * h;
+                        sumK += f * d;
+                        Lanes.Write(dwAcc + i * lanes, Lanes.Read(dwAcc + i * lanes) + pk * d);
                     }
                     var outside = Lanes.Exp(key + Lanes.Read(sMax + c));
-                    var dValue = pk * sumA + outside * Lanes.Read(sA + c);
-                    var weighted = pk * sumB + outside * Lanes.Read(sB + c);
-                    Lanes.Store(dv + at2 + c, dValue, n, scratch);
-                    Lanes.Store(dk + at2 + c, band.Causal ? value * dValue - weighted : -weighted, n, scratch);
+                    var a = Lanes.Read(sA + c);
+                    Lanes.Store(dv + at2 + c, pk * sumA + outside * a, n, scratch);
+                    Lanes.Store(dk + at2 + c, pk * sumK + outside * (value * a - Lanes.Read(sB + c)), n, scratch);
                 }
                 for (var i = 0; i < count; i++)
                 {
@@ -159,7 +157,7 @@ internal static unsafe class AftLocalCpuBackward<T> where T : unmanaged, IFloati
         return exact;
     }
 
-    // Non-causal, rows in order: the sources ≥ s rows ahead of each source t' (rows t ≤ t' − s), then ∂K's V ⊙ ∂V.
+    // Non-causal, rows in order: the terms of rows t ≤ t' − s, s or more rows behind each source t'.
     static void Ahead(nint[] p, int b, int start, int end, int hidden, LocalBand band)
     {
         T* g = (T*)p[0], q = (T*)p[1], k = (T*)p[2], v = (T*)p[3], ratio = (T*)p[4], logD = (T*)p[5];
@@ -194,10 +192,10 @@ internal static unsafe class AftLocalCpuBackward<T> where T : unmanaged, IFloati
                 for (var c = 0; c < width; c += lanes)
                 {
                     var n = Math.Min(lanes, width - c);
-                    var key = Lanes.Load(k + at + c, n, scratch);
-                    var outside = Lanes.Exp(key + Lanes.Read(sMax + c));
-                    var dValue = Lanes.Load(dv + at + c, n, scratch) + outside * Lanes.Read(sA + c);
-                    var dKey = Lanes.Load(dk + at + c, n, scratch) - outside * Lanes.Read(sB + c) + Lanes.Load(v + at + c, n, scratch) * dValue;
+                    var outside = Lanes.Exp(Lanes.Load(k + at + c, n, scratch) + Lanes.Read(sMax + c));
+                    var a = Lanes.Read(sA + c);
+                    var dValue = Lanes.Load(dv + at + c, n, scratch) + outside * a;
+                    var dKey = Lanes.Load(dk + at + c, n, scratch) + outside * (Lanes.Load(v + at + c, n, scratch) * a - Lanes.Read(sB + c));
                     Lanes.Store(dv + at + c, dValue, n, scratch);
                     Lanes.Store(dk + at + c, dKey, n, scratch);
                 }
