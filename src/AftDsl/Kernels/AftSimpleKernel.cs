@@ -1,4 +1,5 @@
 using AftDsl.Kernels.Cuda;
+using AftDsl.Kernels.Cpu;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -12,17 +13,19 @@ namespace AftDsl.Kernels;
 /// </summary>
 public static class AftSimpleKernel
 {
-    static readonly FusedKernels kernels = new("AftSimple", CpuDtypes: [], CudaDtypes: [ScalarType.Float32, ScalarType.BFloat16]);
+    static readonly FusedKernels kernels = new("AftSimple", CpuDtypes: [ScalarType.Float32, ScalarType.Float64], CudaDtypes: [ScalarType.Float32, ScalarType.BFloat16]);
 
     /// <summary><paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/>: <c>[B, T, H]</c>; returns <c>[B, T, H]</c>.</summary>
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, bool causal) =>
         KernelDispatch.Forward(ctx, kernels, q,
             torch: () => AftSimpleOperators.Forward(ctx, q, k, v, causal),
+            cpu: () => AftSimpleCpu.Forward(ctx, q, k, v, causal),
             cuda: () => AftSimpleCuda.Forward(ctx, q, k, v, causal));
 
     /// <summary>Gradients of the differentiable inputs, in the order of <see cref="Forward"/>'s parameters, for the output gradient <paramref name="grad"/>.</summary>
     public static List<Tensor> Backward(AutogradContext ctx, Tensor grad) =>
         KernelDispatch.Backward(ctx,
             torch: () => AftSimpleOperators.Backward(ctx, grad),
+            cpu: () => AftSimpleCpu.Backward(ctx, grad),
             cuda: () => AftSimpleCuda.Backward(ctx, grad));
 }

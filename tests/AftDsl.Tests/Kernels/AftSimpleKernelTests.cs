@@ -7,8 +7,23 @@ using static TorchSharp.torch;
 
 namespace AftDsl.Tests.Kernels;
 
-public sealed class AftSimpleKernelTests
+/// <summary>The kernel's checks, run once on the libtorch-operator path and once on the C# CPU path.</summary>
+public abstract class AftSimpleKernelTests
 {
+    /// <summary>The libtorch-operator kernels (the reference implementation).</summary>
+    public sealed class Torch : AftSimpleKernelTests
+    {
+        private protected override IDisposable UsePath() => KernelDispatch.Force(KernelPath.Torch);
+    }
+
+    /// <summary>The C# CPU kernels.</summary>
+    public sealed class Cpu : AftSimpleKernelTests
+    {
+        private protected override IDisposable UsePath() => KernelDispatch.Force(KernelPath.Cpu);
+    }
+
+    private protected abstract IDisposable UsePath();
+
     static Tensor[] Inputs(long batch, long length, long hidden, ScalarType dtype, ulong seed)
     {
         var generator = new Generator(seed);
@@ -30,6 +45,7 @@ public sealed class AftSimpleKernelTests
     [InlineData(true, 50)]         // 50 = 8 chunks of 7 with a padded tail
     public void Float64_matches_eq5_as_an_explicit_sum_within_1e_10(bool causal, int length)
     {
+        using var path = UsePath();
         var x = Inputs(2, length, 5, float64, 1);
         TensorAssert.Close(Reference(x, causal), AftSimple.Apply(x[0], x[1], x[2], causal), 1e-10);
     }
@@ -39,6 +55,7 @@ public sealed class AftSimpleKernelTests
     [InlineData(true)]
     public void Float32_matches_eq5_within_1e_5(bool causal)
     {
+        using var path = UsePath();
         var x = Inputs(3, 70, 16, float32, 2);
         TensorAssert.Close(Reference(x, causal), AftSimple.Apply(x[0], x[1], x[2], causal), 1e-5);
     }
@@ -49,6 +66,7 @@ public sealed class AftSimpleKernelTests
     [InlineData(true, 37)]
     public void Gradients_match_autograd_through_the_naive_reference_in_float64(bool causal, int length)
     {
+        using var path = UsePath();
         GradientCheck.Matches(
             x => AftSimple.Apply(x[0], x[1], x[2], causal),
             x => AftNaive.Simple(x[0], x[1], x[2], causal),
@@ -61,6 +79,7 @@ public sealed class AftSimpleKernelTests
     [InlineData(ScalarType.Float32, 1e4)]
     public void Causal_output_at_t_ignores_inputs_after_t_bit_for_bit(ScalarType dtype, double keyScale)
     {
+        using var path = UsePath();
         var x = Inputs(2, 40, 6, dtype, 4);
         x[1] *= keyScale;
         var before = AftSimple.Apply(x[0], x[1], x[2], causal: true);
@@ -80,6 +99,7 @@ public sealed class AftSimpleKernelTests
     [InlineData(true)]
     public void Keys_up_to_1e4_give_finite_exact_outputs_and_finite_gradients_in_float32(bool causal)
     {
+        using var path = UsePath();
         var x = Inputs(2, 30, 8, float32, 5);
         x[1] = x[1] / x[1].abs().max() * 1e4;
         TensorAssert.FiniteAndExact(x, inputs => AftSimple.Apply(inputs[0], inputs[1], inputs[2], causal), inputs => Reference(inputs, causal), 1e-5);
@@ -101,6 +121,7 @@ public sealed class AftSimpleKernelTests
     [InlineData(true)]
     public void Forward_and_backward_leave_no_tensors_alive(bool causal)
     {
+        using var path = UsePath();
         var x = Inputs(2, 20, 4, float32, 7);
         LeakCheck.NoTensorsLeak(() =>
         {
