@@ -17,14 +17,13 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
     /// <summary>Forward: y, the ratio A / D, D (per position and head) and m (per batch and head).</summary>
     public static void Forward(AftConvCpuShape s, T* q, T* k, T* v, T* w, T* y, T* ratio, T* denominator, T* shift)
     {
-        using var taps = new ConvFullScratch<T>((long)s.Heads * s.Taps);
-        using var outsideScale = new ConvFullScratch<T>(s.Heads);
-        Biases(s, w, taps.Pointer, outsideScale.Pointer);
+        using var coefficients = new ConvFullScratch<T>((long)(s.Taps + 1) * s.Stacked);
+        Biases(s, w, coefficients.Pointer);
         KeyMax(s, k, shift);
         using var x = new ConvFullScratch<T>((long)s.Batch * s.Positions * s.Stacked);
         Stack(s, k, v, shift, x.Pointer);
         using var outside = new AftConvCpuOutside<T>(x.Pointer, s);
-        T* e = taps.Pointer, scale = outsideScale.Pointer, xs = x.Pointer;
+        T* e = coefficients.Pointer, xs = x.Pointer;
 
         var blocks = (s.Columns + ColumnBlock - 1) / ColumnBlock;
         ConvFullThreads.For((long)s.Batch * s.Rows * blocks, item =>
@@ -34,7 +33,7 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
             var acc = accumulator.Pointer;
             for (var c = c0; c < c1; c++)
             {
-                Window(s, outside, scale, e, xs, acc, b, r, c, transposed: false, null, null);
+                Window(s, outside, e, xs, acc, b, r, c, transposed: false);
                 var p = b * s.Positions + (long)r * s.Columns + c;
                 for (var h = 0; h < s.Heads; h++)
                 {
@@ -52,16 +51,15 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
     public static void Backward(AftConvCpuShape s, T* grad, T* q, T* k, T* v, T* w, T* ratio, T* denominator, T* shift,
         T* dq, T* dk, T* dv, T* dw)
     {
-        using var taps = new ConvFullScratch<T>((long)s.Heads * s.Taps);
-        using var outsideScale = new ConvFullScratch<T>(s.Heads);
-        Biases(s, w, taps.Pointer, outsideScale.Pointer);
+        using var coefficients = new ConvFullScratch<T>((long)(s.Taps + 1) * s.Stacked);
+        Biases(s, w, coefficients.Pointer);
         var cells = (long)s.Batch * s.Positions * s.Stacked;
         using var upstream = new ConvFullScratch<T>(cells);
         ConvFullGates<T>.Gradients(grad, q, ratio, denominator, dq, upstream.Pointer, s.Batch * s.Positions, s.Heads, s.HeadWidth);
         using var x = new ConvFullScratch<T>(cells);
         Stack(s, k, v, shift, x.Pointer);
         using var outside = new AftConvCpuOutside<T>(upstream.Pointer, s);
-        T* e = taps.Pointer, scale = outsideScale.Pointer, xs = x.Pointer, hs = upstream.Pointer;
+        T* e = coefficients.Pointer, xs = x.Pointer, hs = upstream.Pointer;
 
         var blocks = (s.Columns + ColumnBlock - 1) / ColumnBlock;
         var items = (long)s.Batch * s.Rows * blocks;
@@ -70,11 +68,13 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
         {
             var (b, r, c0, c1) = Item(s, item, blocks);
             using var accumulator = new ConvFullScratch<T>(s.Stacked);
+            using var products = new ConvFullScratch<T>((long)s.Taps * s.Stacked);
             var m = accumulator.Pointer;
-            var dwItem = new Span<double>(partial, (int)(item * s.Heads * s.Taps), s.Heads * s.Taps);
+            ChannelLoops.Clear(products.Pointer, s.Taps * s.Stacked);
+            TapProducts(s, hs, xs, products.Pointer, b, r, c0, c1);
             for (var c = c0; c < c1; c++)
             {
-                Window(s, outside, scale, e, hs, m, b, r, c, transposed: true, xs, dwItem);
+                Window(s, outside, e, hs, m, b, r, c, transposed: true);
                 var p = b * s.Positions + (long)r * s.Columns + c;
                 var source = xs + p * s.Stacked;
                 for (var h = 0; h < s.Heads; h++)
@@ -83,6 +83,18 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
                     var head = h * s.HeadWidth;
                     ChannelLoops.Scaled(dv + p * s.Width + head, m + head, pk, s.HeadWidth);
                     dk[p * s.Heads + h] = ChannelLoops.Dot(source + head, m + head, s.HeadWidth) + pk * m[s.Width + h];
+                }
+            }
+            // ∂w_tap per head: e^{w_tap − ρ} times the head's channels of Σ rows[target] ⊙ X[source].
+            var dwItem = new Span<double>(partial, (int)(item * s.Heads * s.Taps), s.Heads * s.Taps);
+            for (var tap = 0; tap < s.Taps; tap++)
+            {
+                var sums = products.Pointer + (long)tap * s.Stacked;
+                for (var h = 0; h < s.Heads; h++)
+                {
+                    var sum = sums[s.Width + h];
+                    for (var j = 0; j < s.HeadWidth; j++) sum += sums[h * s.HeadWidth + j];
+                    dwItem[h * s.Taps + tap] = double.CreateTruncating(e[(long)tap * s.Stacked + s.Width + h] * sum);
                 }
             }
         });
@@ -94,23 +106,21 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
         }
     }
 
-    // acc = e^{−ρ} · (outside sum) + Σ_window e^{w_tap − ρ} · rows[neighbour], for the target (r, c), or for
-    // the source (r, c) over the targets that read it (transposed). With sources given, ∂w_tap also
-    // collects e^{w_tap − ρ} · rows[target] · X[source] for each head.
-    static void Window(AftConvCpuShape s, AftConvCpuOutside<T> outside, T* scale, T* e, T* rows, T* acc,
-        long b, int r, int c, bool transposed, T* sources, Span<double> dw)
+    // acc = Σ e^{−ρ} ⊙ (rows outside the window) + Σ_window e^{w_tap − ρ} ⊙ rows[neighbour], for the target
+    // (r, c), or for the source (r, c) over the targets that read it (transposed); the coefficients are
+    // spread over each head's channels (one row of Stacked per tap, the outside scale last), so the whole
+    // sum is one pass over the channels.
+    static void Window(AftConvCpuShape s, AftConvCpuOutside<T> outside, T* e, T* rows, T* acc, long b, int r, int c, bool transposed)
     {
         var (beforeRows, afterRows) = transposed ? (s.AfterRows, s.BeforeRows) : (s.BeforeRows, s.AfterRows);
         var (beforeColumns, afterColumns) = transposed ? (s.AfterColumns, s.BeforeColumns) : (s.BeforeColumns, s.AfterColumns);
-        ChannelLoops.Clear(acc, s.Stacked);
-        outside.AddOutside(acc, b, Math.Max(r - beforeRows, 0), Math.Min(r + afterRows, s.Rows - 1),
+        var n = s.Stacked;
+        var most = outside.MaxRows + s.Taps;
+        var coefficients = stackalloc T*[most];
+        var sources = stackalloc T*[most];
+        var pairs = outside.OutsideRows(sources, b, Math.Max(r - beforeRows, 0), Math.Min(r + afterRows, s.Rows - 1),
             Math.Max(c - beforeColumns, 0), Math.Min(c + afterColumns, s.Columns - 1));
-        for (var h = 0; h < s.Heads; h++)
-        {
-            ChannelLoops.Scaled(acc + h * s.HeadWidth, acc + h * s.HeadWidth, scale[h], s.HeadWidth);
-            acc[s.Width + h] *= scale[h];
-        }
-        var source = sources is null ? null : sources + (b * s.Positions + (long)r * s.Columns + c) * s.Stacked;
+        for (var i = 0; i < pairs; i++) coefficients[i] = e + (long)s.Taps * n;
         for (var a = 0; a < s.KernelRows; a++)
         {
             var row = transposed ? r - a + s.BeforeRows : r + a - s.BeforeRows;
@@ -119,22 +129,35 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
             {
                 var column = transposed ? c - t + s.BeforeColumns : c + t - s.BeforeColumns;
                 if (column < 0 || column >= s.Columns) continue;
-                var neighbour = rows + (b * s.Positions + (long)row * s.Columns + column) * s.Stacked;
-                var tap = a * s.KernelColumns + t;
-                for (var h = 0; h < s.Heads; h++)
+                sources[pairs] = rows + (b * s.Positions + (long)row * s.Columns + column) * n;
+                coefficients[pairs++] = e + (long)(a * s.KernelColumns + t) * n;
+            }
+        }
+        ChannelLoops.WeightedSum(acc, coefficients, sources, pairs, n, accumulate: false);
+    }
+
+    // products[tap] += Σ over the item's sources (r, c0 … c1 − 1) of rows[target] ⊙ X[source], the target
+    // being the one that reads the source through the tap: the sums behind ∂w.
+    static void TapProducts(AftConvCpuShape s, T* rows, T* xs, T* products, long b, int r, int c0, int c1)
+    {
+        var n = s.Stacked;
+        var targets = stackalloc T*[c1 - c0];
+        var sources = stackalloc T*[c1 - c0];
+        for (var a = 0; a < s.KernelRows; a++)
+        {
+            var row = r - a + s.BeforeRows;
+            if (row < 0 || row >= s.Rows) continue;
+            for (var t = 0; t < s.KernelColumns; t++)
+            {
+                var pairs = 0;
+                for (var c = c0; c < c1; c++)
                 {
-                    var coefficient = e[h * s.Taps + tap];
-                    var head = h * s.HeadWidth;
-                    var last = neighbour[s.Width + h];
-                    acc[s.Width + h] += coefficient * last;
-                    if (source is null)
-                        ChannelLoops.AddScaled(acc + head, neighbour + head, coefficient, s.HeadWidth);
-                    else
-                    {
-                        var dot = ChannelLoops.AddScaledDot(acc + head, neighbour + head, source + head, coefficient, s.HeadWidth);
-                        dw[h * s.Taps + tap] += double.CreateTruncating(coefficient * (dot + last * source[s.Width + h]));
-                    }
+                    var column = c - t + s.BeforeColumns;
+                    if (column < 0 || column >= s.Columns) continue;
+                    targets[pairs] = rows + (b * s.Positions + (long)row * s.Columns + column) * n;
+                    sources[pairs++] = xs + (b * s.Positions + (long)r * s.Columns + c) * n;
                 }
+                ChannelLoops.WeightedSum(products + (long)(a * s.KernelColumns + t) * n, targets, sources, pairs, n, accumulate: true);
             }
         }
     }
@@ -147,15 +170,22 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
         return (row / s.Rows, (int)(row % s.Rows), first, Math.Min(first + ColumnBlock, s.Columns));
     }
 
-    // e^{w − ρ} per (head, tap) and e^{−ρ} per head, ρ = max(0, max w) of the head.
-    static void Biases(AftConvCpuShape s, T* w, T* taps, T* outsideScale)
+    // Per tap a row of Stacked coefficients, e^{w_tap − ρ} on each of the head's channels, and a last row
+    // e^{−ρ} for the outside sums; ρ = max(0, max w) of the head.
+    static void Biases(AftConvCpuShape s, T* w, T* coefficients)
     {
+        var n = s.Stacked;
         for (var h = 0; h < s.Heads; h++)
         {
             var rho = T.Zero;
             for (var j = 0; j < s.Taps; j++) rho = T.Max(rho, w[h * s.Taps + j]);
-            for (var j = 0; j < s.Taps; j++) taps[h * s.Taps + j] = T.Exp(w[h * s.Taps + j] - rho);
-            outsideScale[h] = T.Exp(-rho);
+            for (var j = 0; j <= s.Taps; j++)
+            {
+                var value = j == s.Taps ? T.Exp(-rho) : T.Exp(w[h * s.Taps + j] - rho);
+                var row = coefficients + (long)j * n;
+                new Span<T>(row + h * s.HeadWidth, s.HeadWidth).Fill(value);
+                row[s.Width + h] = value;
+            }
         }
     }
 

@@ -47,19 +47,27 @@ internal sealed unsafe class AftConvCpuOutside<T> : IDisposable where T : unmana
         });
     }
 
-    /// <summary>acc += the sum of batch element <paramref name="batch"/>'s rows outside [r0, r1] × [c0, c1] (bounds inside the grid).</summary>
-    public void AddOutside(T* acc, long batch, int r0, int r1, int c0, int c1)
+    /// <summary>Most rows <see cref="OutsideRows"/> gives.</summary>
+    public int MaxRows => 2 + 2 * shape.KernelRows;
+
+    /// <summary>
+    /// Writes to <paramref name="rows"/> the rows whose sum is batch element <paramref name="batch"/>'s sum outside
+    /// [r0, r1] × [c0, c1] (bounds inside the grid), and returns how many.
+    /// </summary>
+    public int OutsideRows(T** rows, long batch, int r0, int r1, int c0, int c1)
     {
         var c = shape.Stacked;
         var rowBase = batch * shape.Rows;
-        ChannelLoops.Add(acc, above.Pointer + (rowBase + r0) * c, c);
-        ChannelLoops.Add(acc, below.Pointer + (rowBase + r1) * c, c);
+        var count = 0;
+        rows[count++] = above.Pointer + (rowBase + r0) * c;
+        rows[count++] = below.Pointer + (rowBase + r1) * c;
         for (var i = r0; i <= r1; i++)
         {
             var cell = (rowBase + i) * shape.Columns;
-            ChannelLoops.Add(acc, left.Pointer + (cell + c0) * c, c);
-            ChannelLoops.Add(acc, right.Pointer + (cell + c1) * c, c);
+            rows[count++] = left.Pointer + (cell + c0) * c;
+            rows[count++] = right.Pointer + (cell + c1) * c;
         }
+        return count;
     }
 
     /// <inheritdoc/>
