@@ -12,17 +12,19 @@ namespace AftDsl.Kernels;
 /// </summary>
 public static class AftLocalKernel
 {
-    static readonly FusedKernels kernels = new("AftLocal", CpuDtypes: [ScalarType.Float32, ScalarType.Float64], CudaDtypes: []);
+    static readonly FusedKernels kernels = new("AftLocal", CpuDtypes: [ScalarType.Float32, ScalarType.Float64], CudaDtypes: [ScalarType.Float32, ScalarType.BFloat16]);
 
     /// <summary><paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/>: <c>[B, T, H]</c>; <paramref name="u"/>, <paramref name="w"/>: <c>[maxLength, rank]</c>; <paramref name="window"/>: s ≥ 1. Returns <c>[B, T, H]</c>.</summary>
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, long window, bool causal) =>
         KernelDispatch.Forward(ctx, kernels, q,
             torch: () => AftLocalOperators.Forward(ctx, q, k, v, u, w, window, causal),
-            cpu: () => AftLocalCpu.Forward(ctx, q, k, v, u, w, window, causal));
+            cpu: () => AftLocalCpu.Forward(ctx, q, k, v, u, w, window, causal),
+            cuda: () => Cuda.AftLocalCuda.Forward(ctx, q, k, v, u, w, window, causal));
 
     /// <summary>Gradients of the differentiable inputs, in the order of <see cref="Forward"/>'s parameters, for the output gradient <paramref name="grad"/>.</summary>
     public static List<Tensor> Backward(AutogradContext ctx, Tensor grad) =>
         KernelDispatch.Backward(ctx,
             torch: () => AftLocalOperators.Backward(ctx, grad),
-            cpu: () => AftLocalCpu.Backward(ctx, grad));
+            cpu: () => AftLocalCpu.Backward(ctx, grad),
+            cuda: () => Cuda.AftLocalCuda.Backward(ctx, grad));
 }

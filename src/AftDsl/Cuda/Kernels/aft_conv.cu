@@ -1,0 +1,483 @@
+// AFT-conv (paper Eq. 6), forward and backward, float32 or bfloat16 storage, float32 arithmetic.
+// Channels-last: q, v [B, *grid, D], k [B, *grid, HEADS]; channel c belongs to head c / (D / HEADS) and
+// shares that head's key and kernel. Per head, AFT-local with relative biases: a source at offset o from
+// the target has bias w[tap(o)] inside the kernel, 0 outside it.
+//
+// SPATIAL == 1 (sequences, causal or not): the AFT-local scheme (aft_local.cu) with the band
+// t' ∈ [t − LO, t + HI] and taps read from w: the band summed directly, out-of-band sources as lagged
+// running-max prefix / suffix states, so nothing cancels and a causal row reads nothing after it.
+//
+// SPATIAL == 2 (grids, never causal): each head's keys are shifted by their maximum over the grid
+// (allowed without causality; it cancels) and its kernel by ρ = max(0, max w), so every term is a plain
+// positive sum. The sources outside target (y, x)'s window are the rows above and below its window rows
+// (row totals chained over rows) plus, within its window rows, the columns left and right of the window
+// (prefix and suffix sums of the window rows' column sums, aft_conv2_strips). No difference of sums is
+// taken, so nothing cancels. The backward has the same structure over targets, with the window transposed.
+//
+// ∂w is accumulated per thread in shared memory (a column per channel), then added to a float32 buffer
+// with atomics (not bit-reproducible run to run). ∂K sums a head's channels in aft_conv_key_gradients.
+
+#include "aft_common.cuh"
+#include "aft_band_scan.cuh"
+
+#define CB 32
+#define HEAD_WIDTH (D / HEADS)
+
+// Every kernel is compiled for both layouts (the launcher picks by SPATIAL); the other layout's constants default here.
+#ifndef LO
+#define LO 0
+#endif
+#ifndef HI
+#define HI 0
+#endif
+#ifndef TAP0
+#define TAP0 0
+#endif
+#ifndef CAUSAL
+#define CAUSAL 0
+#endif
+#ifndef TILE
+#define TILE 1
+#endif
+#ifndef RY
+#define RY 1
+#endif
+#ifndef BT
+#define BT 1
+#endif
+#ifndef RYB
+#define RYB 1
+#endif
+#ifndef BEFORE
+#define BEFORE 0
+#endif
+
+// ---- backward, element-wise part: ∂Q, and α = S / d, β = S ⊙ R / d ----
+extern "C" __global__ void aft_conv_upstream(const aft_elem* q, const aft_elem* grad, const float* ratio, const float* denominator,
+    aft_elem* dq, float* alpha, float* beta, long long count)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    float gate = aft_sigmoid(aft_load(q, i)), g = aft_load(grad, i), r = ratio[i], d = denominator[i];
+    aft_store(dq, i, g * r * gate * (1.0f - gate));
+    float s = g * gate / d;
+    alpha[i] = s;
+    beta[i] = s * r;
+}
+
+// ---- ∂K[b, p, h] = Σ over the head's channels of the per-channel parts ----
+extern "C" __global__ void aft_conv_key_gradients(const float* perChannel, aft_elem* dk, long long positions)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= positions * HEADS) return;
+    long long p = i / HEADS;
+    int h = (int)(i % HEADS);
+    const float* row = perChannel + p * D + h * HEAD_WIDTH;
+    float sum = 0.0f;
+    for (int c = 0; c < HEAD_WIDTH; c++) sum += row[c];
+    aft_store(dk, i, sum);
+}
+
+// ======================= sequences: band t' ∈ [t − LO, t + HI], tap = t' − t + LO + TAP0 =======================
+#define BAND (LO + HI + 1)
+
+extern "C" __global__ __launch_bounds__(CB) void aft_conv1_chunks_forward(const aft_elem* k, const aft_elem* v, float* aggregates, int length)
+{
+    int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z, chunks = gridDim.x;
+    if (c >= D) return;
+    long long base = (long long)batch * length * D + c, keys = (long long)batch * length * HEADS + c / HEAD_WIDTH;
+    auto element = [&](int i, float& x, float& a, float& b) {
+        x = aft_load(k, keys + (long long)i * HEADS);
+        a = aft_load(v, base + (long long)i * D);
+        b = 1.0f;
+    };
+    aft_run s = aft_run_chunk(element, blockIdx.x * TILE, TILE, length);
+    aft_run_store(aggregates, aft_run_index(batch, blockIdx.x, chunks, 0, D, c), D, s);
+}
+
+extern "C" __global__ __launch_bounds__(CB) void aft_conv1_chunks_backward(const float* shift, const float* alpha, const float* beta, float* aggregates, int length)
+{
+    int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z, chunks = gridDim.x;
+    if (c >= D) return;
+    long long base = (long long)batch * length * D + c;
+    auto element = [&](int i, float& x, float& a, float& b) {
+        long long at = base + (long long)i * D;
+        x = -shift[at];
+        a = alpha[at];
+        b = beta[at];
+    };
+    aft_run s = aft_run_chunk(element, blockIdx.x * TILE, TILE, length);
+    aft_run_store(aggregates, aft_run_index(batch, blockIdx.x, chunks, 0, D, c), D, s);
+}
+
+extern "C" __global__ __launch_bounds__(CB) void aft_conv1_chain(const float* aggregates, float* prefix, float* suffix, int chunks)
+{
+    int c = blockIdx.x * CB + threadIdx.x;
+    if (c >= D) return;
+    aft_run_chain(aggregates, prefix, suffix, blockIdx.y, chunks, D, c);
+}
+
+// One block per (tile of TILE rows, 32 channels, batch element); taps: [HEADS][S] float32.
+extern "C" __global__ __launch_bounds__(CB * RY) void aft_conv1_forward(
+    const aft_elem* q, const aft_elem* k, const aft_elem* v, const float* taps,
+    const float* chunkPrefix, const float* chunkSuffix,
+    aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, int length)
+{
+    __shared__ float pastM[TILE * CB], pastA[TILE * CB], pastB[TILE * CB];
+#if !CAUSAL
+    __shared__ float futureM[TILE * CB], futureA[TILE * CB], futureB[TILE * CB];
+#endif
+    int cx = threadIdx.x, ry = threadIdx.y;
+    int c = blockIdx.y * CB + cx, batch = blockIdx.z, t0 = blockIdx.x * TILE;
+    int chunks = (length + TILE - 1) / TILE;
+    bool valid = c < D;
+    int head = valid ? c / HEAD_WIDTH : 0;
+    long long base = (long long)batch * length * D + c, keys = (long long)batch * length * HEADS + head;
+    auto element = [&](int i, float& x, float& a, float& b) {
+        x = aft_load(k, keys + (long long)i * HEADS);
+        a = aft_load(v, base + (long long)i * D);
+        b = 1.0f;
+    };
+    if (valid && ry == 0)
+        aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
+#if !CAUSAL
+    if (valid && ry == RY - 1)
+        aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
+#endif
+    __syncthreads();
+    if (!valid) return;
+    const float* w = taps + head * S + TAP0 + LO;          // w[o] for offsets o = t' − t ∈ [−LO, HI]
+    for (int r = ry; r < TILE; r += RY) {
+        int t = t0 + r;
+        if (t >= length) break;
+        aft_run s;
+        s.m = pastM[r * CB + cx];
+        s.a = pastA[r * CB + cx];
+        s.b = pastB[r * CB + cx];
+#if !CAUSAL
+        aft_run future;
+        future.m = futureM[r * CB + cx];
+        future.a = futureA[r * CB + cx];
+        future.b = futureB[r * CB + cx];
+        s = aft_run_merge(s, future);
+#endif
+        int first = aft_imax(0, t - LO), last = aft_imin(length - 1, t + HI);
+        for (int source = first; source <= last; source++)
+            aft_run_add(s, aft_load(k, keys + (long long)source * HEADS) + w[source - t], aft_load(v, base + (long long)source * D), 1.0f);
+        long long at = base + (long long)t * D;
+        float ratio = s.a / s.b;
+        aft_store(y, at, aft_sigmoid(aft_load(q, at)) * ratio);
+        savedShift[at] = s.m;
+        savedDenominator[at] = s.b;
+        savedRatio[at] = ratio;
+    }
+}
+
+// One block per (tile of BT source rows, 32 channels), looping over the batch. Writes ∂V, the per-channel
+// part of ∂K, and adds ∂w into dtaps ([HEADS][S] float32).
+extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
+    const aft_elem* k, const aft_elem* v, const float* taps, const float* shift, const float* alpha, const float* beta,
+    const float* chunkPrefix, const float* chunkSuffix, float* dkChannels, aft_elem* dv, float* dtaps, int length, int batches)
+{
+    __shared__ float futureM[BT * CB], futureA[BT * CB], futureB[BT * CB];
+#if !CAUSAL
+    __shared__ float pastM[BT * CB], pastA[BT * CB], pastB[BT * CB];
+#endif
+    __shared__ float dw[BAND * CB * RYB];                     // a column per thread: no two threads share a cell
+    int cx = threadIdx.x, ry = threadIdx.y;
+    int c = blockIdx.y * CB + cx, t0 = blockIdx.x * BT;
+    int chunks = (length + TILE - 1) / TILE;
+    bool valid = c < D;
+    int head = valid ? c / HEAD_WIDTH : 0;
+    int column = ry * CB + cx;
+    for (int j = 0; j < BAND; j++) dw[j * CB * RYB + column] = 0.0f;
+    const float* w = taps + head * S + TAP0 + LO;
+
+    for (int batch = 0; batch < batches; batch++) {
+        long long base = (long long)batch * length * D + c, keys = (long long)batch * length * HEADS + head;
+        auto element = [&](int i, float& x, float& a, float& b) {
+            long long at = base + (long long)i * D;
+            x = -shift[at];
+            a = alpha[at];
+            b = beta[at];
+        };
+        __syncthreads();
+        if (valid && ry == 0)
+            aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, BT, LO, length, futureM + cx, futureA + cx, futureB + cx, CB);
+#if !CAUSAL
+        if (valid && ry == RYB - 1)
+            aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, BT, HI, length, pastM + cx, pastA + cx, pastB + cx, CB);
+#endif
+        __syncthreads();
+        if (!valid) continue;
+        for (int r = ry; r < BT; r += RYB) {
+            int source = t0 + r;
+            if (source >= length) break;
+            long long at = base + (long long)source * D;
+            float key = aft_load(k, keys + (long long)source * HEADS), value = aft_load(v, at);
+            aft_run s;
+            s.m = futureM[r * CB + cx];
+            s.a = futureA[r * CB + cx];
+            s.b = futureB[r * CB + cx];
+#if !CAUSAL
+            aft_run past;
+            past.m = pastM[r * CB + cx];
+            past.a = pastA[r * CB + cx];
+            past.b = pastB[r * CB + cx];
+            s = aft_run_merge(s, past);
+#endif
+            float scale = __expf(key + s.m);
+            float gradV = scale * s.a, gradR = scale * s.b;
+            int first = aft_imax(0, source - HI), last = aft_imin(length - 1, source + LO);
+            for (int target = first; target <= last; target++) {
+                long long tat = base + (long long)(target - source) * D + (long long)source * D;
+                float e = __expf(key + w[source - target] - shift[tat]);
+                float a = alpha[tat], b = beta[tat];
+                gradV += e * a;
+                gradR += e * b;
+                dw[(source - target + LO) * CB * RYB + column] += e * (a * value - b);
+            }
+            aft_store(dv, at, gradV);
+            dkChannels[at] = value * gradV - gradR;
+        }
+    }
+    if (!valid) return;
+    for (int j = 0; j < BAND; j++) atomicAdd(&dtaps[head * S + TAP0 + j], dw[j * CB * RYB + column]);
+}
+
+// ======================= grids: window rows [y − BEFORE, y + AFTER], columns likewise =======================
+#define AFTER (S - 1 - BEFORE)
+
+// Per (batch, head): the largest key over the grid. One block of 256 threads each.
+extern "C" __global__ void aft_conv2_key_max(const aft_elem* k, float* keyMax, int positions)
+{
+    __shared__ float partial[256];
+    int batch = blockIdx.x / HEADS, head = blockIdx.x % HEADS;
+    float m = AFT_EMPTY_MAX;
+    for (int p = threadIdx.x; p < positions; p += blockDim.x)
+        m = fmaxf(m, aft_load(k, ((long long)batch * positions + p) * HEADS + head));
+    partial[threadIdx.x] = m;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+        if ((int)threadIdx.x < half) partial[threadIdx.x] = fmaxf(partial[threadIdx.x], partial[threadIdx.x + half]);
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) keyMax[blockIdx.x] = partial[0];
+}
+
+// The scanned elements (a, b) at (batch, position, channel): forward (e^{K − M} V, e^{K − M}); backward (α, β).
+struct aft_conv2_forward_elements
+{
+    const aft_elem* k;
+    const aft_elem* v;
+    const float* keyMax;
+    __device__ __forceinline__ void at(int batch, long long p, long long positions, int c, float& a, float& b) const
+    {
+        int head = c / HEAD_WIDTH;
+        float e = __expf(aft_load(k, ((long long)batch * positions + p) * HEADS + head) - keyMax[batch * HEADS + head]);
+        a = e * aft_load(v, ((long long)batch * positions + p) * D + c);
+        b = e;
+    }
+};
+
+struct aft_conv2_backward_elements
+{
+    const float* alpha;
+    const float* beta;
+    __device__ __forceinline__ void at(int batch, long long p, long long positions, int c, float& a, float& b) const
+    {
+        long long i = ((long long)batch * positions + p) * D + c;
+        a = alpha[i];
+        b = beta[i];
+    }
+};
+
+// Sums over the sources (targets, backward) outside each position's window: one thread per (batch, row, channel).
+// rowsBefore/rowsAfter: window rows above/below; colsBefore/colsAfter likewise (swapped for the backward).
+// Writes outside[b][y][x][c] = the in-window-rows part (columns left and right of the window), both components,
+// and rowTotals[b][y][c].
+template <class Elements>
+__device__ __forceinline__ void aft_conv2_strip(Elements elements, float* outsideA, float* outsideB, float* rowTotals,
+    int height, int width, int rowsBefore, int rowsAfter, int colsBefore, int colsAfter)
+{
+    int c = blockIdx.y * CB + threadIdx.x, y = blockIdx.x, batch = blockIdx.z;
+    if (c >= D) return;
+    long long positions = (long long)height * width;
+    int top = aft_imax(0, y - rowsBefore), bottom = aft_imin(height - 1, y + rowsAfter);
+    auto column = [&](int x, float& a, float& b) {
+        a = 0.0f;
+        b = 0.0f;
+        for (int r = top; r <= bottom; r++) {
+            float ea, eb;
+            elements.at(batch, (long long)r * width + x, positions, c, ea, eb);
+            a += ea;
+            b += eb;
+        }
+    };
+    long long row = ((long long)batch * height + y) * width;
+    // Right of the window: columns ≥ x + colsAfter + 1, walking x downwards.
+    float a = 0.0f, b = 0.0f;
+    for (int x = width - 1; x >= 0; x--) {
+        int added = x + colsAfter + 1;
+        if (added < width) {
+            float ca, cb;
+            column(added, ca, cb);
+            a += ca;
+            b += cb;
+        }
+        outsideA[(row + x) * D + c] = a;
+        outsideB[(row + x) * D + c] = b;
+    }
+    // Left of the window: columns ≤ x − colsBefore − 1, walking x upwards.
+    a = 0.0f;
+    b = 0.0f;
+    for (int x = 0; x < width; x++) {
+        int added = x - colsBefore - 1;
+        if (added >= 0) {
+            float ca, cb;
+            column(added, ca, cb);
+            a += ca;
+            b += cb;
+        }
+        outsideA[(row + x) * D + c] += a;
+        outsideB[(row + x) * D + c] += b;
+    }
+    float ta = 0.0f, tb = 0.0f;
+    for (int x = 0; x < width; x++) {
+        float ea, eb;
+        elements.at(batch, (long long)y * width + x, positions, c, ea, eb);
+        ta += ea;
+        tb += eb;
+    }
+    long long at = (((long long)batch * height + y) * 2) * D + c;
+    rowTotals[at] = ta;
+    rowTotals[at + D] = tb;
+}
+
+extern "C" __global__ __launch_bounds__(CB) void aft_conv2_strips_forward(const aft_elem* k, const aft_elem* v, const float* keyMax,
+    float* outsideA, float* outsideB, float* rowTotals, int height, int width)
+{
+    aft_conv2_forward_elements elements{k, v, keyMax};
+    aft_conv2_strip(elements, outsideA, outsideB, rowTotals, height, width, BEFORE, AFTER, BEFORE, AFTER);
+}
+
+extern "C" __global__ __launch_bounds__(CB) void aft_conv2_strips_backward(const float* alpha, const float* beta,
+    float* outsideA, float* outsideB, float* rowTotals, int height, int width)
+{
+    aft_conv2_backward_elements elements{alpha, beta};
+    aft_conv2_strip(elements, outsideA, outsideB, rowTotals, height, width, AFTER, BEFORE, AFTER, BEFORE);
+}
+
+// Adds the rows entirely above (r < y − rowsBefore) and below (r > y + rowsAfter) each row's window rows to
+// outside[b][y][·][c]: exclusive prefix / suffix over rows of the row totals. One thread per (batch, channel) and row block.
+extern "C" __global__ __launch_bounds__(CB) void aft_conv2_rows(const float* rowTotals, float* outsideA, float* outsideB,
+    int height, int width, int backward)
+{
+    int c = blockIdx.y * CB + threadIdx.x, y = blockIdx.x, batch = blockIdx.z;
+    if (c >= D) return;
+    int rowsBefore = backward ? AFTER : BEFORE, rowsAfter = backward ? BEFORE : AFTER;
+    float a = 0.0f, b = 0.0f;
+    for (int r = 0; r < y - rowsBefore; r++) {
+        long long at = (((long long)batch * height + r) * 2) * D + c;
+        a += rowTotals[at];
+        b += rowTotals[at + D];
+    }
+    for (int r = y + rowsAfter + 1; r < height; r++) {
+        long long at = (((long long)batch * height + r) * 2) * D + c;
+        a += rowTotals[at];
+        b += rowTotals[at + D];
+    }
+    long long row = ((long long)batch * height + y) * width;
+    for (int x = 0; x < width; x++) {
+        outsideA[(row + x) * D + c] += a;
+        outsideB[(row + x) * D + c] += b;
+    }
+}
+
+// Per head: ρ = max(0, max w) and the shifted taps e^{w − ρ}: [HEADS][S·S], and e^{−ρ}: [HEADS].
+extern "C" __global__ void aft_conv2_taps(const float* taps, float* shifted, float* outsideScale)
+{
+    int head = blockIdx.x;
+    __shared__ float rho;
+    if (threadIdx.x == 0) {
+        float m = 0.0f;
+        for (int j = 0; j < S * S; j++) m = fmaxf(m, taps[head * S * S + j]);
+        rho = m;
+        outsideScale[head] = __expf(-m);
+    }
+    __syncthreads();
+    for (int j = threadIdx.x; j < S * S; j += blockDim.x) shifted[head * S * S + j] = __expf(taps[head * S * S + j] - rho);
+}
+
+// One thread per (batch, position, channel): the window summed with e^{w − ρ}, the outside sums scaled by e^{−ρ}.
+extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const aft_elem* k, const aft_elem* v, const float* keyMax,
+    const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB,
+    aft_elem* y, float* savedDenominator, float* savedRatio, int height, int width, int batches)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long positions = (long long)height * width;
+    if (i >= batches * positions * D) return;
+    int c = (int)(i % D);
+    long long p = (i / D) % positions;
+    int batch = (int)(i / D / positions);
+    int row = (int)(p / width), col = (int)(p % width), head = c / HEAD_WIDTH;
+    aft_conv2_forward_elements elements{k, v, keyMax};
+    float scale = outsideScale[head];
+    float a = scale * outsideA[i], b = scale * outsideB[i];
+    const float* w = shifted + head * S * S;
+    for (int dy = 0; dy < S; dy++) {
+        int r = row - BEFORE + dy;
+        if (r < 0 || r >= height) continue;
+        for (int dx = 0; dx < S; dx++) {
+            int x = col - BEFORE + dx;
+            if (x < 0 || x >= width) continue;
+            float ea, eb;
+            elements.at(batch, (long long)r * width + x, positions, c, ea, eb);
+            a += w[dy * S + dx] * ea;
+            b += w[dy * S + dx] * eb;
+        }
+    }
+    float ratio = a / b;
+    aft_store(y, i, aft_sigmoid(aft_load(q, i)) * ratio);
+    savedDenominator[i] = b;
+    savedRatio[i] = ratio;
+}
+
+// One block per (row of sources, 32 channels, batch element), one thread per channel walking the row: ∂V, the
+// per-channel part of ∂K, and ∂w (a shared column per thread, added to dtaps with atomics).
+extern "C" __global__ __launch_bounds__(CB) void aft_conv2_backward(const aft_elem* k, const aft_elem* v, const float* keyMax,
+    const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* alpha, const float* beta,
+    float* dkChannels, aft_elem* dv, float* dtaps, int height, int width)
+{
+    __shared__ float dw[S * S * CB];
+    int c = blockIdx.y * CB + threadIdx.x, row = blockIdx.x, batch = blockIdx.z;
+    for (int j = 0; j < S * S; j++) dw[j * CB + threadIdx.x] = 0.0f;
+    if (c >= D) return;
+    long long positions = (long long)height * width;
+    int head = c / HEAD_WIDTH;
+    float scale = outsideScale[head];
+    const float* w = shifted + head * S * S;
+    for (int col = 0; col < width; col++) {
+        long long p = (long long)row * width + col, i = ((long long)batch * positions + p) * D + c;
+        float e = __expf(aft_load(k, ((long long)batch * positions + p) * HEADS + head) - keyMax[batch * HEADS + head]);
+        float value = aft_load(v, i);
+        float sa = scale * outsideA[i], sb = scale * outsideB[i];
+        // Targets whose window holds this source: target = source − (tap − BEFORE).
+        for (int dy = 0; dy < S; dy++) {
+            int r = row + BEFORE - dy;
+            if (r < 0 || r >= height) continue;
+            for (int dx = 0; dx < S; dx++) {
+                int x = col + BEFORE - dx;
+                if (x < 0 || x >= width) continue;
+                long long t = ((long long)batch * positions + (long long)r * width + x) * D + c;
+                float a = alpha[t], b = beta[t], tap = w[dy * S + dx];
+                sa += tap * a;
+                sb += tap * b;
+                dw[(dy * S + dx) * CB + threadIdx.x] += tap * e * (a * value - b);
+            }
+        }
+        aft_store(dv, i, e * sa);
+        dkChannels[i] = e * (value * sa - sb);
+    }
+    for (int j = 0; j < S * S; j++) atomicAdd(&dtaps[head * S * S + j], dw[j * CB + threadIdx.x]);
+}

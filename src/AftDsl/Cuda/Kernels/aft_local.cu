@@ -1,0 +1,257 @@
+// AFT-local (paper Eq. 4), forward and backward, float32 or bfloat16 storage, float32 arithmetic.
+//
+//   Y_t = σ(Q_t) ⊙ Σ_t' e^{K_t' + ŵ_t,t'} V_t' / Σ_t' e^{K_t' + ŵ_t,t'},   ŵ = U_t·W_t' on the band, 0 off it.
+//
+// The band is t' ∈ [t − LO, t + HI] (LO = s − 1; HI = s − 1, or 0 when causal). Each row sums its band
+// directly and adds its out-of-band sources as two running-max states: the past t' ≤ t − LO − 1 (a
+// prefix lagged by the window) and, non-causal, the future t' ≥ t + HI + 1. Every term is positive, so
+// nothing cancels, and no term of a causal row comes from t' > t, shifts included. The prefix states come
+// from a three-phase scan: chunk aggregates (aft_local_chunks_*), a chain over chunks
+// (aft_local_chain), and a short walk inside each tile from its chunk's state (aft_band_scan.cuh).
+//
+// The bias band w_t,t' = U_t·W_t' is formed once per call by aft_local_bias ([T][BAND] floats, O(T·s)),
+// shared by every batch element and channel; nothing of size T×T exists.
+//
+// Backward (same band, transposed): with S = G ⊙ σ(Q), α = S / d, β = S ⊙ R / d and the forward's row
+// shift m (so every weight e^{K_t' + ŵ − m_t} ≤ 1):
+//   ∂V_t' = Σ_t e^{K_t' + ŵ_t,t' − m_t} α_t,   ∂K_t' = V_t' ⊙ ∂V_t' − Σ_t e^{K_t' + ŵ_t,t' − m_t} β_t,
+//   ∂w_t,t' = Σ_{batch, channels} e^{K_t' + w_t,t' − m_t} (α_t V_t' − β_t)   (band only),
+// the out-of-band targets again as lagged running-max states, of exponent −m_t. ∂w is reduced over the
+// warp's 32 channels by shuffles, over the batch in shared memory, and over channel blocks by float
+// atomics (so ∂U, ∂W are not bit-reproducible run to run; ∂Q, ∂K, ∂V are). ∂U, ∂W follow row by row.
+//
+// Compile-time constants: D (channels), RANK, LO, HI, CAUSAL, TILE (target rows per forward block and the
+// scan's chunk), RY (threads per channel column, forward), BT (source rows per backward block), RYB
+// (threads per column, backward). Blocks are (32, RY): one warp spans 32 consecutive channels.
+
+#include "aft_common.cuh"
+#include "aft_band_scan.cuh"
+
+#define CB 32
+#define BAND (LO + HI + 1)
+
+// ---- bias band: band[t][j] = U_t · W_{t − LO + j}, 0 where the source lies outside the sequence ----
+extern "C" __global__ void aft_local_bias(const aft_elem* u, const aft_elem* w, float* band, int length)
+{
+    __shared__ float row[RANK];
+    int t = blockIdx.x;
+    for (int r = threadIdx.x; r < RANK; r += blockDim.x) row[r] = aft_load(u, (long long)t * RANK + r);
+    __syncthreads();
+    for (int j = threadIdx.x; j < BAND; j += blockDim.x) {
+        int source = t - LO + j;
+        float sum = 0.0f;
+        if (source >= 0 && source < length)
+            for (int r = 0; r < RANK; r++) sum += row[r] * aft_load(w, (long long)source * RANK + r);
+        band[(long long)t * BAND + j] = sum;
+    }
+}
+
+// ---- scan phase 1: one running-max aggregate per chunk of TILE steps ----
+extern "C" __global__ __launch_bounds__(CB) void aft_local_chunks_forward(const aft_elem* k, const aft_elem* v, float* aggregates, int length)
+{
+    int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z, chunks = gridDim.x;
+    if (c >= D) return;
+    long long base = (long long)batch * length * D + c;
+    auto element = [&](int i, float& x, float& a, float& b) {
+        x = aft_load(k, base + (long long)i * D);
+        a = aft_load(v, base + (long long)i * D);
+        b = 1.0f;
+    };
+    aft_run s = aft_run_chunk(element, blockIdx.x * TILE, TILE, length);
+    aft_run_store(aggregates, aft_run_index(batch, blockIdx.x, chunks, 0, D, c), D, s);
+}
+
+// Backward's scanned elements are the targets: exponent −m_t, values (α_t, β_t).
+extern "C" __global__ __launch_bounds__(CB) void aft_local_chunks_backward(const float* shift, const float* alpha, const float* beta, float* aggregates, int length)
+{
+    int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z, chunks = gridDim.x;
+    if (c >= D) return;
+    long long base = (long long)batch * length * D + c;
+    auto element = [&](int i, float& x, float& a, float& b) {
+        long long at = base + (long long)i * D;
+        x = -shift[at];
+        a = alpha[at];
+        b = beta[at];
+    };
+    aft_run s = aft_run_chunk(element, blockIdx.x * TILE, TILE, length);
+    aft_run_store(aggregates, aft_run_index(batch, blockIdx.x, chunks, 0, D, c), D, s);
+}
+
+// ---- scan phase 2: exclusive prefix (and suffix, when given) states per chunk ----
+extern "C" __global__ __launch_bounds__(CB) void aft_local_chain(const float* aggregates, float* prefix, float* suffix, int chunks)
+{
+    int c = blockIdx.x * CB + threadIdx.x;
+    if (c >= D) return;
+    aft_run_chain(aggregates, prefix, suffix, blockIdx.y, chunks, D, c);
+}
+
+// ---- forward: one block per (tile of TILE rows, 32 channels, batch element) ----
+extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
+    const aft_elem* q, const aft_elem* k, const aft_elem* v, const float* band,
+    const float* chunkPrefix, const float* chunkSuffix,
+    aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, int length)
+{
+    __shared__ float pastM[TILE * CB], pastA[TILE * CB], pastB[TILE * CB];
+#if !CAUSAL
+    __shared__ float futureM[TILE * CB], futureA[TILE * CB], futureB[TILE * CB];
+#endif
+    int cx = threadIdx.x, ry = threadIdx.y;
+    int c = blockIdx.y * CB + cx, batch = blockIdx.z, t0 = blockIdx.x * TILE;
+    int chunks = (length + TILE - 1) / TILE;
+    bool valid = c < D;
+    long long base = (long long)batch * length * D + c;
+    auto element = [&](int i, float& x, float& a, float& b) {
+        x = aft_load(k, base + (long long)i * D);
+        a = aft_load(v, base + (long long)i * D);
+        b = 1.0f;
+    };
+    if (valid && ry == 0)
+        aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
+#if !CAUSAL
+    if (valid && ry == RY - 1)
+        aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
+#endif
+    __syncthreads();
+    if (!valid) return;
+    for (int r = ry; r < TILE; r += RY) {
+        int t = t0 + r;
+        if (t >= length) break;
+        aft_run s;
+        s.m = pastM[r * CB + cx];
+        s.a = pastA[r * CB + cx];
+        s.b = pastB[r * CB + cx];
+#if !CAUSAL
+        aft_run future;
+        future.m = futureM[r * CB + cx];
+        future.a = futureA[r * CB + cx];
+        future.b = futureB[r * CB + cx];
+        s = aft_run_merge(s, future);
+#endif
+        const float* biases = band + (long long)t * BAND;
+        int first = aft_imax(0, t - LO), last = aft_imin(length - 1, t + HI);
+        for (int source = first; source <= last; source++) {
+            long long at = base + (long long)source * D;
+            aft_run_add(s, aft_load(k, at) + biases[source - t + LO], aft_load(v, at), 1.0f);
+        }
+        long long at = base + (long long)t * D;
+        float ratio = s.a / s.b;
+        aft_store(y, at, aft_sigmoid(aft_load(q, at)) * ratio);
+        savedShift[at] = s.m;
+        savedDenominator[at] = s.b;
+        savedRatio[at] = ratio;
+    }
+}
+
+// ---- backward, element-wise part: ∂Q, and α = S / d, β = S ⊙ R / d for the transposed band ----
+extern "C" __global__ void aft_local_upstream(const aft_elem* q, const aft_elem* grad, const float* ratio, const float* denominator,
+    aft_elem* dq, float* alpha, float* beta, long long count)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    float gate = aft_sigmoid(aft_load(q, i)), g = aft_load(grad, i), r = ratio[i], d = denominator[i];
+    aft_store(dq, i, g * r * gate * (1.0f - gate));
+    float s = g * gate / d;
+    alpha[i] = s;
+    beta[i] = s * r;
+}
+
+// ---- backward: one block per (tile of BT source rows, 32 channels), looping over the batch ----
+extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
+    const aft_elem* k, const aft_elem* v, const float* band, const float* shift, const float* alpha, const float* beta,
+    const float* chunkPrefix, const float* chunkSuffix, aft_elem* dk, aft_elem* dv, float* dband, int length, int batches)
+{
+    __shared__ float futureM[BT * CB], futureA[BT * CB], futureB[BT * CB];
+#if !CAUSAL
+    __shared__ float pastM[BT * CB], pastA[BT * CB], pastB[BT * CB];
+#endif
+    __shared__ float dbias[BT * BAND];
+    int cx = threadIdx.x, ry = threadIdx.y;
+    int c = blockIdx.y * CB + cx, t0 = blockIdx.x * BT;
+    int chunks = (length + TILE - 1) / TILE;
+    bool valid = c < D;
+    for (int i = ry * CB + cx; i < BT * BAND; i += CB * RYB) dbias[i] = 0.0f;
+
+    for (int batch = 0; batch < batches; batch++) {
+        long long base = (long long)batch * length * D + c;
+        auto element = [&](int i, float& x, float& a, float& b) {
+            long long at = base + (long long)i * D;
+            x = -shift[at];
+            a = alpha[at];
+            b = beta[at];
+        };
+        __syncthreads();   // the previous batch element's rows are done with the shared states
+        // Targets t whose band misses source t': t ≥ t' + LO + 1 (the future) and t ≤ t' − HI − 1.
+        if (valid && ry == 0)
+            aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, BT, LO, length, futureM + cx, futureA + cx, futureB + cx, CB);
+#if !CAUSAL
+        if (valid && ry == RYB - 1)
+            aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, BT, HI, length, pastM + cx, pastA + cx, pastB + cx, CB);
+#endif
+        __syncthreads();
+        for (int r = ry; r < BT; r += RYB) {
+            int source = t0 + r;
+            if (source >= length) break;            // the same for the whole warp
+            long long at = base + (long long)source * D;
+            float key = valid ? aft_load(k, at) : 0.0f, value = valid ? aft_load(v, at) : 0.0f;
+            float gradV = 0.0f, gradR = 0.0f;
+            if (valid) {
+                aft_run s;
+                s.m = futureM[r * CB + cx];
+                s.a = futureA[r * CB + cx];
+                s.b = futureB[r * CB + cx];
+#if !CAUSAL
+                aft_run past;
+                past.m = pastM[r * CB + cx];
+                past.a = pastA[r * CB + cx];
+                past.b = pastB[r * CB + cx];
+                s = aft_run_merge(s, past);
+#endif
+                float scale = __expf(key + s.m);    // ≤ 1: every out-of-band target's shift covers this key
+                gradV = scale * s.a;
+                gradR = scale * s.b;
+            }
+            int first = aft_imax(0, source - HI), last = aft_imin(length - 1, source + LO);
+            for (int target = first; target <= last; target++) {
+                int j = source - target + LO;
+                float contribution = 0.0f;
+                if (valid) {
+                    long long tat = (long long)batch * length * D + (long long)target * D + c;
+                    float e = __expf(key + band[(long long)target * BAND + j] - shift[tat]);
+                    float a = alpha[tat], b = beta[tat];
+                    gradV += e * a;
+                    gradR += e * b;
+                    contribution = e * (a * value - b);
+                }
+                for (int offset = 16; offset > 0; offset /= 2) contribution += __shfl_xor_sync(0xffffffffu, contribution, offset);
+                if (cx == 0) dbias[r * BAND + j] += contribution;
+            }
+            if (valid) {
+                aft_store(dv, at, gradV);
+                aft_store(dk, at, value * gradV - gradR);
+            }
+        }
+    }
+    __syncthreads();
+    for (int i = ry * CB + cx; i < BT * BAND; i += CB * RYB) {
+        int r = i / BAND, j = i % BAND, source = t0 + r, target = source - j + LO;
+        if (source < length && target >= 0 && target < length) atomicAdd(&dband[(long long)target * BAND + j], dbias[i]);
+    }
+}
+
+// ---- ∂U_t = Σ_j ∂w[t][j] W_{t − LO + j},  ∂W_t' = Σ_t ∂w[t][t' − t + LO] U_t  (one block per row) ----
+extern "C" __global__ void aft_local_factor_gradients(const float* dband, const aft_elem* u, const aft_elem* w,
+    aft_elem* du, aft_elem* dw, int length)
+{
+    int t = blockIdx.x;
+    for (int r = threadIdx.x; r < RANK; r += blockDim.x) {
+        float gu = 0.0f, gw = 0.0f;
+        for (int j = 0; j < BAND; j++) {
+            int source = t - LO + j;
+            if (source >= 0 && source < length) gu += dband[(long long)t * BAND + j] * aft_load(w, (long long)source * RANK + r);
+            int target = t - j + LO;
+            if (target >= 0 && target < length) gw += dband[(long long)target * BAND + j] * aft_load(u, (long long)target * RANK + r);
+        }
+        aft_store(du, (long long)t * RANK + r, gu);
+        aft_store(dw, (long long)t * RANK + r, gw);
+    }
+}

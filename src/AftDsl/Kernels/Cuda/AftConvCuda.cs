@@ -1,0 +1,245 @@
+using AftDsl.Cuda;
+using TorchSharp;
+using static AftDsl.Kernels.Cuda.BandKernelSupport;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace AftDsl.Kernels.Cuda;
+
+/// <summary>
+/// Host code of the AFT-conv CUDA kernels (<c>aft_conv.cu</c>). Sequences (w <c>[heads, s]</c>, causal or not)
+/// run the AFT-local scheme with relative taps: band summed directly, out-of-band sources as lagged running-max
+/// states. Grids (w <c>[heads, s, s]</c>, non-causal) shift each head's keys by their grid maximum and sum the
+/// window plus the rows above and below it and the columns left and right of it, all positive sums. Same
+/// contract as <see cref="AftConvOperators"/>: gradients of q, k, v, w in that order.
+/// </summary>
+internal static class AftConvCuda
+{
+    const string CausalKey = "aft-conv-cuda-causal", DtypesKey = "aft-conv-cuda-dtypes";
+    const int Columns = 32;
+
+    /// <summary>q, v: <c>[B, *grid, D]</c>; k: <c>[B, *grid, heads]</c>; w: <c>[heads, s]</c> or <c>[heads, s, s]</c>; float32 or bfloat16.</summary>
+    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor w, bool causal)
+    {
+        using var scope = NewDisposeScope();
+        var dtype = q.dtype;
+        var shape = new ConvShape(k, v, w, causal);
+        var module = Module(dtype, shape);
+        Tensor[] originals = [q, k, v];
+        var prepared = originals.Select(t => Prepared(t, dtype)).ToArray();
+        var (pq, pk, pv) = (prepared[0], prepared[1], prepared[2]);
+        var taps = Prepared(w, ScalarType.Float32);
+        if (ReferenceEquals(taps, w)) taps = w.detach().clone();     // saved as created: never the caller's own tensor
+        var device = q.device;
+        var y = empty_like(pq);
+        var (denominator, ratio) = (Floats(device, pq.shape), Floats(device, pq.shape));
+        Tensor[] created;
+        if (shape.Spatial == 1)
+        {
+            var (prefix, suffix) = Scan(module, shape, "aft_conv1_chunks_forward", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
+            var shift = Floats(device, pq.shape);
+            var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
+                .Tensor(taps, ScalarType.Float32, "taps").Tensor(prefix, ScalarType.Float32, "prefix");
+            arguments = suffix is null ? arguments.Int64(0) : arguments.Tensor(suffix, ScalarType.Float32, "suffix");
+            Run(module, "aft_conv1_forward", new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns, (uint)shape.Tiles.Rows),
+                arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
+                    .Tensor(ratio, ScalarType.Float32, "ratio").Int32(shape.Length));
+            created = [taps, shift, denominator, ratio];
+        }
+        else
+        {
+            var (keyMax, shifted, outsideScale) = GridShifts(module, shape, pk, taps, dtype);
+            var (outsideA, outsideB) = Outside(module, shape, "aft_conv2_strips_forward",
+                a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v").Tensor(keyMax, ScalarType.Float32, "keyMax"), backward: false);
+            var count = pq.NumberOfElements;
+            Run(module, "aft_conv2_forward", new Dim3(Blocks(count, 256)), new Dim3(256), new KernelArguments()
+                .Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v").Tensor(keyMax, ScalarType.Float32, "keyMax")
+                .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale")
+                .Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
+                .Tensor(y, dtype, "y").Tensor(denominator, ScalarType.Float32, "denominator").Tensor(ratio, ScalarType.Float32, "ratio")
+                .Int32(shape.Height).Int32(shape.Width).Int32(shape.Batch));
+            created = [keyMax, shifted, outsideScale, denominator, ratio];
+        }
+
+        ctx.save_data(CausalKey, causal);
+        ctx.save_data(DtypesKey, new[] { q.dtype, k.dtype, v.dtype, w.dtype });
+        foreach (var copy in prepared.Where((t, i) => !ReferenceEquals(t, originals[i])).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>())
+            copy.MoveToOuterDisposeScope();
+        SavedTensors.Save(ctx, inputs: [pq, pk, pv, w], created: created);
+        return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Gradients of q, k, v, w (in that order), in the dtypes of the forward's inputs.</summary>
+    public static List<Tensor> Backward(AutogradContext ctx, Tensor grad)
+    {
+        using var scope = NewDisposeScope();
+        var causal = (bool)ctx.get_data(CausalKey);
+        var saved = ctx.get_saved_variables();
+        var (q, k, v, w) = (saved[0], saved[1], saved[2], saved[3]);
+        var dtype = q.dtype;
+        var shape = new ConvShape(k, v, w, causal);
+        var module = Module(dtype, shape);
+        var device = q.device;
+        var g = Prepared(grad, dtype);
+        var (denominator, ratio) = shape.Spatial == 1 ? (saved[6], saved[7]) : (saved[7], saved[8]);
+
+        var dq = empty_like(q);
+        var (alpha, beta) = (Floats(device, q.shape), Floats(device, q.shape));
+        var count = q.NumberOfElements;
+        Run(module, "aft_conv_upstream", new Dim3(Blocks(count, 256)), new Dim3(256), new KernelArguments()
+            .Tensor(q, dtype, "q").Tensor(g, dtype, "grad").Tensor(ratio, ScalarType.Float32, "ratio").Tensor(denominator, ScalarType.Float32, "denominator")
+            .Tensor(dq, dtype, "dq").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta").Int64(count));
+
+        var dkChannels = Floats(device, q.shape);
+        var dv = empty_like(v);
+        var dtaps = zeros(w.shape, dtype: ScalarType.Float32, device: device);
+        if (shape.Spatial == 1)
+        {
+            var (taps, shift) = (saved[4], saved[5]);
+            var (prefix, suffix) = Scan(module, shape, "aft_conv1_chunks_backward",
+                a => a.Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), withSuffix: true);
+            Run(module, "aft_conv1_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.Tiles.BackwardThreadRows),
+                new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(taps, ScalarType.Float32, "taps")
+                    .Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
+                    .Tensor(prefix, ScalarType.Float32, "prefix").Tensor(suffix!, ScalarType.Float32, "suffix")
+                    .Tensor(dkChannels, ScalarType.Float32, "dkChannels").Tensor(dv, dtype, "dv").Tensor(dtaps, ScalarType.Float32, "dtaps")
+                    .Int32(shape.Length).Int32(shape.Batch));
+        }
+        else
+        {
+            var (keyMax, shifted, outsideScale) = (saved[4], saved[5], saved[6]);
+            var (outsideA, outsideB) = Outside(module, shape, "aft_conv2_strips_backward",
+                a => a.Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), backward: true);
+            Run(module, "aft_conv2_backward", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), new KernelArguments()
+                .Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(keyMax, ScalarType.Float32, "keyMax")
+                .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale")
+                .Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
+                .Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
+                .Tensor(dkChannels, ScalarType.Float32, "dkChannels").Tensor(dv, dtype, "dv").Tensor(dtaps, ScalarType.Float32, "dtaps")
+                .Int32(shape.Height).Int32(shape.Width));
+        }
+
+        var dk = empty_like(k);
+        var keys = k.NumberOfElements;
+        Run(module, "aft_conv_key_gradients", new Dim3(Blocks(keys, 256)), new Dim3(256), new KernelArguments()
+            .Tensor(dkChannels, ScalarType.Float32, "dkChannels").Tensor(dk, dtype, "dk").Int64(keys / shape.Heads));
+
+        var dtypes = (ScalarType[])ctx.get_data(DtypesKey);
+        Tensor[] gradients = [dq, dk, dv, dtaps];
+        return [.. gradients.Select((t, i) => (t.dtype == dtypes[i] ? t : t.to(dtypes[i])).MoveToOuterDisposeScope())];
+    }
+
+    // Sequences, phases 1 and 2 of the lagged scans.
+    static (Tensor Prefix, Tensor? Suffix) Scan(ICudaModule module, ConvShape shape, string chunkKernel, Func<KernelArguments, KernelArguments> elements, bool withSuffix)
+    {
+        var states = new long[] { shape.Batch, shape.Chunks, 3, shape.Channels };
+        var aggregates = empty(states, dtype: ScalarType.Float32, device: shape.Device);
+        var prefix = empty(states, dtype: ScalarType.Float32, device: shape.Device);
+        var suffix = withSuffix ? empty(states, dtype: ScalarType.Float32, device: shape.Device) : null;
+        Run(module, chunkKernel, new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns),
+            elements(new KernelArguments()).Tensor(aggregates, ScalarType.Float32, "aggregates").Int32(shape.Length));
+        var chain = new KernelArguments().Tensor(aggregates, ScalarType.Float32, "aggregates").Tensor(prefix, ScalarType.Float32, "prefix");
+        chain = suffix is null ? chain.Int64(0) : chain.Tensor(suffix, ScalarType.Float32, "suffix");
+        Run(module, "aft_conv1_chain", new Dim3(shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), chain.Int32((int)shape.Chunks));
+        return (prefix, suffix);
+    }
+
+    // Grids: each head's key maximum per batch element, the shifted taps e^{w − ρ} and the outside scale e^{−ρ}.
+    static (Tensor KeyMax, Tensor Shifted, Tensor OutsideScale) GridShifts(ICudaModule module, ConvShape shape, Tensor k, Tensor taps, ScalarType dtype)
+    {
+        var keyMax = Floats(shape.Device, shape.Batch, shape.Heads);
+        Run(module, "aft_conv2_key_max", new Dim3((uint)(shape.Batch * shape.Heads)), new Dim3(256), new KernelArguments()
+            .Tensor(k, dtype, "k").Tensor(keyMax, ScalarType.Float32, "keyMax").Int32(shape.Positions));
+        var shifted = Floats(shape.Device, taps.shape);
+        var outsideScale = Floats(shape.Device, shape.Heads);
+        Run(module, "aft_conv2_taps", new Dim3((uint)shape.Heads), new Dim3(64), new KernelArguments()
+            .Tensor(taps, ScalarType.Float32, "taps").Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale"));
+        return (keyMax, shifted, outsideScale);
+    }
+
+    // Grids: the sums over everything outside each position's window (sources forward, targets backward).
+    static (Tensor A, Tensor B) Outside(ICudaModule module, ConvShape shape, string stripKernel, Func<KernelArguments, KernelArguments> elements, bool backward)
+    {
+        long[] perChannel = [shape.Batch, shape.Height, shape.Width, shape.Channels];
+        var (outsideA, outsideB) = (Floats(shape.Device, perChannel), Floats(shape.Device, perChannel));
+        var rowTotals = Floats(shape.Device, shape.Batch, shape.Height, 2, shape.Channels);
+        var grid = new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch);
+        Run(module, stripKernel, grid, new Dim3(Columns), elements(new KernelArguments())
+            .Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
+            .Tensor(rowTotals, ScalarType.Float32, "rowTotals").Int32(shape.Height).Int32(shape.Width));
+        Run(module, "aft_conv2_rows", grid, new Dim3(Columns), new KernelArguments()
+            .Tensor(rowTotals, ScalarType.Float32, "rowTotals").Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
+            .Int32(shape.Height).Int32(shape.Width).Int32(backward ? 1 : 0));
+        return (outsideA, outsideB);
+    }
+
+    static ICudaModule Module(ScalarType dtype, ConvShape shape)
+    {
+        var bf16 = Bf16Flag(dtype, "AFT-conv");
+        return shape.Spatial == 1
+            ? CudaKernels.Module("aft_conv.cu", ("AFT_BF16", bf16), ("D", shape.Channels), ("HEADS", shape.Heads), ("SPATIAL", 1), ("S", shape.Size),
+                ("LO", shape.Lo), ("HI", shape.Hi), ("TAP0", shape.Before - shape.Lo), ("CAUSAL", shape.Causal ? 1 : 0),
+                ("TILE", shape.Tiles.Tile), ("RY", shape.Tiles.Rows), ("BT", shape.BackwardRows), ("RYB", shape.Tiles.BackwardThreadRows))
+            : CudaKernels.Module("aft_conv.cu", ("AFT_BF16", bf16), ("D", shape.Channels), ("HEADS", shape.Heads), ("SPATIAL", 2), ("S", shape.Size),
+                ("BEFORE", shape.Before));
+    }
+
+    /// <summary>Sizes of one call, and the tile sizes it compiles with.</summary>
+    sealed class ConvShape
+    {
+        public ConvShape(Tensor k, Tensor v, Tensor w, bool causal)
+        {
+            Spatial = (int)w.dim() - 1;
+            if (Spatial is not (1 or 2) || k.dim() != Spatial + 2 || v.dim() != Spatial + 2)
+                throw new ArgumentException($"AFT-conv takes w [heads, s] with [B, T, ·] inputs or w [heads, s, s] with [B, H, W, ·] inputs; got w of {w.dim()} and k of {k.dim()} dimensions.");
+            if (causal && Spatial != 1)
+                throw new ArgumentException("Causal AFT-conv is defined for sequences only (a 1-d kernel).", nameof(causal));
+            Batch = Int(k.shape[0], "B");
+            Heads = Int(k.shape[^1], "heads");
+            Channels = Int(v.shape[^1], "D");
+            if (Channels % Heads != 0) throw new ArgumentException($"AFT-conv: {Heads} heads must divide the width {Channels}.");
+            Size = Int(w.shape[1], "s");
+            Height = Spatial == 1 ? 1 : Int(k.shape[1], "H");
+            Width = Int(k.shape[Spatial], "W");
+            Positions = Int(k.shape[1] * (Spatial == 1 ? 1 : k.shape[2]), "positions");
+            Device = k.device;
+            Causal = causal;
+            Before = causal ? Size - 1 : (Size - 1) / 2;
+            var after = causal ? 0 : Size - 1 - Before;
+            Lo = Math.Min(Before, Math.Max(Width - 1, 0));
+            Hi = Math.Min(after, Math.Max(Width - 1, 0));
+            Tiles = AftLocalCuda.Tiles;
+            if (Spatial == 1)
+            {
+                var rows = Tiles.BackwardRows;
+                while (rows > 1 && BackwardShared(rows) > SharedBytes) rows /= 2;
+                if (BackwardShared(rows) > SharedBytes || 6 * Tiles.Tile * Columns * 4 > SharedBytes)
+                    throw new CudaException($"AFT-conv kernel of {Size} taps is too wide for the CUDA kernels' shared memory.");
+                BackwardRows = rows;
+            }
+            else if (Size * Size * Columns * 4 > SharedBytes)
+                throw new CudaException($"AFT-conv kernel of {Size}×{Size} taps is too wide for the CUDA kernels' shared memory.");
+        }
+
+        int BackwardShared(int rows) => (rows * 6 * Columns + (Lo + Hi + 1) * Columns * Tiles.BackwardThreadRows) * 4;
+
+        public int Spatial { get; }
+        public int Batch { get; }
+        public int Heads { get; }
+        public int Channels { get; }
+        public int Size { get; }
+        public int Height { get; }
+        public int Width { get; }
+        public int Positions { get; }
+        public int Length => Width;
+        public Device Device { get; }
+        public bool Causal { get; }
+        public int Before { get; }
+        public int Lo { get; }
+        public int Hi { get; }
+        public BandTiles Tiles { get; }
+        public int BackwardRows { get; }
+        public uint Chunks => Blocks(Length, Tiles.Tile);
+        public uint ChannelBlocks => Blocks(Channels, Columns);
+    }
+}
