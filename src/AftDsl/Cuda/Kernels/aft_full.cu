@@ -136,23 +136,41 @@ extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_bias_gra
 }
 
 // Causal, the diagonal blocks of a chunk: adds Σ_{t' = i₀ … t} E[t, t'] X[t'] to the sums of row t, where i₀ is
-// the first row of t's block of `blockRows` rows (the products over earlier columns ran in cuBLAS). Only
+// the first row of t's block of AFT_FULL_DIAGONAL rows (the products over earlier columns ran in cuBLAS). Only
 // past and present columns are read, so a NaN or inf in a later position never meets a masked zero.
 // e: [B, count, columns] (the chunk's rows start at `start`), x: [B, T, 2H], sums: [B, count, 2H].
-extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_diagonal(
+// Grid: (ceil(2H / AFT_FULL_CHANNELS), B · ceil(count / AFT_FULL_DIAGONAL)); block: AFT_FULL_CHANNELS threads,
+// one channel each, with the block's E triangle in shared memory and one accumulator per row in registers.
+#define AFT_FULL_DIAGONAL 64
+#define AFT_FULL_CHANNELS 128
+extern "C" __global__ __launch_bounds__(AFT_FULL_CHANNELS) void aft_full_diagonal(
     const aft_elem* __restrict__ e, const aft_elem* __restrict__ x, aft_elem* __restrict__ sums,
-    int B, int T, int H, int start, int count, int columns, int blockRows)
+    int B, int T, int H, int start, int count, int columns)
 {
-    const long long n = (long long)B * count * 2 * H;
-    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    __shared__ float weights[AFT_FULL_DIAGONAL][AFT_FULL_DIAGONAL];
+    const int blocks = (count + AFT_FULL_DIAGONAL - 1) / AFT_FULL_DIAGONAL;
+    const int b = (int)blockIdx.y / blocks, first = (int)blockIdx.y % blocks * AFT_FULL_DIAGONAL;
+    const int rows = count - first < AFT_FULL_DIAGONAL ? count - first : AFT_FULL_DIAGONAL;
+    for (int i = (int)threadIdx.x; i < AFT_FULL_DIAGONAL * AFT_FULL_DIAGONAL; i += blockDim.x)
     {
-        const int c = (int)(i % (2 * H));
-        const long long bj = i / (2 * H);
-        const int b = (int)(bj / count), j = (int)(bj % count);
-        const aft_elem* row = e + bj * columns + start;
-        const aft_elem* source = x + ((long long)b * T + start) * 2 * H + c;
-        float acc = aft_load(sums, i);
-        for (int t = j / blockRows * blockRows; t <= j; t++) acc += aft_load(row, t) * aft_load(source, (long long)t * 2 * H);
-        aft_store(sums, i, acc);
+        const int j = i / AFT_FULL_DIAGONAL, t = i % AFT_FULL_DIAGONAL;
+        weights[j][t] = j < rows && t <= j ? aft_load(e, ((long long)b * count + first + j) * columns + start + first + t) : 0.0f;
     }
+    __syncthreads();
+    const int c = (int)(blockIdx.x * AFT_FULL_CHANNELS + threadIdx.x);
+    if (c >= 2 * H) return;
+    aft_elem* out = sums + ((long long)b * count + first) * 2 * H + c;
+    const aft_elem* source = x + ((long long)b * T + start + first) * 2 * H + c;
+    float acc[AFT_FULL_DIAGONAL];
+#pragma unroll
+    for (int j = 0; j < AFT_FULL_DIAGONAL; j++) acc[j] = j < rows ? aft_load(out, (long long)j * 2 * H) : 0.0f;
+    for (int t = 0; t < rows; t++)
+    {
+        const float value = aft_load(source, (long long)t * 2 * H);
+#pragma unroll
+        for (int j = 0; j < AFT_FULL_DIAGONAL; j++)
+            if (j >= t) acc[j] += weights[j][t] * value;                   // in order of t for every row: the same bits each run
+    }
+#pragma unroll
+    for (int j = 0; j < AFT_FULL_DIAGONAL; j++) if (j < rows) aft_store(out, (long long)j * 2 * H, acc[j]);
 }

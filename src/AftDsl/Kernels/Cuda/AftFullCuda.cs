@@ -18,14 +18,17 @@ internal static class AftFullCuda
     const string Source = "aft_full.cu";
     const int Threads = 256;
     const long MaxBlocks = 8192;
-    const int DiagonalRows = 64;                            // rows whose lower triangle the diagonal kernel sums
+    const int DiagonalRows = 64;                            // AFT_FULL_DIAGONAL: rows whose lower triangle the diagonal kernel sums
+    const int DiagonalChannels = 128;                       // AFT_FULL_CHANNELS
 
     /// <summary><paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/>: <c>[B, T, H]</c>; <paramref name="u"/>, <paramref name="w"/>: <c>[maxLength, rank]</c>, of which the first T rows are used.</summary>
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, bool causal)
     {
         using var scope = NewDisposeScope();
+        var bias = (U: u, W: w);
         var s = Shape.Of(q, k, v, u, w);
         var (qc, kc, vc) = (q.contiguous(), k.contiguous(), v.contiguous());
+        (u, w) = (u.to(s.Dtype), w.to(s.Dtype));               // biases in the activations' dtype (their gradients go back in theirs)
         var module = s.Module();
         var columnShift = kc.amax([causal ? 2 : 1], keepdim: true).contiguous();
         var ratio = empty_like(kc);
@@ -57,7 +60,7 @@ internal static class AftFullCuda
             y.index_put_(qc.index([b, t]).sigmoid().mul_(ratio.index([b, t])), b, t);          // those rows only: the others keep their bits
         }
         ctx.save_data(CausalKey, causal);
-        SavedTensors.Save(ctx, inputs: [q, k, v, u, w], created: [ratio, denominator, columnShift, rowMax, repaired]);
+        SavedTensors.Save(ctx, inputs: [q, k, v, bias.U, bias.W], created: [ratio, denominator, columnShift, rowMax, repaired]);
         return y.MoveToOuterDisposeScope();
     }
 
@@ -67,9 +70,9 @@ internal static class AftFullCuda
         using var scope = NewDisposeScope();
         var causal = (bool)ctx.get_data(CausalKey);
         var saved = ctx.get_saved_variables();
-        var (u, w) = (saved[3], saved[4]);
         var (ratio, denominator, columnShift, rowMax, repaired) = (saved[5], saved[6], saved[7], saved[8], saved[9]);
-        var s = Shape.Of(saved[0], saved[1], saved[2], u, w);
+        var s = Shape.Of(saved[0], saved[1], saved[2], saved[3], saved[4]);
+        var (u, w) = (saved[3].to(s.Dtype), saved[4].to(s.Dtype));
         var (qc, kc, vc) = (saved[0].contiguous(), saved[1].contiguous(), saved[2].contiguous());
         var g = grad.to(s.Dtype).contiguous();                  // autograd may hand in an expanded (stride-0) gradient
         var module = s.Module();
@@ -124,7 +127,7 @@ internal static class AftFullCuda
             ExactRows.AddGradients(repaired, gated, kc, vc, Bias, [u, w], causal, dk, dv, [du, dw]);
         }
         return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope(),
-                du.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
+                du.to(saved[3].dtype).MoveToOuterDisposeScope(), dw.to(saved[4].dtype).MoveToOuterDisposeScope()];
     }
 
     /// <summary>The tensors' sizes and dtype, checked.</summary>
@@ -134,9 +137,9 @@ internal static class AftFullCuda
         {
             if (q.dim() != 3 || !q.shape.SequenceEqual(k.shape) || !q.shape.SequenceEqual(v.shape))
                 throw new ArgumentException($"AFT-full takes q, k, v of one shape [B, T, H]; got [{string.Join(", ", q.shape)}], [{string.Join(", ", k.shape)}], [{string.Join(", ", v.shape)}].");
-            var dtypes = new[] { q.dtype, k.dtype, v.dtype, u.dtype, w.dtype };
-            if (dtypes.Distinct().Count() != 1 || q.dtype is not (ScalarType.Float32 or ScalarType.BFloat16))
-                throw new ArgumentException($"The CUDA AFT-full kernels take float32 or bfloat16 q, k, v, u, w of one dtype; got {string.Join(", ", dtypes)}.");
+            var dtypes = new[] { q.dtype, k.dtype, v.dtype };
+            if (dtypes.Distinct().Count() != 1 || q.dtype is not (ScalarType.Float32 or ScalarType.BFloat16) || !u.is_floating_point() || !w.is_floating_point())
+                throw new ArgumentException($"The CUDA AFT-full kernels take float32 or bfloat16 q, k, v of one dtype and floating-point u, w; got {string.Join(", ", dtypes)}, {u.dtype}, {w.dtype}.");
             if (q.shape[0] * q.shape[1] * q.shape[2] * 2 > int.MaxValue || u.shape[0] < q.shape[1] || w.shape[0] < q.shape[1])
                 throw new ArgumentException($"Shape [{string.Join(", ", q.shape)}] with biases of {u.shape[0]} and {w.shape[0]} rows is out of the kernels' range.");
             return new((int)q.shape[0], (int)q.shape[1], (int)q.shape[2], q.dtype);
@@ -168,9 +171,10 @@ internal static class AftFullCuda
                 target.copy_(product);
             }
         }
-        CudaLaunch.Run(module, "aft_full_diagonal", s.Grid((long)s.B * chunk.Length * 2 * s.H), new Dim3(Threads), new KernelArguments()
+        var grid = new Dim3(CudaLaunch.Blocks(2L * s.H, DiagonalChannels), checked((uint)(s.B * CudaLaunch.Blocks(chunk.Length, DiagonalRows))));
+        CudaLaunch.Run(module, "aft_full_diagonal", grid, new Dim3(DiagonalChannels), new KernelArguments()
             .Tensor(e, s.Dtype, "E").Tensor(x, s.Dtype, "X").Tensor(sums, s.Dtype, "sums").Int32(s.B).Int32(s.T).Int32(s.H)
-            .Int32((int)chunk.Start).Int32((int)chunk.Length).Int32((int)e.shape[2]).Int32(DiagonalRows));
+            .Int32((int)chunk.Start).Int32((int)chunk.Length).Int32((int)e.shape[2]));
         return sums;
     }
 

@@ -178,6 +178,28 @@ public sealed class AftFullCudaTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void Float32_biases_with_bfloat16_activations_get_float32_gradients(bool causal)
+    {
+        var x = Inputs(2, 20, 4, float32, 13);
+        var mixed = x.Select((t, i) => i < 3 ? t.to(bfloat16) : t).ToArray();
+        var leaves = mixed.Select(t => t.detach().requires_grad_()).ToArray();
+        Tensor y;
+        using (EmulatedCuda.Use())
+        {
+            y = AftFull.Apply(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], causal);
+            y.sum().backward();
+        }
+        Assert.Equal(ScalarType.BFloat16, y.dtype);
+        Assert.Equal(ScalarType.Float32, leaves[3].grad!.dtype);
+        Assert.Equal(ScalarType.Float32, leaves[4].grad!.dtype);
+        var exact = mixed.Select(t => t.to(bfloat16).to(float64).requires_grad_()).ToArray();
+        AftNaive.Full(exact[0], exact[1], exact[2], Bias(exact), causal).sum().backward();
+        GradientCheck.Relative(exact[3].grad!, leaves[3].grad!.to(float64), 5e-2, "∂L/∂U");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void Forward_and_backward_leave_no_tensors_alive(bool causal)
     {
         var x = Inputs(2, 20, 4, float32, 12);
