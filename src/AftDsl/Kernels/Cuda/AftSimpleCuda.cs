@@ -25,7 +25,7 @@ internal static class AftSimpleCuda
 
     /// <summary>
     /// A block's shape: <paramref name="ChannelThreads"/> threads along the channels, each taking
-    /// <paramref name="ChannelsPerThread"/> (1, or 2 for bfloat16 pairs), times <paramref name="Segments"/> threads
+    /// <paramref name="ChannelsPerThread"/> (1, 2, 4 or 8, loaded as one word), times <paramref name="Segments"/> threads
     /// along time, each scanning <paramref name="Run"/> steps in registers.
     /// <paramref name="InclusiveFlagEvery"/>: tests only; above 1, most tiles raise only their aggregate's flag, so
     /// that the look-back must fold aggregates (under the emulation every earlier tile has finished).
@@ -58,7 +58,7 @@ internal static class AftSimpleCuda
     {
         using var scope = NewDisposeScope();
         var layout = Layout.Of(q, k, v, tilesOverride.Value);
-        var (qc, kc, vc) = (q.contiguous(), k.contiguous(), v.contiguous());
+        var (qc, kc, vc) = (layout.Ready(q), layout.Ready(k), layout.Ready(v));
         var module = layout.Module();
         var y = empty_like(qc);
         ctx.save_data(CausalKey, causal);
@@ -98,8 +98,8 @@ internal static class AftSimpleCuda
         var causal = (bool)ctx.get_data(CausalKey);
         var saved = ctx.get_saved_variables();
         var layout = Layout.Of(saved[0], saved[1], saved[2], (Tiles)ctx.get_data(TilesKey));
-        var (qc, kc, vc) = (saved[0].contiguous(), saved[1].contiguous(), saved[2].contiguous());
-        var g = grad.to(layout.Dtype).contiguous();          // autograd may hand in an expanded (stride-0) gradient
+        var (qc, kc, vc) = (layout.Ready(saved[0]), layout.Ready(saved[1]), layout.Ready(saved[2]));
+        var g = layout.Ready(grad.to(layout.Dtype));          // autograd may hand in an expanded (stride-0) gradient
         var module = layout.Module();
         var (dq, dk, dv) = (empty_like(qc), empty_like(qc), empty_like(qc));
         if (causal)
@@ -153,6 +153,17 @@ internal static class AftSimpleCuda
         public Dim3 ScanGrid => new(checked((uint)(Chains * (long)TileCount)));
         public Dim3 Block => new((uint)Tiles.Threads);
         public Dim3 ElementwiseGrid => new(CudaLaunch.Blocks((long)T * D, ElementwiseThreads * ElementsPerThread), (uint)B);
+
+        /// <summary>
+        /// <paramref name="tensor"/> contiguous, with its first element aligned for the kernels' vector loads of
+        /// <see cref="Tiles.ChannelsPerThread"/> elements (a view at an odd offset is copied).
+        /// </summary>
+        public Tensor Ready(Tensor tensor)
+        {
+            var contiguous = tensor.contiguous();
+            var alignment = Tiles.ChannelsPerThread * contiguous.ElementSize;
+            return Native.TensorMemory.Address(contiguous, Dtype, contiguous.device_type, "input") % alignment == 0 ? contiguous : contiguous.clone();
+        }
 
         public ICudaModule Module() => CudaKernels.Module(Source,
             ("AFT_D", D), ("AFT_BF16", Dtype == ScalarType.BFloat16 ? 1 : 0),

@@ -183,6 +183,27 @@ public sealed class AftSimpleCudaTests
     }
 
     [Fact]
+    public void Inputs_at_an_offset_that_breaks_vector_alignment_are_handled()
+    {
+        // Contiguous views starting one element into their storage: 4-byte, not 16-byte, aligned.
+        var x = Inputs(2, 10, 8, float32, 16);
+        var shifted = x.Select(t => cat([zeros(1), t.flatten()]).narrow(0, 1, t.NumberOfElements).view(t.shape)).ToArray();
+        Assert.True(shifted[0].is_contiguous());
+        var tiles = new AftSimpleCuda.Tiles(ChannelThreads: 4, Segments: 8, Run: 2, ChannelsPerThread: 4);
+        foreach (var view in shifted) view.requires_grad_();
+        Tensor output;
+        using (Emulated(tiles))
+        {
+            output = AftSimple.Apply(shifted[0], shifted[1], shifted[2], causal: true);
+            output.sum().backward();
+        }
+        GradientCheck.Relative(Reference(x, true), output.detach().to(float64), 1e-5, "output");
+        var exact = x.Select(t => t.to(float64).requires_grad_()).ToArray();
+        AftNaive.Simple(exact[0], exact[1], exact[2], true).sum().backward();
+        for (var i = 0; i < 3; i++) GradientCheck.Relative(exact[i].grad!, shifted[i].grad!.to(float64), 1e-4, $"∂L/∂{"QKV"[i]}");
+    }
+
+    [Fact]
     public void A_look_back_that_folds_aggregates_over_several_windows_gives_the_same_bits()
     {
         // 45 tiles in a chain; only tiles 0 and 40 raise their inclusive flag, so tile 39 folds 38 aggregates
