@@ -29,8 +29,11 @@ internal static class AftSimpleCuda
     /// along time, each scanning <paramref name="Run"/> steps in registers.
     /// <paramref name="InclusiveFlagEvery"/>: tests only; above 1, most tiles raise only their aggregate's flag, so
     /// that the look-back must fold aggregates (under the emulation every earlier tile has finished).
+    /// <paramref name="ReductionBlocks"/>: non-causal reductions take spans of tiles so that about this many blocks
+    /// fill the GPU and leave few partial states per channel to fold.
     /// </summary>
-    internal readonly record struct Tiles(int ChannelThreads, int Segments, int Run, int ChannelsPerThread, int InclusiveFlagEvery = 1)
+    internal readonly record struct Tiles(int ChannelThreads, int Segments, int Run, int ChannelsPerThread, int InclusiveFlagEvery = 1,
+        int ReductionBlocks = 1024)
     {
         public int Channels => ChannelThreads * ChannelsPerThread;
         public int Steps => Segments * Run;
@@ -77,11 +80,11 @@ internal static class AftSimpleCuda
         {
             var ratio = layout.PerChannel();
             var logDenominator = layout.PerChannel();
-            using (var partials = layout.States())
+            using (var partials = layout.Partials())
             {
-                CudaLaunch.Run(module, "aft_simple_reduce_forward", layout.ScanGrid, layout.Block, new KernelArguments()
+                CudaLaunch.Run(module, "aft_simple_reduce_forward", layout.ReduceGrid, layout.Block, new KernelArguments()
                     .Tensor(kc, layout.Dtype, "k").Tensor(vc, layout.Dtype, "v").Tensor(partials, float32, "partials")
-                    .Int32(layout.T).Int32(layout.Chains).Int32(layout.TileCount));
+                    .Int32(layout.T).Int32(layout.Chains).Int32(layout.PartialCount).Int32(layout.Span));
                 layout.Fold(module, partials, ratio, logDenominator, kind: 0);
             }
             CudaLaunch.Run(module, "aft_simple_output", layout.ElementwiseGrid, new Dim3(ElementwiseThreads), new KernelArguments()
@@ -117,11 +120,11 @@ internal static class AftSimpleCuda
         {
             var (ratio, logDenominator) = (saved[3], saved[4]);
             using var total = layout.PerChannel();
-            using (var partials = layout.States())
+            using (var partials = layout.Partials())
             {
-                CudaLaunch.Run(module, "aft_simple_reduce_backward", layout.ScanGrid, layout.Block, new KernelArguments()
+                CudaLaunch.Run(module, "aft_simple_reduce_backward", layout.ReduceGrid, layout.Block, new KernelArguments()
                     .Tensor(qc, layout.Dtype, "q").Tensor(g, layout.Dtype, "grad").Tensor(partials, float32, "partials")
-                    .Int32(layout.T).Int32(layout.Chains).Int32(layout.TileCount));
+                    .Int32(layout.T).Int32(layout.Chains).Int32(layout.PartialCount).Int32(layout.Span));
                 layout.Fold(module, partials, total, total, kind: 1);
             }
             CudaLaunch.Run(module, "aft_simple_gradients", layout.ElementwiseGrid, new Dim3(ElementwiseThreads), new KernelArguments()
@@ -173,6 +176,15 @@ internal static class AftSimpleCuda
         /// <summary>Per (chain, tile): aggregate and inclusive (max, numerator, denominator) of each channel slot.</summary>
         public Tensor States() => empty([Chains, TileCount, 2, 3, Tiles.Channels], float32, Device);
 
+        /// <summary>
+        /// Non-causal reductions: tiles per reduction block, so that about <see cref="Tiles.ReductionBlocks"/> blocks
+        /// make few partial states per chain (the fold that follows runs one thread per channel).
+        /// </summary>
+        public int Span => Math.Max(1, TileCount / Math.Max(1, Tiles.ReductionBlocks / Chains));
+        public int PartialCount => (TileCount + Span - 1) / Span;
+        public Dim3 ReduceGrid => new(checked((uint)(Chains * (long)PartialCount)));
+        public Tensor Partials() => empty([Chains, PartialCount, 2, 3, Tiles.Channels], float32, Device);
+
         /// <summary>The ticket counter and one flag per (chain, tile), zero.</summary>
         public Tensor Flags() => zeros([1 + Chains * (long)TileCount], int32, Device);
 
@@ -183,7 +195,7 @@ internal static class AftSimpleCuda
             if (TileCount == 0) return;                       // T = 0: nothing reads the per-channel results
             CudaLaunch.Run(module, "aft_simple_fold", new Dim3(CudaLaunch.Blocks((long)B * D, ElementwiseThreads)), new Dim3(ElementwiseThreads), new KernelArguments()
                 .Tensor(partials, float32, "partials").Tensor(first, float32, "first").Tensor(second, float32, "second")
-                .Int32(B).Int32(TileCount).Int32(kind));
+                .Int32(B).Int32(PartialCount).Int32(kind));
         }
     }
 
