@@ -463,42 +463,61 @@ __device__ __forceinline__ void aft_reduce_tile(AftShared& sh, const AftState (&
         }
 }
 
-// Forward reduction: per tile, (max K, Σ e^{K − m} V, Σ e^{K − m}). Grid: chains · tiles blocks.
+// Forward reduction: per span of `span` consecutive tiles, (max K, Σ e^{K − m} V, Σ e^{K − m}), one partial
+// state each (`partials` of them per chain). Grid: chains · partials blocks.
 extern "C" __global__ __launch_bounds__(AFT_THREADS) void aft_simple_reduce_forward(
-    const aft_elem* __restrict__ k, const aft_elem* __restrict__ v, float* partials, int T, int chains, int tiles)
+    const aft_elem* __restrict__ k, const aft_elem* __restrict__ v, float* partials, int T, int chains, int count, int span)
 {
     __shared__ AftShared sh;
-    const int chain = (int)blockIdx.x % chains, tile = (int)blockIdx.x / chains;
-    const AftPlace p = aft_place(chain, tile, T);
-    float kr[AFT_RUN][AFT_VEC], vr[AFT_RUN][AFT_VEC];
+    const int chain = (int)blockIdx.x % chains, part = (int)blockIdx.x / chains;
     AftState run[AFT_VEC];
-    aft_forward_run(k, v, p, T, kr, vr, run);
-    aft_reduce_tile(sh, run, partials, chain, tile, tiles);
+#pragma unroll
+    for (int c = 0; c < AFT_VEC; c++) run[c] = aft_identity();
+    for (int tile = part * span; tile < (part + 1) * span; tile++)
+    {
+        const AftPlace p = aft_place(chain, tile, T);
+#pragma unroll
+        for (int r = 0; r < AFT_RUN; r++)
+        {
+            if (aft_valid(p, r, T))
+            {
+                float kr[AFT_VEC], vr[AFT_VEC];
+                aft_load_vec(k, aft_row(p, r), p.c0, kr);
+                aft_load_vec(v, aft_row(p, r), p.c0, vr);
+#pragma unroll
+                for (int c = 0; c < AFT_VEC; c++) aft_step(run[c], kr[c], vr[c], 1.0f);
+            }
+        }
+    }
+    aft_reduce_tile(sh, run, partials, chain, part, count);
 }
 
-// Backward reduction: per tile, Σ S with S = G ⊙ σ(Q) (key 0: a plain sum in the n field).
+// Backward reduction: per span of tiles, Σ S with S = G ⊙ σ(Q) (key 0: a plain sum in the n field).
 extern "C" __global__ __launch_bounds__(AFT_THREADS) void aft_simple_reduce_backward(
-    const aft_elem* __restrict__ q, const aft_elem* __restrict__ g, float* partials, int T, int chains, int tiles)
+    const aft_elem* __restrict__ q, const aft_elem* __restrict__ g, float* partials, int T, int chains, int count, int span)
 {
     __shared__ AftShared sh;
-    const int chain = (int)blockIdx.x % chains, tile = (int)blockIdx.x / chains;
-    const AftPlace p = aft_place(chain, tile, T);
+    const int chain = (int)blockIdx.x % chains, part = (int)blockIdx.x / chains;
     AftState run[AFT_VEC];
 #pragma unroll
     for (int c = 0; c < AFT_VEC; c++) { run[c].m = 0.0f; run[c].n = 0.0f; run[c].d = 0.0f; }
-#pragma unroll
-    for (int r = 0; r < AFT_RUN; r++)
+    for (int tile = part * span; tile < (part + 1) * span; tile++)
     {
-        if (aft_valid(p, r, T))
-        {
-            float qr[AFT_VEC], gr[AFT_VEC];
-            aft_load_vec(q, aft_row(p, r), p.c0, qr);
-            aft_load_vec(g, aft_row(p, r), p.c0, gr);
+        const AftPlace p = aft_place(chain, tile, T);
 #pragma unroll
-            for (int c = 0; c < AFT_VEC; c++) run[c].n = aft_add(run[c].n, gr[c] * aft_sigmoid(qr[c]));
+        for (int r = 0; r < AFT_RUN; r++)
+        {
+            if (aft_valid(p, r, T))
+            {
+                float qr[AFT_VEC], gr[AFT_VEC];
+                aft_load_vec(q, aft_row(p, r), p.c0, qr);
+                aft_load_vec(g, aft_row(p, r), p.c0, gr);
+#pragma unroll
+                for (int c = 0; c < AFT_VEC; c++) run[c].n = aft_add(run[c].n, gr[c] * aft_sigmoid(qr[c]));
+            }
         }
     }
-    aft_reduce_tile(sh, run, partials, chain, tile, tiles);
+    aft_reduce_tile(sh, run, partials, chain, part, count);
 }
 
 // Folds the tiles' partial states in order, one thread per (batch, channel): the forward's ratio

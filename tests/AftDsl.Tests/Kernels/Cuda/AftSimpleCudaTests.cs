@@ -183,6 +183,47 @@ public sealed class AftSimpleCudaTests
     }
 
     [Fact]
+    public void Inputs_at_an_offset_that_breaks_vector_alignment_are_handled()
+    {
+        // Contiguous views starting one element into their storage: 4-byte, not 16-byte, aligned.
+        var x = Inputs(2, 10, 8, float32, 16);
+        var shifted = x.Select(t => cat([zeros(1), t.flatten()]).narrow(0, 1, t.NumberOfElements).view(t.shape)).ToArray();
+        Assert.True(shifted[0].is_contiguous());
+        var tiles = new AftSimpleCuda.Tiles(ChannelThreads: 4, Segments: 8, Run: 2, ChannelsPerThread: 4);
+        foreach (var view in shifted) view.requires_grad_();
+        Tensor output;
+        using (Emulated(tiles))
+        {
+            output = AftSimple.Apply(shifted[0], shifted[1], shifted[2], causal: true);
+            output.sum().backward();
+        }
+        GradientCheck.Relative(Reference(x, true), output.detach().to(float64), 1e-5, "output");
+        var exact = x.Select(t => t.to(float64).requires_grad_()).ToArray();
+        AftNaive.Simple(exact[0], exact[1], exact[2], true).sum().backward();
+        for (var i = 0; i < 3; i++) GradientCheck.Relative(exact[i].grad!, shifted[i].grad!.to(float64), 1e-4, $"∂L/∂{"QKV"[i]}");
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void Non_causal_reductions_over_spans_of_tiles_give_the_same_results(ScalarType dtype)
+    {
+        // 4 target blocks for 4 chains: each reduction block takes every tile of its chain (spans of 9 and 5 tiles).
+        foreach (var length in new[] { 70, 37 })
+        {
+            var tiles = (dtype == ScalarType.BFloat16 ? smallBfloat16 : smallFloat32) with { ReductionBlocks = 4 };
+            var x = Inputs(2, length, dtype == ScalarType.BFloat16 ? 20 : 12, dtype, 17);
+            var upstream = randn(x[0].shape, dtype: float64, generator: new Generator(18)).to(dtype);
+            var (output, grads) = FusedGradients(x, upstream, causal: false, tiles);
+            AtOutputRounding(Reference(x, false), output, dtype == ScalarType.BFloat16 ? BfloatRounding : 1e-6, "output");
+            var exact = x.Select(t => t.to(float64).requires_grad_()).ToArray();
+            AftNaive.Simple(exact[0], exact[1], exact[2], false).backward([upstream.to(float64)]);
+            for (var i = 0; i < 3; i++)
+                GradientCheck.Relative(exact[i].grad!, grads[i].to(float64), dtype == ScalarType.BFloat16 ? BfloatRounding : 1e-4, $"∂L/∂{"QKV"[i]}");
+        }
+    }
+
+    [Fact]
     public void A_look_back_that_folds_aggregates_over_several_windows_gives_the_same_bits()
     {
         // 45 tiles in a chain; only tiles 0 and 40 raise their inclusive flag, so tile 39 folds 38 aggregates

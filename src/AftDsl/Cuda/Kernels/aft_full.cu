@@ -1,0 +1,176 @@
+// AFT-full (paper Eq. 2) with w = U·Wᵀ: the element-wise passes around the matrix products, which run in
+// cuBLAS through libtorch (host code: src/AftDsl/Kernels/Cuda/AftFullCuda.cs; maths and stability scheme:
+// Kernels/Operators/AftFullOperators.cs). Each kernel replaces a chain of libtorch operators with one pass.
+//
+// Compile-time constants (-D): AFT_BF16 (1: bfloat16 tensors; arithmetic stays float32).
+// Layouts: [B, T, H] tensors; X = [P ⊙ V | P] and the products over it are [B, T, 2H] when causal (per-batch
+// products) and [T, B, 2H] otherwise (one product with E shared by the batch).
+#include "aft_common.cuh"
+
+#define AFT_FULL_THREADS 256
+
+__device__ __forceinline__ long long aft_full_pair_row(int b, int t, int B, int T, int causal)
+{
+    return causal ? (long long)b * T + t : (long long)t * B + b;
+}
+
+// X = [P ⊙ V | P], P = exp(K − shift): shift [B, T, 1] (causal: each position's max over channels) or
+// [B, 1, H] (its channel's max over time), so that no exponent is positive. Grid-stride over B·T·H.
+extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_stack(
+    const aft_elem* __restrict__ k, const aft_elem* __restrict__ v, const aft_elem* __restrict__ shift,
+    aft_elem* __restrict__ x, int B, int T, int H, int causal)
+{
+    const long long n = (long long)B * T * H;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    {
+        const int c = (int)(i % H);
+        const long long bt = i / H;
+        const int b = (int)(bt / T), t = (int)(bt % T);
+        const float s = aft_load(shift, causal ? bt : (long long)b * H + c);
+        const float p = __expf(aft_load(k, i) - s);
+        const long long row = aft_full_pair_row(b, t, B, T, causal) * 2 * H;
+        aft_store(x, row + c, p * aft_load(v, i));
+        aft_store(x, row + H + c, p);
+    }
+}
+
+// E = exp(scores − row max), in place, one block per row of `columns` scores. The forward stores each row's
+// max (store = 1); the backward reads it back (store = 0) so that E is rebuilt bit for bit. Row r's max
+// lives at (r / rowsPerBatch) · batchStride + offset + r % rowsPerBatch (a chunk's slice of [B, T] or [T]).
+extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_exp_rows(
+    aft_elem* __restrict__ scores, aft_elem* __restrict__ rowMax, int columns,
+    int rowsPerBatch, int batchStride, int offset, int store)
+{
+    __shared__ float partial[AFT_FULL_THREADS / 32];
+    __shared__ float shift;
+    const int r = (int)blockIdx.x;
+    aft_elem* row = scores + (long long)r * columns;
+    const long long at = (long long)(r / rowsPerBatch) * batchStride + offset + r % rowsPerBatch;
+    if (store)
+    {
+        float m = aft_bf16_to_float(0xff80u);                             // −∞
+        for (int i = (int)threadIdx.x; i < columns; i += blockDim.x) m = fmaxf(m, aft_load(row, i));
+        for (int o = 16; o > 0; o /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+        if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = m;
+        __syncthreads();
+        if (threadIdx.x == 0)
+        {
+            for (int w = 1; w < (int)(blockDim.x / 32); w++) m = fmaxf(m, partial[w]);
+            aft_store(rowMax, at, m);                                     // a row's max is one of its values: exact in any dtype
+        }
+    }
+    if (threadIdx.x == 0) shift = aft_load(rowMax, at);
+    __syncthreads();
+    const float m = shift;
+    for (int i = (int)threadIdx.x; i < columns; i += blockDim.x) aft_store(row, i, __expf(aft_load(row, i) - m));
+}
+
+// For the rows [start, start + count) of every batch element: R = N / D from the products' [N | D]
+// (sums: [B, count, 2H] causal, [count, B, 2H] otherwise), and Y = σ(Q) ⊙ R; keeps R and D for the backward.
+extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_output(
+    const aft_elem* __restrict__ sums, const aft_elem* __restrict__ q, aft_elem* __restrict__ ratio,
+    aft_elem* __restrict__ denominator, aft_elem* __restrict__ y, int B, int T, int H, int start, int count, int causal)
+{
+    const long long n = (long long)B * count * H;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    {
+        const int c = (int)(i % H);
+        const long long bi = i / H;
+        const int b = (int)(bi / count), j = (int)(bi % count);
+        const long long from = (causal ? (long long)b * count + j : (long long)j * B + b) * 2 * H;
+        const float numerator = aft_load(sums, from + c), d = aft_load(sums, from + H + c);
+        const long long to = ((long long)b * T + start + j) * H + c;
+        const float r = numerator / d;
+        aft_store(ratio, to, r);
+        aft_store(denominator, to, d);
+        aft_store(y, to, aft_sigmoid(aft_load(q, to)) * r);
+    }
+}
+
+// ∂Q = G ⊙ R ⊙ σ'(Q) and the products' upstream [∂A | ∂D] = [h | −h ⊙ R], h = G ⊙ σ(Q) / D: [B, T, 2H].
+extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_upstream(
+    const aft_elem* __restrict__ q, const aft_elem* __restrict__ g, const aft_elem* __restrict__ ratio,
+    const aft_elem* __restrict__ denominator, aft_elem* __restrict__ dq, aft_elem* __restrict__ upstream, int B, int T, int H)
+{
+    const long long n = (long long)B * T * H;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    {
+        const int c = (int)(i % H);
+        const long long row = i / H * 2 * H;
+        const float gate = aft_sigmoid(aft_load(q, i)), grad = aft_load(g, i), r = aft_load(ratio, i);
+        const float h = grad * gate / aft_load(denominator, i);
+        aft_store(dq, i, grad * r * gate * (1.0f - gate));
+        aft_store(upstream, row + c, h);
+        aft_store(upstream, row + H + c, -h * r);
+    }
+}
+
+// ∂V = P ⊙ M_A and ∂K = P ⊙ (V ⊙ M_A + M_D), from M = Eᵀ·[∂A | ∂D] (layout as X) and P = exp(K − shift).
+extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_key_value_gradients(
+    const aft_elem* __restrict__ k, const aft_elem* __restrict__ v, const aft_elem* __restrict__ shift,
+    const aft_elem* __restrict__ m, aft_elem* __restrict__ dk, aft_elem* __restrict__ dv, int B, int T, int H, int causal)
+{
+    const long long n = (long long)B * T * H;
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    {
+        const int c = (int)(i % H);
+        const long long bt = i / H;
+        const int b = (int)(bt / T), t = (int)(bt % T);
+        const float p = __expf(aft_load(k, i) - aft_load(shift, causal ? bt : (long long)b * H + c));
+        const long long row = aft_full_pair_row(b, t, B, T, causal) * 2 * H;
+        const float mA = aft_load(m, row + c), mD = aft_load(m, row + H + c);
+        aft_store(dv, i, p * mA);
+        aft_store(dk, i, p * (aft_load(v, i) * mA + mD));
+    }
+}
+
+// ∂bias = E ⊙ products, in place on the products (both [rows, columns], contiguous); zero where E is.
+extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_bias_gradient(
+    const aft_elem* __restrict__ e, aft_elem* __restrict__ products, long long n)
+{
+    for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+    {
+        const float weight = aft_load(e, i);
+        aft_store(products, i, weight == 0.0f ? 0.0f : weight * aft_load(products, i));    // masked (future) entries stay 0
+    }
+}
+
+// Causal, the diagonal blocks of a chunk: adds Σ_{t' = i₀ … t} E[t, t'] X[t'] to the sums of row t, where i₀ is
+// the first row of t's block of AFT_FULL_DIAGONAL rows (the products over earlier columns ran in cuBLAS). Only
+// past and present columns are read, so a NaN or inf in a later position never meets a masked zero.
+// e: [B, count, columns] (the chunk's rows start at `start`), x: [B, T, 2H], sums: [B, count, 2H].
+// Grid: (ceil(2H / AFT_FULL_CHANNELS), B · ceil(count / AFT_FULL_DIAGONAL)); block: AFT_FULL_CHANNELS threads,
+// one channel each, with the block's E triangle in shared memory and one accumulator per row in registers.
+#define AFT_FULL_DIAGONAL 64
+#define AFT_FULL_CHANNELS 128
+extern "C" __global__ __launch_bounds__(AFT_FULL_CHANNELS) void aft_full_diagonal(
+    const aft_elem* __restrict__ e, const aft_elem* __restrict__ x, aft_elem* __restrict__ sums,
+    int B, int T, int H, int start, int count, int columns)
+{
+    __shared__ float weights[AFT_FULL_DIAGONAL][AFT_FULL_DIAGONAL];
+    const int blocks = (count + AFT_FULL_DIAGONAL - 1) / AFT_FULL_DIAGONAL;
+    const int b = (int)blockIdx.y / blocks, first = (int)blockIdx.y % blocks * AFT_FULL_DIAGONAL;
+    const int rows = count - first < AFT_FULL_DIAGONAL ? count - first : AFT_FULL_DIAGONAL;
+    for (int i = (int)threadIdx.x; i < AFT_FULL_DIAGONAL * AFT_FULL_DIAGONAL; i += blockDim.x)
+    {
+        const int j = i / AFT_FULL_DIAGONAL, t = i % AFT_FULL_DIAGONAL;
+        weights[j][t] = j < rows && t <= j ? aft_load(e, ((long long)b * count + first + j) * columns + start + first + t) : 0.0f;
+    }
+    __syncthreads();
+    const int c = (int)(blockIdx.x * AFT_FULL_CHANNELS + threadIdx.x);
+    if (c >= 2 * H) return;
+    aft_elem* out = sums + ((long long)b * count + first) * 2 * H + c;
+    const aft_elem* source = x + ((long long)b * T + start + first) * 2 * H + c;
+    float acc[AFT_FULL_DIAGONAL];
+#pragma unroll
+    for (int j = 0; j < AFT_FULL_DIAGONAL; j++) acc[j] = j < rows ? aft_load(out, (long long)j * 2 * H) : 0.0f;
+    for (int t = 0; t < rows; t++)
+    {
+        const float value = aft_load(source, (long long)t * 2 * H);
+#pragma unroll
+        for (int j = 0; j < AFT_FULL_DIAGONAL; j++)
+            if (j >= t) acc[j] += weights[j][t] * value;                   // in order of t for every row: the same bits each run
+    }
+#pragma unroll
+    for (int j = 0; j < AFT_FULL_DIAGONAL; j++) if (j < rows) aft_store(out, (long long)j * 2 * H, acc[j]);
+}
