@@ -21,7 +21,8 @@ internal static class KernelDispatch
 {
     const string PathKey = "kernel-path";
     static readonly AsyncLocal<KernelPath?> forced = new();
-    static string? cudaUnavailable;
+    static string? cudaUnavailable;                                   // no CUDA runtime: every variant
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> variantUnavailable = new();   // one kernel failed to build
 
     /// <summary>Tests: every forward in this async flow takes <paramref name="path"/> (CUDA on CPU tensors under the host emulation).</summary>
     public static IDisposable Force(KernelPath path)
@@ -39,7 +40,7 @@ internal static class KernelDispatch
         return input.device_type switch
         {
             DeviceType.CPU when kernels.CpuDtypes.Contains(input.dtype) => KernelPath.Cpu,
-            DeviceType.CUDA when kernels.CudaDtypes.Contains(input.dtype) && cudaUnavailable is null => KernelPath.Cuda,
+            DeviceType.CUDA when kernels.CudaDtypes.Contains(input.dtype) && cudaUnavailable is null && !variantUnavailable.ContainsKey(kernels.Variant) => KernelPath.Cuda,
             _ => KernelPath.Torch,
         };
     }
@@ -81,9 +82,14 @@ internal static class KernelDispatch
     /// <summary>Why the CUDA kernels are not in use, or null while they are (or were never tried).</summary>
     public static string? CudaUnavailableReason => cudaUnavailable;
 
+    // Without a compiler (no NVRTC or driver) no CUDA kernel can run; a kernel that fails to compile or load
+    // disables its own variant only.
     static void ReportUnavailable(string variant, CudaException e)
     {
-        if (Interlocked.CompareExchange(ref cudaUnavailable, e.Message, null) is null)
+        var first = CudaKernels.CompilerIfCreated is null
+            ? Interlocked.CompareExchange(ref cudaUnavailable, e.Message, null) is null
+            : variantUnavailable.TryAdd(variant, e.Message);
+        if (first)
             Console.Error.WriteLine($"AftDsl: the fused CUDA kernels are unavailable ({variant}): {e.Message}\n" +
                 "AftDsl: using the libtorch-operator kernels instead (set AFTDSL_KERNELS=torch to choose them and silence this).");
     }
