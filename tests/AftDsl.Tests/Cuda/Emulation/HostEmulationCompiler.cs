@@ -35,19 +35,23 @@ public sealed partial class HostEmulationCompiler : ICudaCompiler
         foreach (Match kernel in KernelName().Matches(source)) text.Append("AFT_EMU_KERNEL(").Append(kernel.Groups[1].Value).Append(")\n");
         text.Append("AFT_EMU_END\n");
         var code = text.ToString();
-        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(code + File.ReadAllText(header))))[..16];
+        var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join(" ", Flags) + code + File.ReadAllText(header))))[..16];
         Directory.CreateDirectory(cacheFolder);
         var library = Path.Combine(cacheFolder, $"{Path.GetFileNameWithoutExtension(name)}-{hash}.so");
         if (!File.Exists(library)) Build(name, code, library);
         return new Module(name, NativeLibrary.Load(library));
     }
 
+    // -pedantic-errors: NVRTC rejects what GNU C++ merely allows (zero-size arrays, for one), so the
+    // emulation must reject it too, or a kernel that passes here fails to compile on the GPU.
+    static readonly string[] Flags = ["-std=c++20", "-O1", "-g0", "-shared", "-fPIC", "-pthread", "-pedantic-errors", "-Wno-unused"];
+
     static void Build(string name, string code, string library)
     {
         var sourceFile = library[..^3] + $".{Environment.ProcessId}.cpp";
         var temporary = library + $".{Environment.ProcessId}.tmp";
         File.WriteAllText(sourceFile, code);
-        var start = new ProcessStartInfo("g++", ["-std=c++20", "-O1", "-g0", "-shared", "-fPIC", "-pthread", "-w", "-o", temporary, sourceFile])
+        var start = new ProcessStartInfo("g++", [.. Flags, "-o", temporary, sourceFile])
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
