@@ -60,6 +60,7 @@ internal static unsafe class AftLocalCpuBackward<T> where T : unmanaged, IFloati
         var buffer = new T[4 * ring * stride + 3 * stride + span * lanes + span];
         List<(int Row, int Channel)>? exact = null;
         T* scratch = stackalloc T[lanes];
+        int* slots = stackalloc int[span];                     // ring offsets of the source's band rows, found once per source
         var vLimit = new Vector<T>(limit);
         fixed (T* buf = buffer)
         fixed (T* dw = dBias)
@@ -118,8 +119,11 @@ internal static unsafe class AftLocalCpuBackward<T> where T : unmanaged, IFloati
                 for (var i = 0; i < count; i++)
                 {
                     var t = first + i;
-                    factors[i] = T.Exp(bias[(long)t * span + band.Slot(t, source)] + sigma - rho[t]);
+                    factors[i] = bias[(long)t * span + band.Slot(t, source)] + sigma - rho[t];
+                    slots[i] = t % ring * stride;
                 }
+                var exponents = new Span<T>(factors, count);
+                TensorPrimitives.Exp(exponents, exponents);
                 new Span<T>(dwAcc, count * lanes).Clear();
                 var vSigma = new Vector<T>(sigma);
                 var at2 = ((long)b * length + source) * hidden + start;
@@ -133,7 +137,7 @@ internal static unsafe class AftLocalCpuBackward<T> where T : unmanaged, IFloati
                     Vector<T> sumA = Vector<T>.Zero, sumK = Vector<T>.Zero;
                     for (var i = 0; i < count; i++)
                     {
-                        var slot = (first + i) % ring * stride + c;
+                        var slot = slots[i] + c;
                         var f = new Vector<T>(factors[i]);
                         var h = Lanes.Read(hRing + slot);
                         // h (V − R) directly: V ∂V − Σ h R would cancel where one source carries the row.

@@ -57,6 +57,7 @@ internal static unsafe class AftLocalCpuForward<T> where T : unmanaged, IFloatin
         var buffer = new T[2 * ring * stride + 3 * stride + span];
         T* scratch = stackalloc T[lanes];
         T* lanesOf = stackalloc T[3 * lanes];
+        int* slots = stackalloc int[span];                     // ring offsets of the row's band, found once per row
         fixed (T* buf = buffer)
         {
             T* pRing = buf, pvRing = buf + ring * stride, gMax = buf + 2 * ring * stride, gNum = gMax + stride, gDen = gNum + stride, factors = gDen + stride;
@@ -97,21 +98,38 @@ internal static unsafe class AftLocalCpuForward<T> where T : unmanaged, IFloatin
                 for (var j = first; j <= last; j++)
                     rowShift = T.Max(rowShift, bias[(long)t * span + j] + shift[band.Source(t, j)]);
                 for (var j = first; j <= last; j++)
-                    factors[j] = T.Exp(bias[(long)t * span + j] + shift[band.Source(t, j)] - rowShift);
+                {
+                    factors[j] = bias[(long)t * span + j] + shift[band.Source(t, j)] - rowShift;
+                    slots[j] = band.Source(t, j) % ring * stride;
+                }
+                var exponents = new Span<T>(factors + first, last - first + 1);
+                TensorPrimitives.Exp(exponents, exponents);
                 if (start == 0) rho[t] = rowShift;
                 var vRho = new Vector<T>(rowShift);
                 var at = ((long)b * length + t) * hidden + start;
                 for (var c = 0; c < width; c += lanes)
                 {
                     var n = Math.Min(lanes, width - c);
-                    Vector<T> bandNum = Vector<T>.Zero, bandDen = Vector<T>.Zero;
-                    for (var j = first; j <= last; j++)
+                    // Two chains of sums, so that the adds' latency overlaps.
+                    Vector<T> bandNum = Vector<T>.Zero, bandDen = Vector<T>.Zero, oddNum = Vector<T>.Zero, oddDen = Vector<T>.Zero;
+                    var j = first;
+                    for (; j < last; j += 2)
                     {
-                        var slot = band.Source(t, j) % ring * stride + c;
-                        var f = new Vector<T>(factors[j]);
+                        var (slot, next) = (slots[j] + c, slots[j + 1] + c);
+                        var (f, g) = (new Vector<T>(factors[j]), new Vector<T>(factors[j + 1]));
                         bandNum += f * Lanes.Read(pvRing + slot);
                         bandDen += f * Lanes.Read(pRing + slot);
+                        oddNum += g * Lanes.Read(pvRing + next);
+                        oddDen += g * Lanes.Read(pRing + next);
                     }
+                    if (j == last)
+                    {
+                        var f = new Vector<T>(factors[j]);
+                        bandNum += f * Lanes.Read(pvRing + slots[j] + c);
+                        bandDen += f * Lanes.Read(pRing + slots[j] + c);
+                    }
+                    bandNum += oddNum;
+                    bandDen += oddDen;
                     var m = Lanes.Read(gMax + c);
                     var globalLarger = Vector.GreaterThan(m, vRho);
                     var scale = Lanes.Exp(-Vector.Abs(m - vRho));

@@ -31,7 +31,8 @@ internal readonly record struct ChannelBlocks(int Batch, int Hidden, int Width, 
     /// </summary>
     public static ChannelBlocks Fixed<T>(long batch, long hidden) => For(batch, hidden, Vector<T>.Count, FixedThreads);
 
-    const int FixedThreads = 8;
+    // Two blocks per sequence at most: wider blocks stream better, and this machine has two cores.
+    const int FixedThreads = 2;
 
     /// <summary>Number of work items.</summary>
     public int Count => Batch * PerBatch;

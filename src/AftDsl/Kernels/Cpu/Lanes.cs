@@ -10,9 +10,6 @@ namespace AftDsl.Kernels.Cpu;
 /// </summary>
 internal static unsafe class Lanes
 {
-    /// <summary>Lanes per vector of <typeparamref name="T"/>.</summary>
-    public static int Count<T>() => Vector<T>.Count;
-
     /// <summary>The <paramref name="count"/> ≤ lane-count elements at <paramref name="source"/>, zeros after them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Load<T>(T* source, int count, T* scratch) where T : unmanaged
@@ -44,11 +41,11 @@ internal static unsafe class Lanes
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Write<T>(T* target, Vector<T> value) where T : unmanaged => Unsafe.WriteUnaligned(target, value);
 
-    /// <summary>e^x lane by lane.</summary>
+    /// <summary>e^x lane by lane (<see cref="FastExp"/> for float).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Exp<T>(Vector<T> x)
     {
-        if (typeof(T) == typeof(float)) return Vector.Exp(x.As<T, float>()).As<float, T>();
+        if (typeof(T) == typeof(float)) return FastExp.Exp(x.As<T, float>()).As<float, T>();
         if (typeof(T) == typeof(double)) return Vector.Exp(x.As<T, double>()).As<double, T>();
         throw new NotSupportedException($"No vector exp for {typeof(T).Name}.");
     }
@@ -65,12 +62,4 @@ internal static unsafe class Lanes
     /// <summary>σ(x) = 1 / (1 + e^{−x}) lane by lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<T> Sigmoid<T>(Vector<T> x) => Vector<T>.One / (Vector<T>.One + Exp(-x));
-
-    /// <summary>A vector of <paramref name="value"/>.</summary>
-    public static Vector<T> Of<T>(double value)
-    {
-        if (typeof(T) == typeof(float)) return new Vector<float>((float)value).As<float, T>();
-        if (typeof(T) == typeof(double)) return new Vector<double>(value).As<double, T>();
-        throw new NotSupportedException($"No vector of {typeof(T).Name}.");
-    }
 }
