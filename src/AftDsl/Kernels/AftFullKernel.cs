@@ -1,3 +1,4 @@
+using AftDsl.Kernels.Cpu;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -16,10 +17,12 @@ public static class AftFullKernel
     /// <summary><paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/>: <c>[B, T, H]</c>; <paramref name="u"/>, <paramref name="w"/>: <c>[maxLength, rank]</c>, of which the first T rows are used.</summary>
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, bool causal) =>
         KernelDispatch.Forward(ctx, kernels, q,
-            torch: () => AftFullOperators.Forward(ctx, q, k, v, u, w, causal));
+            torch: () => AftFullOperators.Forward(ctx, q, k, v, u, w, causal),
+            cpu: () => AftFullCpu.Forward(ctx, q, k, v, u, w, causal));
 
     /// <summary>Gradients of the differentiable inputs, in the order of <see cref="Forward"/>'s parameters, for the output gradient <paramref name="grad"/>.</summary>
     public static List<Tensor> Backward(AutogradContext ctx, Tensor grad) =>
         KernelDispatch.Backward(ctx,
-            torch: () => AftFullOperators.Backward(ctx, grad));
+            torch: () => AftFullOperators.Backward(ctx, grad),
+            cpu: () => AftFullCpu.Backward(ctx, grad));
 }
