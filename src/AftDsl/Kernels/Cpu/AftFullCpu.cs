@@ -18,7 +18,7 @@ namespace AftDsl.Kernels.Cpu;
 internal static class AftFullCpu
 {
     const string CausalKey = "aft-full-cpu-causal";
-    const int Block = 256;
+    const int Block = 256, Strip = 32;
 
     /// <summary>Same contract as <see cref="AftFullOperators.Forward"/>.</summary>
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, bool causal)
@@ -39,8 +39,6 @@ internal static class AftFullCpu
         if (causal)
         {
             var tile = empty([(long)Block * length], dtype: dtype);
-            var blocks = (length + Block - 1) / Block;
-            var finite = FiniteBlocks(x, blocks);
             for (long first = 0; first < length; first += Block)
             {
                 using var step = NewDisposeScope();
@@ -53,12 +51,14 @@ internal static class AftFullCpu
                     var e = tile.narrow(0, 0, rows * columns).view(rows, columns);
                     var xb = x.select(0, b);
                     Exponentials(causal, store: true, scores, e, first, columnShift.select(0, b), rowShift.select(0, b));
-                    // Masked weights are exact zeros, so the whole block in one product is exact too, unless a
-                    // source in the block is not finite (0 · NaN): then its triangle is summed term by term.
-                    if (finite[b * blocks + first / Block])
-                        SumCausalRows(e, first, columns, e.mm(xb.narrow(0, 0, columns)), xb, ratio.select(0, b), denominator.select(0, b));
-                    else
-                        SumCausalRows(e, first, first, first > 0 ? e.narrow(1, 0, first).mm(xb.narrow(0, 0, first)) : null, xb, ratio.select(0, b), denominator.select(0, b));
+                    // Never a product over a future source (0 · NaN would reach the past): the block's past columns
+                    // in one product, each strip of Strip rows adds the block's columns before it, and its own
+                    // triangle is summed term by term. The same structure whatever the values: bit-identical.
+                    var sums = first > 0 ? e.narrow(1, 0, first).mm(xb.narrow(0, 0, first)) : zeros([rows, 2 * hidden], dtype: dtype);
+                    for (long strip = Strip; strip < rows; strip += Strip)
+                        sums.narrow(0, strip, Math.Min(Strip, rows - strip)).addmm_(
+                            e.narrow(0, strip, Math.Min(Strip, rows - strip)).narrow(1, first, strip), xb.narrow(0, first, strip));
+                    SumCausalRows(e, first, sums, xb, ratio.select(0, b), denominator.select(0, b));
                 }
             }
         }
@@ -169,17 +169,6 @@ internal static class AftFullCpu
                 du.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
     }
 
-    // Per (batch, block of positions): whether every value of X there is finite.
-    static bool[] FiniteBlocks(Tensor x, long blocks)
-    {
-        using var scope = NewDisposeScope();
-        var (batch, length) = (x.shape[0], x.shape[1]);
-        var padded = blocks * Block;
-        var perPosition = x.isfinite().all(2);                                                  // [B, T]
-        if (padded > length) perPosition = cat([perPosition, ones([batch, padded - length], dtype: ScalarType.Bool)], 1);
-        return perPosition.view(batch, blocks, Block).all(2).flatten().data<bool>().ToArray();
-    }
-
     /// <summary>The bias rows U[t]·W[:T]ᵀ, for the exact-row path.</summary>
     static Tensor Bias(Tensor targets, long length, IReadOnlyList<Tensor> factors) =>
         factors[0].index_select(0, targets).matmul(factors[1].narrow(0, 0, length).t());
@@ -216,14 +205,14 @@ internal static class AftFullCpu
                 causal ? P<T>(columnShift, "columnShift") : null, P<T>(rowShift, "rowShift"));
     }
 
-    static unsafe void SumCausalRows(Tensor e, long first, long done, Tensor? sums, Tensor xb, Tensor ratio, Tensor denominator)
+    static unsafe void SumCausalRows(Tensor e, long first, Tensor sums, Tensor xb, Tensor ratio, Tensor denominator)
     {
         if (e.dtype == ScalarType.Float32) Run<float>();
         else Run<double>();
         GC.KeepAlive(e); GC.KeepAlive(sums); GC.KeepAlive(xb); GC.KeepAlive(ratio); GC.KeepAlive(denominator);
 
         void Run<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
-            AftFullCpuPasses<T>.CausalRows(P<T>(e, "e"), (int)e.shape[1], first, done, (int)e.shape[0], sums is null ? null : P<T>(sums, "sums"),
+            AftFullCpuPasses<T>.CausalRows(P<T>(e, "e"), (int)e.shape[1], first, Strip, (int)e.shape[0], P<T>(sums, "sums"),
                 P<T>(xb, "x"), P<T>(ratio, "ratio"), P<T>(denominator, "denominator"), (int)ratio.shape[1]);
     }
 

@@ -71,21 +71,18 @@ internal static unsafe class AftFullCpuPasses<T> where T : unmanaged, IBinaryFlo
     }
 
     /// <summary>
-    /// Causal rows of one chunk: <paramref name="sums"/> (E·X over the columns before <paramref name="done"/>, or null)
-    /// plus the columns from <paramref name="done"/> to t summed here term by term, so that no later position's value
-    /// meets a zero weight (0 · NaN); then ratio = A / D and D. <paramref name="first"/> is the chunk's first row.
+    /// Causal rows of one chunk (first row <paramref name="first"/>): <paramref name="sums"/>, E·X over the columns
+    /// before each row's strip of <paramref name="strip"/> rows, plus the strip's own columns t' ≤ t summed here term
+    /// by term, so that no later position's value meets a zero weight (0 · NaN); then ratio = A / D and D.
     /// </summary>
-    public static void CausalRows(T* e, int columns, long first, long done, int rows, T* sums, T* x, T* ratio, T* denominator, int hidden)
+    public static void CausalRows(T* e, int columns, long first, int strip, int rows, T* sums, T* x, T* ratio, T* denominator, int hidden)
     {
         var width = 2 * hidden;
         ConvFullThreads.For(rows, i =>
         {
-            using var accumulator = new ConvFullScratch<T>(width);
-            var acc = accumulator.Pointer;
-            if (sums is null) ChannelLoops.Clear(acc, width);
-            else new Span<T>(sums + i * width, width).CopyTo(new Span<T>(acc, width));
+            var acc = sums + i * width;
             var weights = e + i * columns;
-            for (var t = done; t <= first + i; t++)
+            for (var t = first + i / strip * strip; t <= first + i; t++)
                 ChannelLoops.AddScaled(acc, x + t * width, weights[t], width);
             Divide(acc, ratio + (first + i) * hidden, denominator + (first + i) * hidden, hidden);
         });
