@@ -116,48 +116,32 @@ internal static class AftFullCpu
             Stack<double>(causal, store: false, k, v, columnShift, x);
         }
 
-        var m = zeros(stacked, dtype: dtype);
+        // Column blocks: each block of sources gets M = Eᵀ·[∂A | ∂D] in one product over all its targets (a long
+        // inner dimension, M written once), and the bias gradient E ⊙ ([∂A | ∂D]·Xᵀ) of its columns.
+        var m = empty(stacked, dtype: dtype);
         var (du, dw) = (zeros_like(u), zeros_like(w));
-        if (causal)
+        var (flatX, flatUp, flatM) = (x.view(causal ? batch * length : length, -1), upstream.view(causal ? batch * length : length, -1), m.view(causal ? batch * length : length, -1));
+        for (long start = 0; start < length; start += Block)
         {
-            var tile = empty([(long)Block * length], dtype: dtype);
-            for (long first = 0; first < length; first += Block)
+            using var step = NewDisposeScope();
+            var width = Math.Min(Block, length - start);
+            var (rowStart, rows) = causal ? (start, length - start) : (0L, (long)length);
+            var scores = ut.narrow(0, rowStart, rows).mm(wt.narrow(0, start, width).t());           // [targets, sources]
+            Tensor? dBias = null;
+            for (long b = 0; b < (causal ? batch : 1); b++)
             {
-                using var step = NewDisposeScope();
-                var rows = Math.Min(Block, length - first);
-                var columns = first + rows;
-                var scores = ut.narrow(0, first, rows).mm(wt.narrow(0, 0, columns).t());
-                Tensor? dBias = null;
-                for (long b = 0; b < batch; b++)
-                {
-                    var e = tile.narrow(0, 0, rows * columns).view(rows, columns);
-                    Exponentials(causal, store: false, scores, e, first, columnShift.select(0, b), rowShift.select(0, b));
-                    var targets = upstream.select(0, b).narrow(0, first, rows);
-                    m.select(0, b).narrow(0, 0, columns).addmm_(e.t(), targets);
-                    var products = targets.mm(x.select(0, b).narrow(0, 0, columns).t());
-                    MultiplyRows(products, e, batch > 1 ? dBias ??= zeros([rows, columns], dtype: dtype) : null);
-                    if (batch == 1) dBias = products;
-                }
-                du.narrow(0, first, rows).addmm_(dBias!, wt.narrow(0, 0, columns));
-                dw.narrow(0, 0, columns).addmm_(dBias!.t(), ut.narrow(0, first, rows));
+                var e = causal && batch > 1 ? empty_like(scores) : scores;
+                ColumnExponentials(causal, scores, e, rowStart, start, causal ? columnShift.select(0, b) : null, causal ? rowShift.select(0, b) : rowShift);
+                var (targets, sources, sums) = causal
+                    ? (upstream.select(0, b).narrow(0, rowStart, rows), x.select(0, b).narrow(0, start, width), m.select(0, b).narrow(0, start, width))
+                    : (flatUp, flatX.narrow(0, start, width), flatM.narrow(0, start, width));
+                sums.addmm_(e.t(), targets, beta: 0, alpha: 1);
+                var products = targets.mm(sources.t());
+                MultiplyRows(products, e, causal && batch > 1 ? dBias ??= zeros_like(scores) : null);
+                if (!causal || batch == 1) dBias = products;
             }
-        }
-        else
-        {
-            var (flatX, flatUp, flatM) = (x.view(length, -1), upstream.view(length, -1), m.view(length, -1));
-            for (long first = 0; first < length; first += Block)
-            {
-                using var step = NewDisposeScope();
-                var rows = Math.Min(Block, length - first);
-                var e = ut.narrow(0, first, rows).mm(wt.t());
-                Exponentials(causal, store: false, e, e, first, columnShift, rowShift);
-                var targets = flatUp.narrow(0, first, rows);
-                flatM.addmm_(e.t(), targets);
-                var products = targets.mm(flatX.t());
-                MultiplyRows(products, e, null);
-                du.narrow(0, first, rows).addmm_(products, wt);
-                dw.narrow(0, 0, length).addmm_(products.t(), ut.narrow(0, first, rows));
-            }
+            du.narrow(0, rowStart, rows).addmm_(dBias!, wt.narrow(0, start, width));
+            dw.narrow(0, start, width).addmm_(dBias!.t(), ut.narrow(0, rowStart, rows));
         }
 
         var (dk, dv) = (empty(k.shape, dtype: dtype), empty(v.shape, dtype: dtype));
@@ -203,6 +187,17 @@ internal static class AftFullCpu
         void Run<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
             AftFullCpuPasses<T>.Exponentials(causal, store, P<T>(scores, "scores"), P<T>(e, "e"), (int)e.shape[0], (int)e.shape[1], first,
                 causal ? P<T>(columnShift, "columnShift") : null, P<T>(rowShift, "rowShift"));
+    }
+
+    static unsafe void ColumnExponentials(bool causal, Tensor scores, Tensor e, long rowStart, long columnStart, Tensor? columnShift, Tensor rowShift)
+    {
+        if (scores.dtype == ScalarType.Float32) Run<float>();
+        else Run<double>();
+        GC.KeepAlive(scores); GC.KeepAlive(e); GC.KeepAlive(columnShift); GC.KeepAlive(rowShift);
+
+        void Run<T>() where T : unmanaged, IBinaryFloatingPointIeee754<T> =>
+            AftFullCpuPasses<T>.ColumnExponentials(causal, P<T>(scores, "scores"), P<T>(e, "e"), (int)e.shape[0], (int)e.shape[1], rowStart, columnStart,
+                columnShift is null ? null : P<T>(columnShift, "columnShift"), P<T>(rowShift, "rowShift"));
     }
 
     static unsafe void SumCausalRows(Tensor e, long first, Tensor sums, Tensor xb, Tensor ratio, Tensor denominator)

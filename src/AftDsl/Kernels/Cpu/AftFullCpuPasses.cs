@@ -71,6 +71,27 @@ internal static unsafe class AftFullCpuPasses<T> where T : unmanaged, IBinaryFlo
     }
 
     /// <summary>
+    /// E for a block of source columns (from <paramref name="columnStart"/>) against the targets from
+    /// <paramref name="rowStart"/>, rebuilt from the forward's row shifts: e^{w (+ s_t') − ρ_t}, 0 where t' &gt; t (causal).
+    /// </summary>
+    public static void ColumnExponentials(bool causal, T* scores, T* e, int rows, int columns, long rowStart, long columnStart, T* columnShift, T* rowShift)
+    {
+        ConvFullThreads.For(rows, i =>
+        {
+            var t = rowStart + i;
+            var visible = causal ? (int)Math.Min(columns, t - columnStart + 1) : columns;
+            var row = new Span<T>(e + i * columns, columns);
+            var exponents = row[..visible];
+            var source = new ReadOnlySpan<T>(scores + i * columns, visible);
+            if (causal) TensorPrimitives.Add(source, new ReadOnlySpan<T>(columnShift + columnStart, visible), exponents);
+            else if (scores != e) source.CopyTo(exponents);
+            TensorPrimitives.Subtract(exponents, rowShift[t], exponents);
+            TensorPrimitives.Exp(exponents, exponents);
+            row[visible..].Clear();
+        });
+    }
+
+    /// <summary>
     /// Causal rows of one chunk (first row <paramref name="first"/>): <paramref name="sums"/>, E·X over the columns
     /// before each row's strip of <paramref name="strip"/> rows, plus the strip's own columns t' ≤ t summed here term
     /// by term, so that no later position's value meets a zero weight (0 · NaN); then ratio = A / D and D.
