@@ -8,12 +8,14 @@ namespace AftDsl.Kernels.Cpu;
 
 /// <summary>
 /// AFT-full (paper Eq. 2, w = U·Wᵀ) on the CPU: the same algebra, shifts, saved state and gradients as
-/// <see cref="AftFullOperators"/>, blocked over target rows, the exp(w)-tile products done by libtorch matmul
-/// on contiguous tiles and every element-wise pass around them done in one C# pass
-/// (<see cref="AftFullCpuPasses{T}"/>): E = e^{w (+ s_t') − ρ_t} built straight from the bias tile with its row
-/// max, X = [P ⊙ V | P] built once, the division and the gate. Causal: blocks right of the diagonal are never
-/// touched, and the diagonal block's own sums are taken term by term in C#, so a NaN or inf at t' reaches no
-/// earlier row. Rows whose denominator underflows are recomputed exactly (<see cref="ExactRows"/>).
+/// <see cref="AftFullOperators"/>, the exp(w)-tile products done by libtorch matmul on contiguous tiles and every
+/// element-wise pass around them done in one C# pass (<see cref="AftFullCpuPasses{T}"/>): E = e^{w (+ s_t') − ρ_t}
+/// built straight from the bias tile with its row max, X = [P ⊙ V | P] built once, the division and the gate.
+/// Forward: blocks of target rows; causal, blocks right of the diagonal are never touched and inside the diagonal
+/// block no product covers a future source (strips of rows, each strip's triangle summed term by term), so a NaN
+/// or inf at t' reaches no earlier row. Backward: blocks of source columns, so that M = Eᵀ·[∂A | ∂D] is one product
+/// with a long inner dimension per block. Rows whose denominator underflows are recomputed exactly
+/// (<see cref="ExactRows"/>).
 /// </summary>
 internal static class AftFullCpu
 {
