@@ -1,4 +1,5 @@
 using AftDsl.Kernels.Cuda;
+using AftDsl.Kernels.Cpu;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -18,11 +19,13 @@ public static class AftFullKernel
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, bool causal) =>
         KernelDispatch.Forward(ctx, kernels, q,
             torch: () => AftFullOperators.Forward(ctx, q, k, v, u, w, causal),
+            cpu: () => AftFullCpu.Forward(ctx, q, k, v, u, w, causal),
             cuda: () => AftFullCuda.Forward(ctx, q, k, v, u, w, causal));
 
     /// <summary>Gradients of the differentiable inputs, in the order of <see cref="Forward"/>'s parameters, for the output gradient <paramref name="grad"/>.</summary>
     public static List<Tensor> Backward(AutogradContext ctx, Tensor grad) =>
         KernelDispatch.Backward(ctx,
             torch: () => AftFullOperators.Backward(ctx, grad),
+            cpu: () => AftFullCpu.Backward(ctx, grad),
             cuda: () => AftFullCuda.Backward(ctx, grad));
 }

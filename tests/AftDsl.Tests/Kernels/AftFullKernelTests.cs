@@ -1,5 +1,6 @@
 using AftDsl.Kernels;
 using AftDsl.Reference;
+using AftDsl.Tests.Kernels.Cpu;
 using AftDsl.Tests.Support;
 using TorchSharp;
 using Xunit;
@@ -38,20 +39,27 @@ public sealed class AftFullKernelTests
     }
 
     [Theory]
-    [InlineData(false, 9)]
-    [InlineData(true, 9)]
-    [InlineData(true, 200)]        // several row chunks
-    public void Float64_matches_the_explicit_sum_of_eq2_within_1e_10(bool causal, int length)
+    [InlineData(ConvFullPath.Torch, false, 9)]
+    [InlineData(ConvFullPath.Torch, true, 9)]
+    [InlineData(ConvFullPath.Torch, true, 200)]        // several row chunks
+    [InlineData(ConvFullPath.Cpu, false, 9)]
+    [InlineData(ConvFullPath.Cpu, true, 9)]
+    [InlineData(ConvFullPath.Cpu, true, 200)]        // several row chunks
+    public void Float64_matches_the_explicit_sum_of_eq2_within_1e_10(ConvFullPath path, bool causal, int length)
     {
+        using var kernels = ConvFullPaths.Force(path);
         var inputs = Inputs.Random(batch: 2, length, hidden: 5, float64, seed: 1, maxLength: length + 7);
         TensorAssert.Close(inputs.Reference(causal), inputs.Run(causal), 1e-10);
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Float32_matches_the_explicit_sum_of_eq2_within_1e_5(bool causal)
+    [InlineData(ConvFullPath.Torch, false)]
+    [InlineData(ConvFullPath.Torch, true)]
+    [InlineData(ConvFullPath.Cpu, false)]
+    [InlineData(ConvFullPath.Cpu, true)]
+    public void Float32_matches_the_explicit_sum_of_eq2_within_1e_5(ConvFullPath path, bool causal)
     {
+        using var kernels = ConvFullPaths.Force(path);
         var inputs = Inputs.Random(batch: 3, length: 150, hidden: 16, float32, seed: 2);
         var output = inputs.Run(causal);
         Assert.Equal(ScalarType.Float32, output.dtype);
@@ -59,11 +67,15 @@ public sealed class AftFullKernelTests
     }
 
     [Theory]
-    [InlineData(false, 10)]
-    [InlineData(true, 10)]
-    [InlineData(true, 150)]
-    public void Gradients_match_autograd_through_the_naive_reference_in_float64(bool causal, int length)
+    [InlineData(ConvFullPath.Torch, false, 10)]
+    [InlineData(ConvFullPath.Torch, true, 10)]
+    [InlineData(ConvFullPath.Torch, true, 150)]
+    [InlineData(ConvFullPath.Cpu, false, 10)]
+    [InlineData(ConvFullPath.Cpu, true, 10)]
+    [InlineData(ConvFullPath.Cpu, true, 150)]
+    public void Gradients_match_autograd_through_the_naive_reference_in_float64(ConvFullPath path, bool causal, int length)
     {
+        using var kernels = ConvFullPaths.Force(path);
         GradientCheck.Matches(
             x => AftFull.Apply(x[0], x[1], x[2], x[3], x[4], causal),
             x => AftNaive.Full(x[0], x[1], x[2], x[3].narrow(0, 0, length).matmul(x[4].narrow(0, 0, length).t()), causal),
@@ -71,10 +83,13 @@ public sealed class AftFullKernelTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Gradients_match_central_finite_differences_in_float64(bool causal)
+    [InlineData(ConvFullPath.Torch, false)]
+    [InlineData(ConvFullPath.Torch, true)]
+    [InlineData(ConvFullPath.Cpu, false)]
+    [InlineData(ConvFullPath.Cpu, true)]
+    public void Gradients_match_central_finite_differences_in_float64(ConvFullPath path, bool causal)
     {
+        using var kernels = ConvFullPaths.Force(path);
         var inputs = Inputs.Random(batch: 2, length: 5, hidden: 3, float64, seed: 5, maxLength: 7, rank: 2);
         var weights = randn(inputs.Q.shape, dtype: float64, generator: new Generator(6));
         foreach (var leaf in inputs.All) leaf.requires_grad_();
@@ -86,12 +101,17 @@ public sealed class AftFullKernelTests
     }
 
     [Theory]
-    [InlineData(ScalarType.Float32, 1.0, 12)]
-    [InlineData(ScalarType.Float64, 1.0, 12)]
-    [InlineData(ScalarType.Float32, 1e4, 12)]      // large keys: the exact-row path runs too
-    [InlineData(ScalarType.Float32, 1.0, 300)]     // several row chunks
-    public void Causal_output_at_t_ignores_inputs_after_t_bit_for_bit(ScalarType dtype, double keyScale, int length)
+    [InlineData(ConvFullPath.Torch, ScalarType.Float32, 1.0, 12)]
+    [InlineData(ConvFullPath.Torch, ScalarType.Float64, 1.0, 12)]
+    [InlineData(ConvFullPath.Torch, ScalarType.Float32, 1e4, 12)]      // large keys: the exact-row path runs too
+    [InlineData(ConvFullPath.Torch, ScalarType.Float32, 1.0, 300)]     // several row chunks
+    [InlineData(ConvFullPath.Cpu, ScalarType.Float32, 1.0, 12)]
+    [InlineData(ConvFullPath.Cpu, ScalarType.Float64, 1.0, 12)]
+    [InlineData(ConvFullPath.Cpu, ScalarType.Float32, 1e4, 12)]      // large keys: the exact-row path runs too
+    [InlineData(ConvFullPath.Cpu, ScalarType.Float32, 1.0, 300)]     // several row chunks
+    public void Causal_output_at_t_ignores_inputs_after_t_bit_for_bit(ConvFullPath path, ScalarType dtype, double keyScale, int length)
     {
+        using var kernels = ConvFullPaths.Force(path);
         var inputs = Inputs.Random(batch: 2, length, hidden: 6, dtype, seed: 3);
         var k = inputs.K * keyScale;
         var before = AftFull.Apply(inputs.Q, k, inputs.V, inputs.U, inputs.W, causal: true);
@@ -110,10 +130,13 @@ public sealed class AftFullKernelTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Keys_at_1e4_and_biases_at_50_give_finite_exact_outputs_and_gradients_in_float32(bool causal)
+    [InlineData(ConvFullPath.Torch, false)]
+    [InlineData(ConvFullPath.Torch, true)]
+    [InlineData(ConvFullPath.Cpu, false)]
+    [InlineData(ConvFullPath.Cpu, true)]
+    public void Keys_at_1e4_and_biases_at_50_give_finite_exact_outputs_and_gradients_in_float32(ConvFullPath path, bool causal)
     {
+        using var kernels = ConvFullPaths.Force(path);
         var inputs = Inputs.Random(batch: 2, length: 24, hidden: 8, float32, seed: 4, rank: 1);
         var extreme = inputs with
         {
@@ -131,10 +154,13 @@ public sealed class AftFullKernelTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Gradients_of_repaired_rows_match_the_naive_reference_in_float64(bool causal)
+    [InlineData(ConvFullPath.Torch, false)]
+    [InlineData(ConvFullPath.Torch, true)]
+    [InlineData(ConvFullPath.Cpu, false)]
+    [InlineData(ConvFullPath.Cpu, true)]
+    public void Gradients_of_repaired_rows_match_the_naive_reference_in_float64(ConvFullPath path, bool causal)
     {
+        using var kernels = ConvFullPaths.Force(path);
         // Keys ±400 and biases ±400 that cancel: every weight is moderate, but the fast path's separate
         // shifts leave exp(−800) = 0 in float64 denominators, so those rows take the exact path.
         const int length = 10;
@@ -168,10 +194,13 @@ public sealed class AftFullKernelTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Forward_and_backward_leave_no_tensors_alive(bool causal)
+    [InlineData(ConvFullPath.Torch, false)]
+    [InlineData(ConvFullPath.Torch, true)]
+    [InlineData(ConvFullPath.Cpu, false)]
+    [InlineData(ConvFullPath.Cpu, true)]
+    public void Forward_and_backward_leave_no_tensors_alive(ConvFullPath path, bool causal)
     {
+        using var kernels = ConvFullPaths.Force(path);
         var inputs = Inputs.Random(batch: 2, length: 20, hidden: 4, float32, seed: 7);
         LeakCheck.NoTensorsLeak(() =>
         {

@@ -28,8 +28,11 @@ internal static class AftConvCpu
         var denominator = empty([shape.Batch, shape.Positions, shape.Heads], dtype: q.dtype);
         var shift = causal ? empty([shape.Batch, shape.Positions, shape.Heads], dtype: q.dtype) : empty([shape.Batch, shape.Heads], dtype: q.dtype);
         Tensor[] tensors = [qc, kc, vc, wc, y, ratio, denominator, shift];
-        if (q.dtype == ScalarType.Float32) RunForward<float>(shape, tensors);
-        else RunForward<double>(shape, tensors);
+        if (q.NumberOfElements > 0 && k.NumberOfElements > 0)                          // else no row to point at, nothing to compute
+        {
+            if (q.dtype == ScalarType.Float32) RunForward<float>(shape, tensors);
+            else RunForward<double>(shape, tensors);
+        }
 
         ctx.save_data(CausalKey, causal);
         SavedTensors.Save(ctx, inputs: [q, k, v, w], created: [ratio, denominator, shift]);
@@ -47,7 +50,8 @@ internal static class AftConvCpu
         var upstream = grad.to(q.dtype).contiguous();                      // y.sum().backward() hands in a stride-0 gradient
         var (dq, dk, dv, dw) = (empty(q.shape, dtype: q.dtype), empty(k.shape, dtype: q.dtype), empty(v.shape, dtype: q.dtype), empty(w.shape, dtype: q.dtype));
         Tensor[] tensors = [upstream, q, k, v, w, saved[4], saved[5], saved[6], dq, dk, dv, dw];
-        if (q.dtype == ScalarType.Float32) RunBackward<float>(shape, tensors);
+        if (q.NumberOfElements == 0 || k.NumberOfElements == 0) dw.zero_();
+        else if (q.dtype == ScalarType.Float32) RunBackward<float>(shape, tensors);
         else RunBackward<double>(shape, tensors);
         return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
     }

@@ -126,4 +126,17 @@ public sealed class AftConvCpuTests
             GradientCheck.Relative(AftNaive.Conv(x[0], x[1], x[2], x[3], causal), output, 1e-8, causal ? "causal" : "grid");
         }
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_empty_sequence_gives_an_empty_output_and_zero_kernel_gradients(bool causal)
+    {
+        var x = Inputs(2, [0], heads: 2, width: 6, 3, float64, seed: 27).Select(t => t.requires_grad_()).ToArray();
+        using var cpu = ConvFullPaths.Force(ConvFullPath.Cpu);
+        var output = AftConv.Apply(x[0], x[1], x[2], x[3], causal);
+        Assert.Equal(new long[] { 2, 0, 6 }, output.shape);
+        output.sum().backward();
+        TensorAssert.Close(zeros_like(x[3]), x[3].grad!, 0, "∂w");
+    }
 }
