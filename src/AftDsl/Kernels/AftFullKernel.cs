@@ -13,7 +13,7 @@ namespace AftDsl.Kernels;
 /// </summary>
 public static class AftFullKernel
 {
-    static readonly FusedKernels kernels = new("AftFull", CpuDtypes: [], CudaDtypes: [ScalarType.Float32, ScalarType.BFloat16]);
+    static readonly FusedKernels kernels = new("AftFull", CpuDtypes: [ScalarType.Float32, ScalarType.Float64], CudaDtypes: [ScalarType.Float32, ScalarType.BFloat16]);
 
     /// <summary><paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/>: <c>[B, T, H]</c>; <paramref name="u"/>, <paramref name="w"/>: <c>[maxLength, rank]</c>, of which the first T rows are used.</summary>
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, bool causal) =>
