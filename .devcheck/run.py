@@ -34,7 +34,15 @@ def launch(mod, kernel, grid, block, *args):
         else: conv.append(np.int32(a))
     grid = tuple(int(g) for g in grid)
     if any(g == 0 for g in grid): return
+    if PROFILE is not None:
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        f(grid, tuple(int(b) for b in block), tuple(conv))
+        b.record(); torch.cuda.synchronize()
+        PROFILE.setdefault(kernel, []).append(a.elapsed_time(b))
+        return
     f(grid, tuple(int(b) for b in block), tuple(conv))
+PROFILE = None
 
 def F(*shape): return torch.empty(*shape, dtype=torch.float32, device='cuda')
 cdiv = lambda a, b: (a + b - 1) // b
@@ -44,9 +52,15 @@ SHARED = 47 * 1024
 def local_forward(q, k, v, u, w, window, causal, tiles=(32, 8, 32, 8)):
     B, T, D = k.shape; rank = u.shape[1]
     reach = min(window - 1, T - 1); LO = reach; HI = 0 if causal else reach; BAND = LO + HI + 1
-    Tile, RY, BT, RYB = tiles
-    while BT > 1 and BT * (6 * 32 + BAND) * 4 > SHARED: BT //= 2
-    mod = module('aft_local.cu', AFT_BF16=int(q.dtype == torch.bfloat16), D=D, RANK=rank, LO=LO, HI=HI, CAUSAL=int(causal), TILE=Tile, RY=RY, BT=BT, RYB=RYB)
+    Tile, RY, BT0, RYB = tiles
+    BT = BT0
+    while BT > 1 and BT * (6 * 32 + BAND * 32) * 4 > SHARED: BT //= 2
+    private = BT * (6 * 32 + BAND * 32) * 4 <= SHARED and BT >= min(RYB, BT0)
+    if not private:
+        BT = BT0
+        while BT > 1 and BT * (6 * 32 + BAND) * 4 > SHARED: BT //= 2
+    RY = min(RY, Tile); RYB = min(RYB, BT)
+    mod = module('aft_local.cu', AFT_BF16=int(q.dtype == torch.bfloat16), D=D, RANK=rank, LO=LO, HI=HI, CAUSAL=int(causal), TILE=Tile, RY=RY, BT=BT, RYB=RYB, DW_PRIVATE=int(private))
     band = F(T, BAND)
     launch(mod, 'aft_local_bias', (T,), (128,), u, w, band, T)
     chunks, cb = cdiv(T, Tile), cdiv(D, 32)
@@ -218,6 +232,27 @@ if __name__ == '__main__':
                 check_local(2, 200, 72, 5, 33, causal, dtype)
             check_local(2, 40, 64, 3, 100, True, dtype)
             check_conv2(2, 9, 11, 64, 4, 5, dtype)
+    if 'profile' in parts:
+        for dtype in (torch.bfloat16,):
+            for (T, s_) in ((1024, 32), (16384, 32), (1024, 256)):
+                bench_local(T, s_, True, dtype)
+                PROFILE = {}
+                bench_local(T, s_, True, dtype)
+                print(f'PROFILE local causal T={T} s={s_}: ' + ', '.join(f'{k} {sorted(v)[len(v)//2]:.3f}' for k, v in PROFILE.items()), flush=True)
+                PROFILE = None
+            bench_conv2(32, dtype)
+            PROFILE = {}
+            bench_conv2(32, dtype)
+            print('PROFILE conv2 32x32: ' + ', '.join(f'{k} {sorted(v)[len(v)//2]:.3f}' for k, v in PROFILE.items()), flush=True)
+            PROFILE = None
+    if 'quick' in parts:
+        for dtype in (torch.bfloat16,):
+            for T in (1024, 16384):
+                sd = bench_sdpa(T, dtype)
+                for s in (32, 256):
+                    for tiles in ((32, 8, 32, 8), (64, 8, 32, 8), (32, 4, 16, 4)):
+                        f, b = bench_local(T, s, True, dtype, tiles=tiles)
+                        print(f'BENCH local causal {dtype} T={T} s={s} tiles={tiles}: fwd {f:.3f} ms, fwd+bwd {b:.3f} ms | sdpa causal fwd {sd[0]:.3f} fwd+bwd {sd[1]:.3f}', flush=True)
     if 'bench' in parts:
         for dtype in (torch.bfloat16, torch.float32):
             for T in (1024, 4096, 16384):
