@@ -139,10 +139,10 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_conv1_forward(
         b = 1.0f;
     };
     if (valid && ry == 0)
-        aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
+        aft_walk_prefix<8>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
 #if !CAUSAL
     if (valid && ry == RY - 1)
-        aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
+        aft_walk_suffix<8>(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
 #endif
     __syncthreads();
     if (!valid) return;
@@ -203,10 +203,10 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
         };
         __syncthreads();
         if (valid && ry == 0)
-            aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, BT, LO, length, futureM + cx, futureA + cx, futureB + cx, CB);
+            aft_walk_suffix<1>(element, chunkSuffix, batch, chunks, TILE, D, c, t0, BT, LO, length, futureM + cx, futureA + cx, futureB + cx, CB);
 #if !CAUSAL
         if (valid && ry == RYB - 1)
-            aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, BT, HI, length, pastM + cx, pastA + cx, pastB + cx, CB);
+            aft_walk_prefix<1>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, BT, HI, length, pastM + cx, pastA + cx, pastB + cx, CB);
 #endif
         __syncthreads();
         if (!valid) continue;
