@@ -137,13 +137,22 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
 #endif
     }
     int first = aft_imax(0, firstRow - LO), last = aft_imin(length - 1, lastRow + HI);
+    // Sources in every row's band (a full group of rows) need no per-row test.
+    bool full = lastRow - firstRow + 1 == RPT;
+    int everyFirst = lastRow - LO, everyLast = firstRow + HI;
+    const float* biases = band + (long long)firstRow * (BAND - 1) + LO;   // biases[i * (BAND − 1) + source]: row firstRow + i
     for (int source = first; source <= last; source++) {
         long long at = base + (long long)source * D;
         float key = aft_load(k, at), value = aft_load(v, at);
+        if (full && source >= everyFirst && source <= everyLast) {
 #pragma unroll
-        for (int i = 0; i < RPT; i++) {
-            int t = firstRow + i, j = source - t + LO;       // each row sees its band's sources in increasing order
-            if (t <= lastRow && j >= 0 && j < BAND) aft_run_add(s[i], key + band[(long long)t * BAND + j], value, 1.0f);
+            for (int i = 0; i < RPT; i++) aft_run_add(s[i], key + biases[i * (BAND - 1) + source], value, 1.0f);
+        } else {
+#pragma unroll
+            for (int i = 0; i < RPT; i++) {
+                int t = firstRow + i, j = source - t + LO;       // each row sees its band's sources in increasing order
+                if (t <= lastRow && j >= 0 && j < BAND) aft_run_add(s[i], key + band[(long long)t * BAND + j], value, 1.0f);
+            }
         }
     }
 #pragma unroll
@@ -242,9 +251,36 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
             }
         }
         int first = aft_imax(0, firstSource - HI), last = aft_imin(length - 1, lastSource + LO);
+        // Targets whose band holds every source of a full group need no per-source test.
+        bool full = lastSource - firstSource + 1 == RPB;
+        int everyFirst = lastSource - HI, everyLast = firstSource + LO;
         for (int target = first; target <= last; target++) {
             long long tat = (long long)batch * length * D + (long long)target * D + c;
             float m = valid ? shift[tat] : 0.0f, a = valid ? alpha[tat] : 0.0f, b = valid ? beta[tat] : 0.0f;
+            if (full && target >= everyFirst && target <= everyLast) {          // uniform across the warp
+                int j0 = firstSource - target + LO;
+                const float* biases = band + (long long)target * BAND + j0;          // source firstSource + i at biases[i]
+#if DW_PRIVATE
+                float* cells = dbias + ((ry * RPB) * BAND + j0) * CB + cx;          // pair (row ry·RPB + i, j0 + i)
+#endif
+#pragma unroll
+                for (int i = 0; i < RPB; i++) {
+                    float contribution = 0.0f;
+                    if (valid) {
+                        float e = __expf(key[i] + biases[i] - m);
+                        gradV[i] += e * a;
+                        gradR[i] += e * b;
+                        contribution = e * (a * value[i] - b);
+                    }
+#if DW_PRIVATE
+                    cells[i * (BAND + 1) * CB] += contribution;
+#else
+                    for (int offset = 16; offset > 0; offset /= 2) contribution += __shfl_xor_sync(0xffffffffu, contribution, offset);
+                    if (cx == 0) dbias[(ry * RPB + i) * BAND + j0 + i] += contribution;
+#endif
+                }
+                continue;
+            }
 #pragma unroll
             for (int i = 0; i < RPB; i++) {
                 int source = firstSource + i, j = source - target + LO;
