@@ -81,18 +81,55 @@ __device__ __forceinline__ void aft_run_store(float* states, long long at, int c
 __device__ __forceinline__ void aft_run_chain(const float* aggregates, float* prefix, float* suffix,
     int batch, int chunks, int channels, int c)
 {
+    const int ahead = 8;                                     // loads issued ahead of the chain of merges
     aft_run s = aft_run_empty();
-    for (int i = 0; i < chunks; i++) {
-        long long at = aft_run_index(batch, i, chunks, 0, channels, c);
-        aft_run_store(prefix, at, channels, s);
-        s = aft_run_merge(s, aft_run_load(aggregates, at, channels));
+    for (int first = 0; first < chunks; first += ahead) {
+        aft_run next[ahead];
+#pragma unroll
+        for (int u = 0; u < ahead; u++)
+            if (first + u < chunks) next[u] = aft_run_load(aggregates, aft_run_index(batch, first + u, chunks, 0, channels, c), channels);
+#pragma unroll
+        for (int u = 0; u < ahead; u++)
+            if (first + u < chunks) {
+                aft_run_store(prefix, aft_run_index(batch, first + u, chunks, 0, channels, c), channels, s);
+                s = aft_run_merge(s, next[u]);
+            }
     }
     if (suffix == 0) return;
     s = aft_run_empty();
-    for (int i = chunks - 1; i >= 0; i--) {
-        long long at = aft_run_index(batch, i, chunks, 0, channels, c);
-        aft_run_store(suffix, at, channels, s);
-        s = aft_run_merge(s, aft_run_load(aggregates, at, channels));
+    for (int first = chunks - 1; first >= 0; first -= ahead) {
+        aft_run next[ahead];
+#pragma unroll
+        for (int u = 0; u < ahead; u++)
+            if (first - u >= 0) next[u] = aft_run_load(aggregates, aft_run_index(batch, first - u, chunks, 0, channels, c), channels);
+#pragma unroll
+        for (int u = 0; u < ahead; u++)
+            if (first - u >= 0) {
+                aft_run_store(suffix, aft_run_index(batch, first - u, chunks, 0, channels, c), channels, s);
+                s = aft_run_merge(s, next[u]);
+            }
+    }
+}
+
+// Adds elements from, from + step, …, to (step ±1) to s in that order, calling record(i, s) after each.
+// A walk is a chain of dependent adds, so its loads are issued Prefetch elements ahead rather than one
+// latency per element; each prefetched element costs three registers for the whole kernel, so kernels
+// whose occupancy matters more than their walk's latency take 1.
+template <int Prefetch, class Element, class Record>
+__device__ __forceinline__ void aft_walk(Element element, aft_run& s, int from, int to, int step, Record record)
+{
+    int count = (to - from) * step + 1;
+    for (int first = 0; first < count; first += Prefetch) {
+        float x[Prefetch], a[Prefetch], b[Prefetch];
+#pragma unroll
+        for (int u = 0; u < Prefetch; u++)
+            if (first + u < count) element(from + (first + u) * step, x[u], a[u], b[u]);
+#pragma unroll
+        for (int u = 0; u < Prefetch; u++)
+            if (first + u < count) {
+                aft_run_add(s, x[u], a[u], b[u]);
+                record(from + (first + u) * step, s);
+            }
     }
 }
 
@@ -101,78 +138,61 @@ template <class Element>
 __device__ __forceinline__ aft_run aft_run_chunk(Element element, int first, int chunk, int length)
 {
     aft_run s = aft_run_empty();
-    int last = aft_imin(length, first + chunk);
-    for (int i = first; i < last; i++) {
-        float x, a, b;
-        element(i, x, a, b);
-        aft_run_add(s, x, a, b);
-    }
+    aft_walk<8>(element, s, first, aft_imin(length, first + chunk) - 1, 1, [](int, const aft_run&) {});
     return s;
 }
 
 // For rows r = 0..rows-1 of a tile that starts at t0: the state of elements i ≤ t0 + r − lag − 1 (the
 // out-of-band past of row r), written to (m, a, b)[r * stride]. Starts from the chained state of the chunk
 // that holds the first such element and walks forward, so row r reads elements up to its own bound only.
-template <class Element>
+template <int Prefetch, class Element>
 __device__ __forceinline__ void aft_walk_prefix(Element element, const float* chunkPrefix, int batch, int chunks,
     int chunk, int channels, int c, int t0, int rows, int lag, int length,
     float* m, float* a, float* b, int stride)
 {
-    aft_run s = aft_run_empty();
-    int p = t0 - lag - 1;
-    if (p >= 0 && p < length) {
-        int k = p / chunk;
-        s = aft_run_load(chunkPrefix, aft_run_index(batch, k, chunks, 0, channels, c), channels);
-        for (int i = k * chunk; i <= p; i++) {
-            float x, ea, eb;
-            element(i, x, ea, eb);
-            aft_run_add(s, x, ea, eb);
-        }
-    }
-    for (int r = 0; r < rows; r++) {
-        if (r > 0) {
-            p++;
-            if (p >= 0 && p < length) {
-                float x, ea, eb;
-                element(p, x, ea, eb);
-                aft_run_add(s, x, ea, eb);
-            }
-        }
+    auto put = [&](int r, const aft_run& s) {
         m[r * stride] = s.m;
         a[r * stride] = s.a;
         b[r * stride] = s.b;
+    };
+    int p0 = t0 - lag - 1;                                  // row r's last element: p0 + r
+    aft_run s = aft_run_empty();
+    for (int r = 0; r < rows && p0 + r < 0; r++) put(r, s);
+    int start = 0;
+    if (p0 >= 0 && p0 < length) {
+        int k = p0 / chunk;
+        s = aft_run_load(chunkPrefix, aft_run_index(batch, k, chunks, 0, channels, c), channels);
+        start = k * chunk;
     }
+    if (p0 < length)
+        aft_walk<Prefetch>(element, s, start, aft_imin(p0 + rows - 1, length - 1), 1, [&](int i, const aft_run& state) {
+            if (i >= p0) put(i - p0, state);
+        });
+    for (int r = aft_imax(0, length - p0); r < rows; r++) put(r, s);   // rows past the end (never read)
 }
 
 // For rows r of a tile that starts at t0: the state of elements i ≥ t0 + r + lag + 1 (the out-of-band
 // future of row r), walking backwards from the chained state of the chunk after the last one needed.
-template <class Element>
+template <int Prefetch, class Element>
 __device__ __forceinline__ void aft_walk_suffix(Element element, const float* chunkSuffix, int batch, int chunks,
     int chunk, int channels, int c, int t0, int rows, int lag, int length,
     float* m, float* a, float* b, int stride)
 {
-    aft_run s = aft_run_empty();
-    int q = t0 + rows - 1 + lag + 1;
-    if (q < length) {
-        int k = q / chunk;
-        s = aft_run_load(chunkSuffix, aft_run_index(batch, k, chunks, 0, channels, c), channels);
-        for (int i = aft_imin(length, (k + 1) * chunk) - 1; i >= q; i--) {
-            float x, ea, eb;
-            element(i, x, ea, eb);
-            aft_run_add(s, x, ea, eb);
-        }
-    }
-    for (int r = rows - 1; r >= 0; r--) {
-        if (r < rows - 1) {
-            q--;
-            if (q < length) {
-                float x, ea, eb;
-                element(q, x, ea, eb);
-                aft_run_add(s, x, ea, eb);
-            }
-        }
+    auto put = [&](int r, const aft_run& s) {
         m[r * stride] = s.m;
         a[r * stride] = s.a;
         b[r * stride] = s.b;
+    };
+    int q0 = t0 + lag + 1, last = q0 + rows - 1;            // row r's first element: q0 + r
+    aft_run s = aft_run_empty();
+    for (int r = rows - 1; r >= 0 && q0 + r >= length; r--) put(r, s);
+    int start = length - 1;
+    if (last < length) {
+        int k = last / chunk;
+        s = aft_run_load(chunkSuffix, aft_run_index(batch, k, chunks, 0, channels, c), channels);
+        start = aft_imin(length, (k + 1) * chunk) - 1;
     }
+    aft_walk<Prefetch>(element, s, start, q0, -1, [&](int i, const aft_run& state) {
+        if (i <= last) put(i - q0, state);
+    });
 }

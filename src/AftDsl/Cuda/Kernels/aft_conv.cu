@@ -14,8 +14,12 @@
 // (prefix and suffix sums of the window rows' column sums, aft_conv2_strips). No difference of sums is
 // taken, so nothing cancels. The backward has the same structure over targets, with the window transposed.
 //
-// ∂w is accumulated per thread in shared memory (a column per channel), then added to a float32 buffer
-// with atomics (not bit-reproducible run to run). ∂K sums a head's channels in aft_conv_key_gradients.
+// Grids compute e^{K − M} once per (batch, position, head) (aft_conv2_exponentials); every channel and
+// window tap reuses it, so the grid kernels take no exponential in their inner loops.
+//
+// ∂w is accumulated per thread (sequences: a shared column per channel; grids: registers for kernels of
+// up to 64 taps, else a shared column), then added to a float32 buffer with atomics (not
+// bit-reproducible run to run). ∂K sums a head's channels in aft_conv_key_gradients.
 
 #include "aft_common.cuh"
 #include "aft_band_scan.cuh"
@@ -139,10 +143,10 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_conv1_forward(
         b = 1.0f;
     };
     if (valid && ry == 0)
-        aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
+        aft_walk_prefix<8>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
 #if !CAUSAL
     if (valid && ry == RY - 1)
-        aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
+        aft_walk_suffix<8>(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
 #endif
     __syncthreads();
     if (!valid) return;
@@ -203,10 +207,10 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
         };
         __syncthreads();
         if (valid && ry == 0)
-            aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, BT, LO, length, futureM + cx, futureA + cx, futureB + cx, CB);
+            aft_walk_suffix<1>(element, chunkSuffix, batch, chunks, TILE, D, c, t0, BT, LO, length, futureM + cx, futureA + cx, futureB + cx, CB);
 #if !CAUSAL
         if (valid && ry == RYB - 1)
-            aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, BT, HI, length, pastM + cx, pastA + cx, pastB + cx, CB);
+            aft_walk_prefix<1>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, BT, HI, length, pastM + cx, pastA + cx, pastB + cx, CB);
 #endif
         __syncthreads();
         if (!valid) continue;
@@ -265,16 +269,23 @@ extern "C" __global__ void aft_conv2_key_max(const aft_elem* k, float* keyMax, i
     if (threadIdx.x == 0) keyMax[blockIdx.x] = partial[0];
 }
 
+// e^{K − M} per (batch, position, head), once: every channel and window tap reuses it.
+extern "C" __global__ void aft_conv2_exponentials(const aft_elem* k, const float* keyMax, float* exponentials, int positions, long long count)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    int head = (int)(i % HEADS), batch = (int)(i / HEADS / positions);
+    exponentials[i] = __expf(aft_load(k, i) - keyMax[batch * HEADS + head]);
+}
+
 // The scanned elements (a, b) at (batch, position, channel): forward (e^{K − M} V, e^{K − M}); backward (α, β).
 struct aft_conv2_forward_elements
 {
-    const aft_elem* k;
+    const float* exponentials;                             // e^{K − M}: [B][positions][HEADS]
     const aft_elem* v;
-    const float* keyMax;
     __device__ __forceinline__ void at(int batch, long long p, long long positions, int c, float& a, float& b) const
     {
-        int head = c / HEAD_WIDTH;
-        float e = __expf(aft_load(k, ((long long)batch * positions + p) * HEADS + head) - keyMax[batch * HEADS + head]);
+        float e = exponentials[((long long)batch * positions + p) * HEADS + c / HEAD_WIDTH];
         a = e * aft_load(v, ((long long)batch * positions + p) * D + c);
         b = e;
     }
@@ -354,10 +365,10 @@ __device__ __forceinline__ void aft_conv2_strip(Elements elements, float* outsid
     rowTotals[at + D] = tb;
 }
 
-extern "C" __global__ __launch_bounds__(CB) void aft_conv2_strips_forward(const aft_elem* k, const aft_elem* v, const float* keyMax,
+extern "C" __global__ __launch_bounds__(CB) void aft_conv2_strips_forward(const float* exponentials, const aft_elem* v,
     float* outsideA, float* outsideB, float* rowTotals, int height, int width)
 {
-    aft_conv2_forward_elements elements{k, v, keyMax};
+    aft_conv2_forward_elements elements{exponentials, v};
     aft_conv2_strip(elements, outsideA, outsideB, rowTotals, height, width, BEFORE, AFTER, BEFORE, AFTER);
 }
 
@@ -410,7 +421,7 @@ extern "C" __global__ void aft_conv2_taps(const float* taps, float* shifted, flo
 }
 
 // One thread per (batch, position, channel): the window summed with e^{w − ρ}, the outside sums scaled by e^{−ρ}.
-extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const aft_elem* k, const aft_elem* v, const float* keyMax,
+extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exponentials, const aft_elem* v,
     const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB,
     aft_elem* y, float* savedDenominator, float* savedRatio, int height, int width, int batches)
 {
@@ -421,7 +432,7 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const aft_elem* 
     long long p = (i / D) % positions;
     int batch = (int)(i / D / positions);
     int row = (int)(p / width), col = (int)(p % width), head = c / HEAD_WIDTH;
-    aft_conv2_forward_elements elements{k, v, keyMax};
+    aft_conv2_forward_elements elements{exponentials, v};
     float scale = outsideScale[head];
     float a = scale * outsideA[i], b = scale * outsideB[i];
     const float* w = shifted + head * S * S;
@@ -444,14 +455,24 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const aft_elem* 
 }
 
 // One block per (row of sources, 32 channels, batch element), one thread per channel walking the row: ∂V, the
-// per-channel part of ∂K, and ∂w (a shared column per thread, added to dtaps with atomics).
-extern "C" __global__ __launch_bounds__(CB) void aft_conv2_backward(const aft_elem* k, const aft_elem* v, const float* keyMax,
+// per-channel part of ∂K, and ∂w, accumulated per thread (in registers for kernels of up to 64 taps, else
+// in a shared column per thread) and added to dtaps with atomics.
+#define DW_IN_REGISTERS (S * S <= 64)
+extern "C" __global__ __launch_bounds__(CB) void aft_conv2_backward(const float* exponentials, const aft_elem* v,
     const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* alpha, const float* beta,
     float* dkChannels, aft_elem* dv, float* dtaps, int height, int width)
 {
-    __shared__ float dw[S * S * CB];
+#if DW_IN_REGISTERS
+    float dw[S * S];
+#pragma unroll
+    for (int j = 0; j < S * S; j++) dw[j] = 0.0f;
+#define AFT_DW(j) dw[j]
+#else
+    __shared__ float dwShared[S * S * CB];
+    for (int j = 0; j < S * S; j++) dwShared[j * CB + threadIdx.x] = 0.0f;
+#define AFT_DW(j) dwShared[(j) * CB + threadIdx.x]
+#endif
     int c = blockIdx.y * CB + threadIdx.x, row = blockIdx.x, batch = blockIdx.z;
-    for (int j = 0; j < S * S; j++) dw[j * CB + threadIdx.x] = 0.0f;
     if (c >= D) return;
     long long positions = (long long)height * width;
     int head = c / HEAD_WIDTH;
@@ -459,13 +480,15 @@ extern "C" __global__ __launch_bounds__(CB) void aft_conv2_backward(const aft_el
     const float* w = shifted + head * S * S;
     for (int col = 0; col < width; col++) {
         long long p = (long long)row * width + col, i = ((long long)batch * positions + p) * D + c;
-        float e = __expf(aft_load(k, ((long long)batch * positions + p) * HEADS + head) - keyMax[batch * HEADS + head]);
+        float e = exponentials[((long long)batch * positions + p) * HEADS + head];
         float value = aft_load(v, i);
         float sa = scale * outsideA[i], sb = scale * outsideB[i];
         // Targets whose window holds this source: target = source − (tap − BEFORE).
+#pragma unroll
         for (int dy = 0; dy < S; dy++) {
             int r = row + BEFORE - dy;
             if (r < 0 || r >= height) continue;
+#pragma unroll
             for (int dx = 0; dx < S; dx++) {
                 int x = col + BEFORE - dx;
                 if (x < 0 || x >= width) continue;
@@ -473,11 +496,13 @@ extern "C" __global__ __launch_bounds__(CB) void aft_conv2_backward(const aft_el
                 float a = alpha[t], b = beta[t], tap = w[dy * S + dx];
                 sa += tap * a;
                 sb += tap * b;
-                dw[(dy * S + dx) * CB + threadIdx.x] += tap * e * (a * value - b);
+                AFT_DW(dy * S + dx) += tap * e * (a * value - b);
             }
         }
         aft_store(dv, i, e * sa);
         dkChannels[i] = e * (value * sa - sb);
     }
-    for (int j = 0; j < S * S; j++) atomicAdd(&dtaps[head * S * S + j], dw[j * CB + threadIdx.x]);
+#pragma unroll
+    for (int j = 0; j < S * S; j++) atomicAdd(&dtaps[head * S * S + j], AFT_DW(j));
+#undef AFT_DW
 }

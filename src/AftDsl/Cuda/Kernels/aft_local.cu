@@ -16,19 +16,23 @@
 // shift m (so every weight e^{K_t' + ŵ − m_t} ≤ 1):
 //   ∂V_t' = Σ_t e^{K_t' + ŵ_t,t' − m_t} α_t,   ∂K_t' = V_t' ⊙ ∂V_t' − Σ_t e^{K_t' + ŵ_t,t' − m_t} β_t,
 //   ∂w_t,t' = Σ_{batch, channels} e^{K_t' + w_t,t' − m_t} (α_t V_t' − β_t)   (band only),
-// the out-of-band targets again as lagged running-max states, of exponent −m_t. ∂w is reduced over the
-// warp's 32 channels by shuffles, over the batch in shared memory, and over channel blocks by float
-// atomics (so ∂U, ∂W are not bit-reproducible run to run; ∂Q, ∂K, ∂V are). ∂U, ∂W follow row by row.
+// the out-of-band targets again as lagged running-max states, of exponent −m_t. ∂w is summed over the
+// batch in shared memory, in a cell per (pair, channel) that is reduced over the block's 32 channels once
+// at the end (DW_PRIVATE = 1, when the cells fit), or else reduced over the warp by shuffles at every
+// pair; then over channel blocks by float atomics (so ∂U, ∂W are not bit-reproducible run to run; ∂Q,
+// ∂K, ∂V are). ∂U, ∂W follow row by row.
 //
 // Compile-time constants: D (channels), RANK, LO, HI, CAUSAL, TILE (target rows per forward block and the
 // scan's chunk), RY (threads per channel column, forward), BT (source rows per backward block), RYB
-// (threads per column, backward). Blocks are (32, RY): one warp spans 32 consecutive channels.
+// (threads per column, backward), DW_PRIVATE (how ∂w is reduced, above). Blocks are (32, RY): one warp spans 32 consecutive channels.
 
 #include "aft_common.cuh"
 #include "aft_band_scan.cuh"
 
 #define CB 32
 #define BAND (LO + HI + 1)
+#define RPT ((TILE + RY - 1) / RY)     // forward rows per thread
+#define RPB ((BT + RYB - 1) / RYB)     // backward source rows per thread
 
 // ---- bias band: band[t][j] = U_t · W_{t − LO + j}, 0 where the source lies outside the sequence ----
 extern "C" __global__ void aft_local_bias(const aft_elem* u, const aft_elem* w, float* band, int length)
@@ -106,38 +110,60 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
         b = 1.0f;
     };
     if (valid && ry == 0)
-        aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
+        aft_walk_prefix<8>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
 #if !CAUSAL
     if (valid && ry == RY - 1)
-        aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
+        aft_walk_suffix<8>(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
 #endif
     __syncthreads();
     if (!valid) return;
-    for (int r = ry; r < TILE; r += RY) {
-        int t = t0 + r;
-        if (t >= length) break;
-        aft_run s;
-        s.m = pastM[r * CB + cx];
-        s.a = pastA[r * CB + cx];
-        s.b = pastB[r * CB + cx];
+    // RPT consecutive rows per thread: each source's key and value are loaded once for all of them.
+    int firstRow = t0 + ry * RPT;
+    if (firstRow >= length || ry * RPT >= TILE) return;
+    int lastRow = aft_imin(aft_imin(length, t0 + TILE) - 1, firstRow + RPT - 1);
+    aft_run s[RPT];
+#pragma unroll
+    for (int i = 0; i < RPT; i++) {
+        int r = ry * RPT + i;
+        s[i].m = pastM[r * CB + cx];
+        s[i].a = pastA[r * CB + cx];
+        s[i].b = pastB[r * CB + cx];
 #if !CAUSAL
         aft_run future;
         future.m = futureM[r * CB + cx];
         future.a = futureA[r * CB + cx];
         future.b = futureB[r * CB + cx];
-        s = aft_run_merge(s, future);
+        s[i] = aft_run_merge(s[i], future);
 #endif
-        const float* biases = band + (long long)t * BAND;
-        int first = aft_imax(0, t - LO), last = aft_imin(length - 1, t + HI);
-        for (int source = first; source <= last; source++) {
-            long long at = base + (long long)source * D;
-            aft_run_add(s, aft_load(k, at) + biases[source - t + LO], aft_load(v, at), 1.0f);
+    }
+    int first = aft_imax(0, firstRow - LO), last = aft_imin(length - 1, lastRow + HI);
+    // Sources in every row's band (a full group of rows) need no per-row test.
+    bool full = lastRow - firstRow + 1 == RPT;
+    int everyFirst = lastRow - LO, everyLast = firstRow + HI;
+    const float* biases = band + (long long)firstRow * (BAND - 1) + LO;   // biases[i * (BAND − 1) + source]: row firstRow + i
+    for (int source = first; source <= last; source++) {
+        long long at = base + (long long)source * D;
+        float key = aft_load(k, at), value = aft_load(v, at);
+        if (full && source >= everyFirst && source <= everyLast) {
+#pragma unroll
+            for (int i = 0; i < RPT; i++) aft_run_add(s[i], key + biases[i * (BAND - 1) + source], value, 1.0f);
+        } else {
+#pragma unroll
+            for (int i = 0; i < RPT; i++) {
+                int t = firstRow + i, j = source - t + LO;       // each row sees its band's sources in increasing order
+                if (t <= lastRow && j >= 0 && j < BAND) aft_run_add(s[i], key + band[(long long)t * BAND + j], value, 1.0f);
+            }
         }
+    }
+#pragma unroll
+    for (int i = 0; i < RPT; i++) {
+        int t = firstRow + i;
+        if (t > lastRow) break;
         long long at = base + (long long)t * D;
-        float ratio = s.a / s.b;
+        float ratio = s[i].a / s[i].b;
         aft_store(y, at, aft_sigmoid(aft_load(q, at)) * ratio);
-        savedShift[at] = s.m;
-        savedDenominator[at] = s.b;
+        savedShift[at] = s[i].m;
+        savedDenominator[at] = s[i].b;
         savedRatio[at] = ratio;
     }
 }
@@ -164,12 +190,16 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
 #if !CAUSAL
     __shared__ float pastM[BT * CB], pastA[BT * CB], pastB[BT * CB];
 #endif
+#if DW_PRIVATE
+    __shared__ float dbias[BT * BAND * CB];                  // a cell per (pair, lane): summed over lanes once, at the end
+#else
     __shared__ float dbias[BT * BAND];
+#endif
     int cx = threadIdx.x, ry = threadIdx.y;
     int c = blockIdx.y * CB + cx, t0 = blockIdx.x * BT;
     int chunks = (length + TILE - 1) / TILE;
     bool valid = c < D;
-    for (int i = ry * CB + cx; i < BT * BAND; i += CB * RYB) dbias[i] = 0.0f;
+    for (int i = ry * CB + cx; i < BT * BAND * (DW_PRIVATE ? CB : 1); i += CB * RYB) dbias[i] = 0.0f;
 
     for (int batch = 0; batch < batches; batch++) {
         long long base = (long long)batch * length * D + c;
@@ -182,19 +212,28 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
         __syncthreads();   // the previous batch element's rows are done with the shared states
         // Targets t whose band misses source t': t ≥ t' + LO + 1 (the future) and t ≤ t' − HI − 1.
         if (valid && ry == 0)
-            aft_walk_suffix(element, chunkSuffix, batch, chunks, TILE, D, c, t0, BT, LO, length, futureM + cx, futureA + cx, futureB + cx, CB);
+            aft_walk_suffix<1>(element, chunkSuffix, batch, chunks, TILE, D, c, t0, BT, LO, length, futureM + cx, futureA + cx, futureB + cx, CB);
 #if !CAUSAL
         if (valid && ry == RYB - 1)
-            aft_walk_prefix(element, chunkPrefix, batch, chunks, TILE, D, c, t0, BT, HI, length, pastM + cx, pastA + cx, pastB + cx, CB);
+            aft_walk_prefix<1>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, BT, HI, length, pastM + cx, pastA + cx, pastB + cx, CB);
 #endif
         __syncthreads();
-        for (int r = ry; r < BT; r += RYB) {
-            int source = t0 + r;
-            if (source >= length) break;            // the same for the whole warp
-            long long at = base + (long long)source * D;
-            float key = valid ? aft_load(k, at) : 0.0f, value = valid ? aft_load(v, at) : 0.0f;
-            float gradV = 0.0f, gradR = 0.0f;
-            if (valid) {
+        // RPB consecutive source rows per thread: each target's shift, α and β are loaded once for all of them.
+        int firstSource = t0 + ry * RPB;
+        if (firstSource >= length || ry * RPB >= BT) continue;            // the same for the whole warp
+        int lastSource = aft_imin(aft_imin(length, t0 + BT) - 1, firstSource + RPB - 1);
+        float key[RPB], value[RPB], gradV[RPB], gradR[RPB];
+#pragma unroll
+        for (int i = 0; i < RPB; i++) {
+            int r = ry * RPB + i, source = firstSource + i;
+            key[i] = 0.0f;
+            value[i] = 0.0f;
+            gradV[i] = 0.0f;
+            gradR[i] = 0.0f;
+            if (valid && source <= lastSource) {
+                long long at = base + (long long)source * D;
+                key[i] = aft_load(k, at);
+                value[i] = aft_load(v, at);
                 aft_run s;
                 s.m = futureM[r * CB + cx];
                 s.a = futureA[r * CB + cx];
@@ -206,35 +245,83 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
                 past.b = pastB[r * CB + cx];
                 s = aft_run_merge(s, past);
 #endif
-                float scale = __expf(key + s.m);    // ≤ 1: every out-of-band target's shift covers this key
-                gradV = scale * s.a;
-                gradR = scale * s.b;
+                float scale = __expf(key[i] + s.m);    // ≤ 1: every out-of-band target's shift covers this key
+                gradV[i] = scale * s.a;
+                gradR[i] = scale * s.b;
             }
-            int first = aft_imax(0, source - HI), last = aft_imin(length - 1, source + LO);
-            for (int target = first; target <= last; target++) {
-                int j = source - target + LO;
+        }
+        int first = aft_imax(0, firstSource - HI), last = aft_imin(length - 1, lastSource + LO);
+        // Targets whose band holds every source of a full group need no per-source test.
+        bool full = lastSource - firstSource + 1 == RPB;
+        int everyFirst = lastSource - HI, everyLast = firstSource + LO;
+        for (int target = first; target <= last; target++) {
+            long long tat = (long long)batch * length * D + (long long)target * D + c;
+            float m = valid ? shift[tat] : 0.0f, a = valid ? alpha[tat] : 0.0f, b = valid ? beta[tat] : 0.0f;
+            if (full && target >= everyFirst && target <= everyLast) {          // uniform across the warp
+                int j0 = firstSource - target + LO;
+                const float* biases = band + (long long)target * BAND + j0;          // source firstSource + i at biases[i]
+#if DW_PRIVATE
+                float* cells = dbias + ((ry * RPB) * BAND + j0) * CB + cx;          // pair (row ry·RPB + i, j0 + i)
+#endif
+#pragma unroll
+                for (int i = 0; i < RPB; i++) {
+                    float contribution = 0.0f;
+                    if (valid) {
+                        float e = __expf(key[i] + biases[i] - m);
+                        gradV[i] += e * a;
+                        gradR[i] += e * b;
+                        contribution = e * (a * value[i] - b);
+                    }
+#if DW_PRIVATE
+                    cells[i * (BAND + 1) * CB] += contribution;
+#else
+                    for (int offset = 16; offset > 0; offset /= 2) contribution += __shfl_xor_sync(0xffffffffu, contribution, offset);
+                    if (cx == 0) dbias[(ry * RPB + i) * BAND + j0 + i] += contribution;
+#endif
+                }
+                continue;
+            }
+#pragma unroll
+            for (int i = 0; i < RPB; i++) {
+                int source = firstSource + i, j = source - target + LO;
+                if (source > lastSource || j < 0 || j >= BAND) continue;   // uniform across the warp
                 float contribution = 0.0f;
                 if (valid) {
-                    long long tat = (long long)batch * length * D + (long long)target * D + c;
-                    float e = __expf(key + band[(long long)target * BAND + j] - shift[tat]);
-                    float a = alpha[tat], b = beta[tat];
-                    gradV += e * a;
-                    gradR += e * b;
-                    contribution = e * (a * value - b);
+                    float e = __expf(key[i] + band[(long long)target * BAND + j] - m);
+                    gradV[i] += e * a;
+                    gradR[i] += e * b;
+                    contribution = e * (a * value[i] - b);
                 }
+                int r = ry * RPB + i;
+#if DW_PRIVATE
+                dbias[(r * BAND + j) * CB + cx] += contribution;
+#else
                 for (int offset = 16; offset > 0; offset /= 2) contribution += __shfl_xor_sync(0xffffffffu, contribution, offset);
                 if (cx == 0) dbias[r * BAND + j] += contribution;
+#endif
             }
-            if (valid) {
-                aft_store(dv, at, gradV);
-                aft_store(dk, at, value * gradV - gradR);
+        }
+        if (valid) {
+#pragma unroll
+            for (int i = 0; i < RPB; i++) {
+                int source = firstSource + i;
+                if (source > lastSource) break;
+                long long at = base + (long long)source * D;
+                aft_store(dv, at, gradV[i]);
+                aft_store(dk, at, value[i] * gradV[i] - gradR[i]);
             }
         }
     }
     __syncthreads();
     for (int i = ry * CB + cx; i < BT * BAND; i += CB * RYB) {
         int r = i / BAND, j = i % BAND, source = t0 + r, target = source - j + LO;
-        if (source < length && target >= 0 && target < length) atomicAdd(&dband[(long long)target * BAND + j], dbias[i]);
+#if DW_PRIVATE
+        float sum = 0.0f;
+        for (int lane = 0; lane < CB; lane++) sum += dbias[i * CB + (lane + cx) % CB];   // staggered: no bank conflicts
+#else
+        float sum = dbias[i];
+#endif
+        if (source < length && target >= 0 && target < length) atomicAdd(&dband[(long long)target * BAND + j], sum);
     }
 }
 

@@ -48,17 +48,17 @@ internal static class AftConvCuda
         }
         else
         {
-            var (keyMax, shifted, outsideScale) = GridShifts(module, shape, pk, taps, dtype);
+            var (exponentials, shifted, outsideScale) = GridShifts(module, shape, pk, taps, dtype);
             var (outsideA, outsideB) = Outside(module, shape, "aft_conv2_strips_forward",
-                a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v").Tensor(keyMax, ScalarType.Float32, "keyMax"), backward: false);
+                a => a.Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(pv, dtype, "v"), backward: false);
             var count = pq.NumberOfElements;
             Run(module, "aft_conv2_forward", new Dim3(Blocks(count, 256)), new Dim3(256), new KernelArguments()
-                .Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v").Tensor(keyMax, ScalarType.Float32, "keyMax")
+                .Tensor(pq, dtype, "q").Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(pv, dtype, "v")
                 .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale")
                 .Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
                 .Tensor(y, dtype, "y").Tensor(denominator, ScalarType.Float32, "denominator").Tensor(ratio, ScalarType.Float32, "ratio")
                 .Int32(shape.Height).Int32(shape.Width).Int32(shape.Batch));
-            created = [keyMax, shifted, outsideScale, denominator, ratio];
+            created = [exponentials, shifted, outsideScale, denominator, ratio];
         }
 
         ctx.save_data(CausalKey, causal);
@@ -107,11 +107,11 @@ internal static class AftConvCuda
         }
         else
         {
-            var (keyMax, shifted, outsideScale) = (saved[4], saved[5], saved[6]);
+            var (exponentials, shifted, outsideScale) = (saved[4], saved[5], saved[6]);
             var (outsideA, outsideB) = Outside(module, shape, "aft_conv2_strips_backward",
                 a => a.Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), backward: true);
             Run(module, "aft_conv2_backward", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), new KernelArguments()
-                .Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(keyMax, ScalarType.Float32, "keyMax")
+                .Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(v, dtype, "v")
                 .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale")
                 .Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
                 .Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
@@ -144,17 +144,23 @@ internal static class AftConvCuda
         return (prefix, suffix);
     }
 
-    // Grids: each head's key maximum per batch element, the shifted taps e^{w − ρ} and the outside scale e^{−ρ}.
-    static (Tensor KeyMax, Tensor Shifted, Tensor OutsideScale) GridShifts(ICudaModule module, ConvShape shape, Tensor k, Tensor taps, ScalarType dtype)
+    // Grids: e^{K − M} per (batch, position, head) with M each head's key maximum per batch element, the shifted
+    // taps e^{w − ρ} and the outside scale e^{−ρ}.
+    static (Tensor Exponentials, Tensor Shifted, Tensor OutsideScale) GridShifts(ICudaModule module, ConvShape shape, Tensor k, Tensor taps, ScalarType dtype)
     {
         var keyMax = Floats(shape.Device, shape.Batch, shape.Heads);
         Run(module, "aft_conv2_key_max", new Dim3((uint)(shape.Batch * shape.Heads)), new Dim3(256), new KernelArguments()
             .Tensor(k, dtype, "k").Tensor(keyMax, ScalarType.Float32, "keyMax").Int32(shape.Positions));
+        var exponentials = Floats(shape.Device, k.shape);
+        var keys = k.NumberOfElements;
+        Run(module, "aft_conv2_exponentials", new Dim3(Blocks(keys, 256)), new Dim3(256), new KernelArguments()
+            .Tensor(k, dtype, "k").Tensor(keyMax, ScalarType.Float32, "keyMax").Tensor(exponentials, ScalarType.Float32, "exponentials")
+            .Int32(shape.Positions).Int64(keys));
         var shifted = Floats(shape.Device, taps.shape);
         var outsideScale = Floats(shape.Device, shape.Heads);
         Run(module, "aft_conv2_taps", new Dim3((uint)shape.Heads), new Dim3(64), new KernelArguments()
             .Tensor(taps, ScalarType.Float32, "taps").Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale"));
-        return (keyMax, shifted, outsideScale);
+        return (exponentials, shifted, outsideScale);
     }
 
     // Grids: the sums over everything outside each position's window (sources forward, targets backward).

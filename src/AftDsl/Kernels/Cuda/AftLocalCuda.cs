@@ -11,7 +11,9 @@ namespace AftDsl.Kernels.Cuda;
 /// <param name="Rows">Threads per channel column of a forward block (blocks are 32 × Rows).</param>
 /// <param name="BackwardRows">Most source rows per backward block (fewer when the ∂w tile would not fit in shared memory).</param>
 /// <param name="BackwardThreadRows">Threads per channel column of a backward block.</param>
-internal readonly record struct BandTiles(int Tile = 32, int Rows = 8, int BackwardRows = 32, int BackwardThreadRows = 8);
+/// <param name="PrivateBiasGradients">AFT-local: sum ∂w in a shared cell per (pair, channel) when that fits with at least
+/// <paramref name="BackwardThreadRows"/> rows (else by warp shuffles at every pair).</param>
+internal readonly record struct BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, bool PrivateBiasGradients = true);
 
 /// <summary>
 /// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>): w = U·Wᵀ on the band |t − t'| &lt; s only,
@@ -50,7 +52,7 @@ internal static class AftLocalCuda
         var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
             .Tensor(band, ScalarType.Float32, "band").Tensor(prefix, ScalarType.Float32, "prefix");
         arguments = suffix is null ? arguments.Int64(0) : arguments.Tensor(suffix, ScalarType.Float32, "suffix");
-        Run(module, "aft_local_forward", new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns, (uint)shape.Tiles.Rows),
+        Run(module, "aft_local_forward", new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns, (uint)shape.ThreadRows),
             arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
                 .Tensor(ratio, ScalarType.Float32, "ratio").Int32(shape.Length));
 
@@ -91,7 +93,7 @@ internal static class AftLocalCuda
 
         var (dk, dv) = (empty_like(k), empty_like(v));
         var dband = zeros([shape.Length, shape.Band], dtype: ScalarType.Float32, device: device);
-        Run(module, "aft_local_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.Tiles.BackwardThreadRows),
+        Run(module, "aft_local_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.BackwardThreadRows),
             new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(band, ScalarType.Float32, "band")
                 .Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
                 .Tensor(prefix, ScalarType.Float32, "prefix").Tensor(suffix!, ScalarType.Float32, "suffix")
@@ -125,8 +127,8 @@ internal static class AftLocalCuda
     static ICudaModule Module(ScalarType dtype, LocalShape shape) =>
         CudaKernels.Module("aft_local.cu",
             ("AFT_BF16", Bf16Flag(dtype, "AFT-local")), ("D", shape.Channels), ("RANK", shape.Rank), ("LO", shape.Before), ("HI", shape.After),
-            ("CAUSAL", shape.Causal ? 1 : 0), ("TILE", shape.Tiles.Tile), ("RY", shape.Tiles.Rows), ("BT", shape.BackwardRows),
-            ("RYB", shape.Tiles.BackwardThreadRows));
+            ("CAUSAL", shape.Causal ? 1 : 0), ("TILE", shape.Tiles.Tile), ("RY", shape.ThreadRows), ("BT", shape.BackwardRows),
+            ("RYB", shape.BackwardThreadRows), ("DW_PRIVATE", shape.PrivateBiasGradients ? 1 : 0));
 
     /// <summary>Sizes of one call, and the tile sizes it compiles with.</summary>
     sealed class LocalShape
@@ -147,13 +149,30 @@ internal static class AftLocalCuda
             After = causal ? 0 : reach;
             Tiles = AftLocalCuda.Tiles;
             var rows = Tiles.BackwardRows;
-            while (rows > 1 && BackwardShared(rows) > SharedBytes) rows /= 2;
+            while (rows > 1 && PrivateShared(rows) > SharedBytes) rows /= 2;
+            PrivateBiasGradients = Tiles.PrivateBiasGradients && PrivateShared(rows) <= SharedBytes
+                && rows >= Math.Min(Tiles.BackwardThreadRows, Tiles.BackwardRows);
+            if (!PrivateBiasGradients)
+            {
+                rows = Tiles.BackwardRows;
+                while (rows > 1 && BackwardShared(rows) > SharedBytes) rows /= 2;
+            }
             if (BackwardShared(rows) > SharedBytes || 6 * Tiles.Tile * Columns * 4 > SharedBytes)
                 throw new CudaException($"AFT-local window {window} is too wide for the CUDA kernels' shared memory (band of {Band} offsets).");
             BackwardRows = rows;
         }
 
         int BackwardShared(int rows) => rows * (6 * Columns + Band) * 4;
+
+        int PrivateShared(int rows) => rows * (6 * Columns + Band * Columns) * 4;
+
+        public bool PrivateBiasGradients { get; }
+
+        /// <summary>Threads per column of a forward block: no more than its rows.</summary>
+        public int ThreadRows => Math.Min(Tiles.Rows, Tiles.Tile);
+
+        /// <summary>Threads per column of a backward block: no more than its rows.</summary>
+        public int BackwardThreadRows => Math.Min(Tiles.BackwardThreadRows, BackwardRows);
 
         public int Batch { get; }
         public int Length { get; }

@@ -54,6 +54,7 @@ public sealed class AftConvCudaTests : IDisposable
         { [5, 7], 3, false, 2 },    // odd grid
         { [6, 4], 4, false, 1 },
         { [3, 3], 7, false, 3 },    // kernel larger than the grid
+        { [4, 5], 9, false, 2 },    // 81 taps: ∂w in shared memory rather than registers
     };
 
     [Theory]

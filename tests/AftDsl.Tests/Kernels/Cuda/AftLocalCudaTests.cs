@@ -76,6 +76,18 @@ public sealed class AftLocalCudaTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void Bias_gradients_reduced_by_warp_shuffles_match_autograd_too(bool causal)
+    {
+        using var shuffles = CudaKernelChecks.SmallTiles(AftLocalCuda.Tiles with { PrivateBiasGradients = false });
+        CudaKernelChecks.GradientsMatch(
+            y => AftLocal.Apply(y[0], y[1], y[2], y[3], y[4], 3, causal),
+            y => AftNaive.Local(y[0], y[1], y[2], Bias(y), 3, causal),
+            Inputs(2, 14, 35, 3), ["Q", "K", "V", "U", "W"], float32, 2e-5);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void Bfloat16_outputs_are_at_output_rounding_and_gradients_close(bool causal)
     {
         var x = Inputs(2, 14, 8, 4);
