@@ -13,7 +13,7 @@ namespace AftDsl.Kernels.Cuda;
 /// <param name="BackwardThreadRows">Threads per channel column of a backward block.</param>
 /// <param name="PrivateBiasGradients">AFT-local: sum ∂w in a shared cell per (pair, channel) when that fits with at least
 /// <paramref name="BackwardThreadRows"/> rows (else by warp shuffles at every pair).</param>
-internal readonly record struct BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, bool PrivateBiasGradients = true);
+internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, bool PrivateBiasGradients = true);
 
 /// <summary>
 /// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>): w = U·Wᵀ on the band |t − t'| &lt; s only,

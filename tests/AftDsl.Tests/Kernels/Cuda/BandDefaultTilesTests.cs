@@ -1,0 +1,62 @@
+using AftDsl.Kernels;
+using AftDsl.Kernels.Cuda;
+using AftDsl.Reference;
+using AftDsl.Tests.Cuda.Emulation;
+using AftDsl.Tests.Support;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace AftDsl.Tests.Kernels.Cuda;
+
+/// <summary>
+/// The band kernels (AFT-local, AFT-conv) with the tile sizes the GPU uses, not the small ones of the other
+/// emulated tests: they once compiled with every tile size 0, which only NVRTC refused.
+/// </summary>
+public sealed class BandDefaultTilesTests : IDisposable
+{
+    readonly IDisposable cuda = EmulatedCuda.Use();
+
+    public void Dispose() => cuda.Dispose();
+
+    [Fact]
+    public void Default_tiles_are_the_documented_ones()
+    {
+        Assert.Equal(new BandTiles(Tile: 16, Rows: 4, BackwardRows: 16, BackwardThreadRows: 4, PrivateBiasGradients: true), AftLocalCuda.Tiles);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Local_with_default_tiles_matches_float64(bool causal)
+    {
+        var generator = new Generator(5);
+        Tensor Draw(params long[] shape) => randn(shape, dtype: float64, generator: generator);
+        Tensor[] x = [Draw(1, 37, 6), Draw(1, 37, 6), Draw(1, 37, 6), Draw(40, 3), Draw(40, 3)];
+        var reference = AftNaive.Local(x[0], x[1], x[2], x[3].narrow(0, 0, 37).matmul(x[4].narrow(0, 0, 37).t()), 5, causal);
+        var output = AftLocal.Apply(x[0].to(float32), x[1].to(float32), x[2].to(float32), x[3].to(float32), x[4].to(float32), 5, causal);
+        GradientCheck.Relative(reference, output.to(float64), 1e-5, "output");
+    }
+
+    [Fact]
+    public void Conv_grid_with_default_tiles_matches_float64()
+    {
+        var generator = new Generator(6);
+        Tensor Draw(params long[] shape) => randn(shape, dtype: float64, generator: generator);
+        Tensor[] x = [Draw(1, 5, 7, 4), Draw(1, 5, 7, 2), Draw(1, 5, 7, 4), Draw(2, 3, 3) * 0.5];
+        var reference = AftNaive.Conv(x[0], x[1], x[2], x[3], causal: false);
+        var output = AftConv.Apply(x[0].to(float32), x[1].to(float32), x[2].to(float32), x[3].to(float32));
+        GradientCheck.Relative(reference, output.to(float64), 1e-5, "output");
+    }
+
+    [Fact]
+    public void Conv_sequence_with_default_tiles_matches_float64()
+    {
+        var generator = new Generator(7);
+        Tensor Draw(params long[] shape) => randn(shape, dtype: float64, generator: generator);
+        Tensor[] x = [Draw(1, 37, 4), Draw(1, 37, 2), Draw(1, 37, 4), Draw(2, 5) * 0.5];
+        var reference = AftNaive.Conv(x[0], x[1], x[2], x[3], causal: true);
+        var output = AftConv.Apply(x[0].to(float32), x[1].to(float32), x[2].to(float32), x[3].to(float32), causal: true);
+        GradientCheck.Relative(reference, output.to(float64), 1e-5, "output");
+    }
+}
