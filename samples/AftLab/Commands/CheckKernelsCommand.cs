@@ -88,6 +88,8 @@ public sealed class CheckKernelsCommand : Command<CheckKernelsCommand.Settings>
         text.AppendLine($"Build: {RunInfo.Build}  ");
         text.AppendLine($"Kernels: {AftKernels.Describe(device)}  ");
         text.AppendLine($"Command: `{command}`  ");
+        foreach (var (variant, reason) in AftKernels.UnavailableCudaKernels)
+            text.AppendLine($"Not fused: {variant} ran the libtorch-operator kernels, because {reason.Split('\n')[0]}  ");
         text.AppendLine($"Result: {results.Count(r => r.Passed)} passed, {results.Count(r => !r.Passed)} failed");
         text.AppendLine();
         text.AppendLine("| case | dtype | check | measured | limit | passed |");

@@ -80,6 +80,12 @@ public static class AftKernels
         }
     }
 
+    /// <summary>
+    /// The variants (<c>AftSimple</c>, <c>AftLocal</c>, <c>AftConv</c>, <c>AftFull</c>) whose fused CUDA kernel failed to
+    /// compile or load in this process, each with the reason; they run the libtorch-operator kernels instead.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> UnavailableCudaKernels => KernelDispatch.UnavailableCudaVariants;
+
     static string Unavailable(string reason) =>
         "libtorch-operator kernels: fused CUDA kernels unavailable: " +
         string.Join(" | ", reason.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -82,6 +82,9 @@ internal static class KernelDispatch
     /// <summary>Why the CUDA kernels are not in use, or null while they are (or were never tried).</summary>
     public static string? CudaUnavailableReason => cudaUnavailable;
 
+    /// <summary>Variants whose CUDA kernel failed to build in this process, with why (they run the libtorch-operator kernels).</summary>
+    public static IReadOnlyDictionary<string, string> UnavailableCudaVariants => variantUnavailable;
+
     // Without a compiler (no NVRTC or driver) no CUDA kernel can run; a kernel that fails to compile or load
     // disables its own variant only.
     static void ReportUnavailable(string variant, CudaException e)
