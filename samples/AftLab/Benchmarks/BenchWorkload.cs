@@ -81,7 +81,7 @@ public sealed class BenchWorkload : IDisposable
                 [randn(b, c.GridSide, c.GridSide, d), randn(b, c.GridSide, c.GridSide, c.Heads), randn(b, c.GridSide, c.GridSide, d), randn(c.Heads, c.Window, c.Window) * 0.5],
             Variant.Conv => [randn(b, t, d), randn(b, t, c.Heads), randn(b, t, d), randn(c.Heads, c.Window) * 0.5],
             Variant.Attention => [randn(b, 8, t, d / 8), randn(b, 8, t, d / 8), randn(b, 8, t, d / 8)],
-            Variant.Copy => [randn(4, b, t, d)],
+            Variant.Copy => [randn(4, b, t, d), zeros(4, b, t, d)],     // into touched memory: page faults are not bandwidth
             Variant.SimpleLayer or Variant.LocalLayer or Variant.AttentionLayer => [randn(b, t, d)],
             _ => [randn(t, t), randn(t, 2 * b * d)],
         };
@@ -104,7 +104,7 @@ public sealed class BenchWorkload : IDisposable
         (Variant.Conv, Implementation.Naive) => x => AftNaive.Conv(x[0], x[1], x[2], x[3], c.Causal),
         (Variant.Attention, _) => x => nn.functional.scaled_dot_product_attention(x[0], x[1], x[2], is_casual: c.Causal),
         (Variant.Matmul, _) => x => x[0].matmul(x[1]),
-        (Variant.Copy, _) => x => x[0].clone(),
+        (Variant.Copy, _) => x => x[1].copy_(x[0]),
         (Variant.SimpleLayer or Variant.LocalLayer or Variant.AttentionLayer, _) => x => x[0],   // replaced by the layer's forward
         _ => throw new ArgumentException($"No implementation {c.Implementation} of {c.Variant}."),
     };
