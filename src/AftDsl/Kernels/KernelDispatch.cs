@@ -33,23 +33,27 @@ internal static class KernelDispatch
     }
 
     /// <summary>The path a forward on <paramref name="input"/> takes.</summary>
-    public static KernelPath Choose(FusedKernels kernels, Tensor input)
+    public static KernelPath Choose(FusedKernels kernels, Tensor input, bool cpuPreferred = true)
     {
         if (forced.Value is { } path) return path;
         if (AftKernels.Implementation == AftKernelImplementation.Torch) return KernelPath.Torch;
         return input.device_type switch
         {
-            DeviceType.CPU when kernels.CpuDtypes.Contains(input.dtype) => KernelPath.Cpu,
+            DeviceType.CPU when kernels.CpuDtypes.Contains(input.dtype) && cpuPreferred => KernelPath.Cpu,
             DeviceType.CUDA when kernels.CudaDtypes.Contains(input.dtype) && cudaUnavailable is null && !variantUnavailable.ContainsKey(kernels.Variant) => KernelPath.Cuda,
             _ => KernelPath.Torch,
         };
     }
 
-    /// <summary>Runs the forward on the chosen path and records it for <see cref="Backward"/>.</summary>
+    /// <summary>
+    /// Runs the forward on the chosen path and records it for <see cref="Backward"/>. <paramref name="cpuPreferred"/>
+    /// false sends CPU tensors to the operator kernels unless a test forces the CPU path: for the cases where those
+    /// measure faster than the C# kernel (the README's benchmark says which).
+    /// </summary>
     public static Tensor Forward(AutogradContext ctx, FusedKernels kernels, Tensor input,
-        Func<Tensor> torch, Func<Tensor>? cpu = null, Func<Tensor>? cuda = null)
+        Func<Tensor> torch, Func<Tensor>? cpu = null, Func<Tensor>? cuda = null, bool cpuPreferred = true)
     {
-        var path = Choose(kernels, input);
+        var path = Choose(kernels, input, cpuPreferred);
         if (path == KernelPath.Cpu && cpu is null || path == KernelPath.Cuda && cuda is null) path = KernelPath.Torch;
         if (path == KernelPath.Cuda)
         {
