@@ -109,13 +109,6 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
-    public void AFT0102_default_factor_rank_above_a_short_maxLength_is_reported_on_maxLength()
-    {
-        var diagnostic = Single("[AftDsl.AftFull([|maxLength: 64|])] public partial class Mixer;", "AFT0102");
-        Assert.Contains("FactorRank (128, the default) must be at most maxLength (64)", diagnostic.GetMessage());
-    }
-
-    [Fact]
     public void AFT0003_a_second_layer_attribute_is_reported_on_itself()
     {
         var diagnostic = Single("""

@@ -97,7 +97,8 @@ internal static class MixerParser
 
     static MixerSpec? PositionBiasMixer(MixerKind kind, AttributeArguments arguments, SizeChecks checks, int? dim, bool causal)
     {
-        const int defaultRank = 128;
+        // The paper's rank 128, but never above maxLength: a short layer with no FactorRank must be valid as written.
+        const int paperRank = 128;
         var maxLength = arguments.Constructor<int>("maxLength");
         var window = kind == MixerKind.Local ? arguments.Constructor<int>("window") : null;
         if (maxLength is null || (kind == MixerKind.Local && window is null))
@@ -105,8 +106,9 @@ internal static class MixerParser
         checks.Positive(maxLength, "maxLength", "it is the longest sequence T that forward accepts, e.g. maxLength: 1024");
         checks.Positive(window, "window", "it is the width s of the band |t − t'| < s where position biases apply, e.g. window: 32");
         var rank = arguments.Named<int>("FactorRank");
-        checks.Positive(rank, "FactorRank", $"it is the rank of the factorised position bias w = U·Wᵀ, e.g. FactorRank = {defaultRank}");
-        checks.FactorRankWithinMaxLength(rank, defaultRank, maxLength.Value);
+        checks.Positive(rank, "FactorRank", $"it is the rank of the factorised position bias w = U·Wᵀ, e.g. FactorRank = {paperRank}");
+        checks.FactorRankWithinMaxLength(rank, maxLength.Value);
+        var defaultRank = Math.Min(paperRank, Math.Max(1, maxLength.Value.Value));
         if (window is { } s)
             checks.WindowWithinMaxLength(s, maxLength.Value);
         return new MixerSpec(kind, null!, dim, causal, HiddenDim(arguments, checks),

@@ -13,16 +13,13 @@ internal sealed class SizeChecks(string layer, List<DiagnosticInfo> diagnostics)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotPositive, bad.Location, layer, name, bad.Value, meaning));
     }
 
-    /// <summary>AFT0102: a written FactorRank is the mistake; with the default, the short maxLength is.</summary>
-    public void FactorRankWithinMaxLength(Argument<int>? rank, int defaultRank, Argument<int> maxLength)
+    /// <summary>AFT0102 on a written FactorRank above maxLength (the default, min(128, maxLength), always fits).</summary>
+    public void FactorRankWithinMaxLength(Argument<int>? rank, Argument<int> maxLength)
     {
-        var value = rank?.Value ?? defaultRank;
-        if (maxLength.Value <= 0 || value <= 0 || value <= maxLength.Value)
+        if (rank is not { } written || maxLength.Value <= 0 || written.Value <= 0 || written.Value <= maxLength.Value)
             return;
-        var (shown, location) = rank is { } written
-            ? (written.Value.ToString(CultureInfo.InvariantCulture), written.Location)
-            : ($"{value}, the default", maxLength.Location);
-        diagnostics.Add(DiagnosticInfo.Create(Descriptors.FactorRankAboveMaxLength, location, layer, shown, maxLength.Value));
+        diagnostics.Add(DiagnosticInfo.Create(Descriptors.FactorRankAboveMaxLength, written.Location, layer,
+            written.Value.ToString(CultureInfo.InvariantCulture), maxLength.Value));
     }
 
     /// <summary>AFT0103: the window of AFT-local must fit within maxLength.</summary>
