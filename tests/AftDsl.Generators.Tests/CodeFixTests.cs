@@ -25,7 +25,7 @@ public sealed class CodeFixTests
         var documents = files.Select((text, i) => workspace.AddDocument(project.Id, $"File{i}.cs", SourceText.From(text)).Id).ToList();
         var document = workspace.CurrentSolution.GetDocument(documents[0])!;
         var compilation = await document.Project.GetCompilationAsync();
-        var diagnostic = GeneratorHarness.Driver().RunGenerators(compilation!).GetRunResult().Diagnostics.Single(d => d.Id == id);
+        var diagnostic = GeneratorHarness.AnalyzerDiagnostics(compilation!).Single(d => d.Id == id);
         var actions = new List<CodeAction>();
         await provider.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), CancellationToken.None));
         async Task<string> Apply(CodeAction action, int file)

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 
 namespace AftDsl.Generators.Diagnostics;
@@ -12,6 +13,18 @@ namespace AftDsl.Generators.Diagnostics;
 internal static class Descriptors
 {
     const string Category = "AftDsl";
+
+    /// <summary>
+    /// Every descriptor of the catalogue, which the analyzer declares as supported: read from the fields, so none is
+    /// forgotten; lazy, because static fields initialise in textual order and the descriptors come below.
+    /// </summary>
+    public static ImmutableArray<DiagnosticDescriptor> All => all.Value;
+
+    static readonly Lazy<ImmutableArray<DiagnosticDescriptor>> all = new(() =>
+        typeof(Descriptors).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+            .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+            .ToImmutableArray());
     const string HelpRoot = "https://github.com/aftdsl/aftdsl/blob/main/README.md#";
 
     static DiagnosticDescriptor Error(string id, string title, string message) =>

@@ -20,13 +20,20 @@ internal static class MixerParser
         ("AftDsl.MultiHeadAttentionAttribute", MixerKind.Attention),
     ];
 
-    public static ParseResult<MixerSpec> Parse(GeneratorAttributeSyntaxContext context, MixerKind kind)
+    public static ParseResult<MixerSpec> Parse(GeneratorAttributeSyntaxContext context, MixerKind kind) =>
+        context.TargetNode is ClassDeclarationSyntax declaration && context.TargetSymbol is INamedTypeSymbol symbol
+            ? Parse(declaration, symbol, context.Attributes[0], kind)
+            : new(null, EquatableArray<DiagnosticInfo>.Empty);
+
+    /// <summary>
+    /// One declaration's attribute, checked: the entry point that the generator (for the spec) and the analyzer
+    /// (for the diagnostics) share, so that both see the same mistakes.
+    /// </summary>
+    public static ParseResult<MixerSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
     {
-        if (context.TargetNode is not ClassDeclarationSyntax declaration || context.TargetSymbol is not INamedTypeSymbol symbol)
-            return new(null, EquatableArray<DiagnosticInfo>.Empty);
         try
         {
-            return Parse(declaration, symbol, context.Attributes[0], kind);
+            return Check(declaration, symbol, attribute, kind);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -59,13 +66,13 @@ internal static class MixerParser
             if (known.MetadataName is null)
                 continue;
             var declaration = mixer.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<ClassDeclarationSyntax>().FirstOrDefault();
-            var spec = Parse(declaration, mixer, attribute, known.Kind).Spec;
+            var spec = Check(declaration, mixer, attribute, known.Kind).Spec;
             return (spec, spec is null ? Lookup.InError : Lookup.Layer);
         }
         return (null, Lookup.NotALayer);
     }
 
-    static ParseResult<MixerSpec> Parse(ClassDeclarationSyntax? declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
+    static ParseResult<MixerSpec> Check(ClassDeclarationSyntax? declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
     {
         var layer = $"{(kind == MixerKind.Attention ? "MultiHeadAttention" : "Aft" + kind)} '{symbol.Name}'";
         var arguments = new AttributeArguments(attribute);

@@ -26,13 +26,17 @@ internal static class ModelParser
         ["AftDsl.ClassifierHeadAttribute"] = (StageKind.ClassifierHead, "global::AftDsl.Modules.ClassifierHead", "AftDsl.Modules.ClassifierHead"),
     };
 
-    public static ParseResult<ModelSpec> Parse(GeneratorAttributeSyntaxContext context)
+    public static ParseResult<ModelSpec> Parse(GeneratorAttributeSyntaxContext context) =>
+        context.TargetNode is ClassDeclarationSyntax declaration && context.TargetSymbol is INamedTypeSymbol symbol
+            ? Parse(declaration, symbol, context.Attributes[0])
+            : new(null, EquatableArray<DiagnosticInfo>.Empty);
+
+    /// <summary>One declaration's <c>[AftModel]</c>, checked: shared by the generator (spec) and the analyzer (diagnostics).</summary>
+    public static ParseResult<ModelSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData model)
     {
-        if (context.TargetNode is not ClassDeclarationSyntax declaration || context.TargetSymbol is not INamedTypeSymbol symbol)
-            return new(null, EquatableArray<DiagnosticInfo>.Empty);
         try
         {
-            return Parse(declaration, symbol, context.Attributes[0]);
+            return Check(declaration, symbol, model);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -41,7 +45,7 @@ internal static class ModelParser
         }
     }
 
-    static ParseResult<ModelSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData model)
+    static ParseResult<ModelSpec> Check(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData model)
     {
         var name = $"AftModel '{symbol.Name}'";
         var diagnostics = new List<DiagnosticInfo>();
