@@ -18,6 +18,10 @@ public sealed class ModelDiagnosticTests
         return diagnostic;
     }
 
+    // The source text under each additional location: the second declaration a diagnostic involves.
+    static string[] Also(Diagnostic diagnostic) =>
+        [.. diagnostic.AdditionalLocations.Select(l => l.SourceTree!.GetText().ToString(l.SourceSpan))];
+
     const string Mixer = "[AftLocal(maxLength: 256, window: 8, Causal = true)] public partial class M;\n";
 
     [Fact]
@@ -51,6 +55,7 @@ public sealed class ModelDiagnosticTests
             }
             """, "AFT0303");
         Assert.Equal("AftModel 'X': Body[0..3].Mixer (M) expects [B, T, 512]; Embed produces [B, T, 256]. Leave out M's Dim so that the model binds it, or declare it with Dim = 256", d.GetMessage());
+        Assert.Equal(["Dim = 512", "dim: 256"], Also(d));                   // the mixer's Dim, and the stage that fixed the width
     }
 
     [Fact]
@@ -65,6 +70,7 @@ public sealed class ModelDiagnosticTests
             }
             """, "AFT0304");
         Assert.Equal("AftModel 'X': Body[0..1].Mixer (M) accepts T ≤ 256 (its maxLength), but the model's input allows T ≤ 1024; declare M with maxLength ≥ 1024, or shorten the input", d.GetMessage());
+        Assert.Equal(["maxLength: 256"], Also(d));                            // the mixer's own maxLength
     }
 
     [Fact]
@@ -80,6 +86,7 @@ public sealed class ModelDiagnosticTests
             }
             """, "AFT0305");
         Assert.Contains("a leak of the future; declare M with Causal = true", d.GetMessage());
+        Assert.Equal(["AftSimple"], Also(d));                                 // Causal is not written: the mixer's attribute
     }
 
     [Fact]
@@ -287,6 +294,21 @@ public sealed class ModelDiagnosticTests
     }
 
     [Fact]
+    public void AFT0305_points_also_at_the_mixers_written_Causal()
+    {
+        var d = Expect("""
+            [AftSimple(Causal = false)] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 64)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0305");
+        Assert.Equal(["Causal = false"], Also(d));
+    }
+
+    [Fact]
     public void AFT0201_heads_not_dividing_the_width_the_model_binds()
     {
         var d = Expect("""
@@ -298,6 +320,7 @@ public sealed class ModelDiagnosticTests
                 [Blocks(depth: 1, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
             }
             """, "AFT0201");
-        Assert.StartsWith("AftModel 'X' Body[0..0].Mixer (M): heads (6) must divide dim (64): 64 / 6 = 10.667.", d.GetMessage());
+        Assert.StartsWith("AftModel 'X' Body[0..0].Mixer (M), whose width 64 is fixed by Patches: heads (6) must divide dim (64): 64 / 6 = 10.667.", d.GetMessage());
+        Assert.Equal(["heads: 6", "dim: 64"], Also(d));
     }
 }

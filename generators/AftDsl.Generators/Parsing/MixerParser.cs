@@ -58,7 +58,7 @@ internal static class MixerParser
     /// The spec of a mixer class that a model refers to, read from its layer attribute: from source, or from
     /// the metadata of a referenced assembly (whose own build generated and checked the layer).
     /// </summary>
-    public static (MixerSpec? Spec, Lookup Found) Read(INamedTypeSymbol mixer)
+    public static (MixerSpec? Spec, Lookup Found, AttributeArguments? Declared) Read(INamedTypeSymbol mixer)
     {
         foreach (var attribute in mixer.GetAttributes())
         {
@@ -67,9 +67,9 @@ internal static class MixerParser
                 continue;
             var declaration = mixer.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<ClassDeclarationSyntax>().FirstOrDefault();
             var spec = Check(declaration, mixer, attribute, known.Kind).Spec;
-            return (spec, spec is null ? Lookup.InError : Lookup.Layer);
+            return (spec, spec is null ? Lookup.InError : Lookup.Layer, new AttributeArguments(attribute));
         }
-        return (null, Lookup.NotALayer);
+        return (null, Lookup.NotALayer, null);
     }
 
     static ParseResult<MixerSpec> Check(ClassDeclarationSyntax? declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
