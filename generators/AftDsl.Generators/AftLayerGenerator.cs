@@ -53,12 +53,23 @@ public sealed class AftLayerGenerator : IIncrementalGenerator
         where TSpec : class, IEquatable<TSpec>
     {
         var models = context.SyntaxProvider
-            .ForAttributeWithMetadataName(attribute, static (node, _) => node is ClassDeclarationSyntax, (syntax, _) => parse(syntax).Spec)
+            .ForAttributeWithMetadataName(attribute, static (node, _) => node is ClassDeclarationSyntax, (syntax, _) =>
+            {
+                var parsed = parse(syntax);
+                return new GeneratedPart<TSpec>(parsed.Spec, parsed.Spec is null ? parsed.Skeleton : null);
+            })
             .WithTrackingName(Steps.Parse(name))
-            .Where(static spec => spec is not null)
-            .Select(static (spec, _) => spec!)
+            .Where(static part => part.Spec is not null || part.Skeleton is not null)
             .WithTrackingName(Steps.Model(name))
             .Combine(guards);
-        context.RegisterSourceOutput(models, (output, item) => output.AddSource($"{hintName(item.Left)}.g.cs", emit(item.Left, item.Right)));
+        // A valid declaration gets its full part; one in error a skeleton, so that its mistakes bring no cascade.
+        context.RegisterSourceOutput(models, (output, item) =>
+        {
+            var (part, runtimeGuards) = item;
+            if (part.Spec is { } spec)
+                output.AddSource($"{hintName(spec)}.g.cs", emit(spec, runtimeGuards));
+            else
+                output.AddSource(part.Skeleton!.HintName, SkeletonEmitter.Emit(part.Skeleton));
+        });
     }
 }

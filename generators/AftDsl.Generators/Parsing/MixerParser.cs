@@ -83,8 +83,13 @@ internal static class MixerParser
             return Result(null, diagnostics);
         }
         var target = declaration is null ? TargetTypeParser.FromMetadata(symbol) : TargetTypeParser.Parse(declaration, symbol, layer, diagnostics);
+        // In error but able to take a generated part: a skeleton keeps the code that uses the layer compiling.
+        ParseResult<MixerSpec> Broken() => Result(null, diagnostics) with
+        {
+            Skeleton = target is null ? null : SkeletonBuilder.Layer(kind, target, layer, symbol, arguments, diagnostics),
+        };
         if (arguments.HasErrors)
-            return Result(null, diagnostics);
+            return Broken();
 
         var checks = new SizeChecks(layer, diagnostics);
         var dim = arguments.Named<int>("Dim");
@@ -98,7 +103,7 @@ internal static class MixerParser
             _ => Conv(layer, arguments, checks, diagnostics, dim, causal),
         };
         if (spec is null || target is null || diagnostics.Count > 0)
-            return Result(null, diagnostics);
+            return Broken();
         return Result(spec with { Target = target }, diagnostics);
     }
 

@@ -53,19 +53,31 @@ internal static class ModelParser
         if (GeneratingAttributes.DeclaredEarlier(symbol, model) is { } first)
         {
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.DeclaredTwice, modelArguments.Location, name, symbol.Name, first));
-            return new(null, diagnostics.ToEquatableArray());
+            // Generated as a layer: its stage properties still need parts. (After an earlier [AftModel], that one has them.)
+            var layerTarget = first == "AftModel" ? null : TargetTypeParser.Parse(declaration, symbol, name, []);
+            return new(null, diagnostics.ToEquatableArray())
+            {
+                Skeleton = layerTarget is null ? null : SkeletonBuilder.Model(layerTarget, name, symbol, modelArguments, diagnostics) with { StagesOnly = true },
+            };
         }
         var target = TargetTypeParser.Parse(declaration, symbol, name, diagnostics);
         var causal = modelArguments.Named<bool>("Causal");
+        // In error but able to take a generated part: a skeleton keeps the stage properties and the code using the model compiling.
+        ParseResult<ModelSpec> Broken() => new(null, diagnostics.ToEquatableArray())
+        {
+            Skeleton = target is null ? null : SkeletonBuilder.Model(target, name, symbol, modelArguments, diagnostics),
+        };
 
         var input = ReadInput(symbol, name, modelArguments.Location, diagnostics);
         var stages = ReadStages(symbol, name, diagnostics);
-        if (input is null || stages is null || target is null || diagnostics.Count > 0)
-            return new(null, diagnostics.ToEquatableArray());
+        if (input is null || stages is null || target is null || diagnostics.Count > 0 || modelArguments.HasErrors)
+            return Broken();
 
         var checker = new ShapeChecker(name, causal?.Value ?? false, diagnostics);
         var spec = checker.Check(target, input.Value.Spec, input.Value.Location, stages);
-        return new(diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error) ? null : spec, diagnostics.ToEquatableArray());
+        if (spec is null || diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error))
+            return Broken();
+        return new(spec, diagnostics.ToEquatableArray());
     }
 
     static (InputSpec Spec, Location Location)? ReadInput(INamedTypeSymbol symbol, string name, Location modelLocation, List<DiagnosticInfo> diagnostics)
