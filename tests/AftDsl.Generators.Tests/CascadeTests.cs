@@ -61,8 +61,9 @@ public sealed class CascadeTests
         var (result, _) = GeneratorHarness.Run(Broken);
         var bad = Assert.Single(result.GeneratedTrees, t => t.FilePath.EndsWith("Bad.g.cs", StringComparison.Ordinal)).ToString();
         Assert.Contains("Not generated: AftConv 'Bad' is declared with an error (AFT0201: AftConv 'Bad': heads (32) must divide dim (380)", bad);
+        Assert.Contains("private const string AftDslNotGenerated = \"AftConv 'Bad' was not generated because of AFT0201: AftConv 'Bad': heads (32)", bad);
         Assert.Contains("public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input) => " +
-            "throw new global::System.InvalidOperationException(\"AftConv 'Bad' was not generated because of AFT0201: ", bad);
+            "throw new global::System.InvalidOperationException(AftDslNotGenerated);", bad);
     }
 
     [Fact]
@@ -89,4 +90,17 @@ public sealed class CascadeTests
         Assert.Empty(compiler);
         Assert.DoesNotContain("MaxLength =", Assert.Single(result.GeneratedTrees).ToString());
     }
+
+    [Fact]
+    public void Skeletons_of_a_layer_and_a_model() => Snapshot.VerifyGenerated(GeneratorHarness.Run(ModelEmitterTests.Usings + """
+        namespace Broken;
+        [AftLocal(maxLength: 64, window: 100)] public partial class Mixer;
+        [AftModel, TokenInput(vocab: 256, maxLength: 64)]
+        public partial class Lm
+        {
+            [Embedding(dim: 32)] public partial Embedding Embed { get; }
+            [Blocks(depth: 2, mixer: typeof(Mixer))] internal partial BlockStack Body { get; }
+            [Logits] public partial Linear Head { get; }
+        }
+        """).Result);
 }

@@ -17,11 +17,16 @@ internal static class SkeletonEmitter
     static void Class(SourceWriter w, SkeletonSpec spec)
     {
         var name = spec.Target.Name;
-        var failure = $"throw new global::System.InvalidOperationException({SymbolDisplay.FormatLiteral(spec.Message, quote: true)})";
+        // One constant holds the message, so each throwing member stays one short line.
+        const string failure = "throw new global::System.InvalidOperationException(AftDslNotGenerated)";
+        var message = $"private const string AftDslNotGenerated = {SymbolDisplay.FormatLiteral(spec.Message, quote: true)};";
         if (spec.StagesOnly)
         {
             using (w.Block($"partial class {name}"))
+            {
+                w.Line(message);
                 Stages(w, spec, failure);
+            }
             return;
         }
         w.Line("/// <summary>");
@@ -31,6 +36,7 @@ internal static class SkeletonEmitter
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
         using (w.Block($"partial class {name} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
         {
+            w.Line(message);
             foreach (var constant in spec.Constants)
                 w.Line($"public const {constant.Type} {constant.Name} = {constant.Value};");
             foreach (var member in spec.Members)

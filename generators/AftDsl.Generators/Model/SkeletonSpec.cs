@@ -28,7 +28,7 @@ internal sealed record SkeletonSpec(
     public string HintName => Target.QualifiedName + (StagesOnly ? ".Stages" : "") + ".g.cs";
 
     /// <summary>What forward and the stages throw.</summary>
-    public string Message => $"{DisplayName} was not generated because of {Reason}. Fix its declaration (the build reports it).";
+    public string Message => $"{DisplayName} was not generated because of {Reason}. Fix the declaration (the build reports it).";
 }
 
 /// <summary>A generated constant: its C# type, name and value as source.</summary>

@@ -72,6 +72,16 @@ internal static class MixerParser
         return (null, Lookup.NotALayer, null);
     }
 
+    /// <summary>The first error of a mixer class in error, to name in the skeleton of a model that uses it.</summary>
+    public static DiagnosticInfo? FirstError(INamedTypeSymbol mixer)
+    {
+        var attribute = mixer.GetAttributes().FirstOrDefault(a => Attributes.Any(known => a.AttributeClass?.ToDisplayString() == known.MetadataName));
+        if (attribute is null) return null;
+        var kind = Attributes.First(known => attribute.AttributeClass!.ToDisplayString() == known.MetadataName).Kind;
+        var declaration = mixer.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<ClassDeclarationSyntax>().FirstOrDefault();
+        return Check(declaration, mixer, attribute, kind).Diagnostics.FirstOrDefault(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
+    }
+
     static ParseResult<MixerSpec> Check(ClassDeclarationSyntax? declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
     {
         var layer = $"{(kind == MixerKind.Attention ? "MultiHeadAttention" : "Aft" + kind)} '{symbol.Name}'";

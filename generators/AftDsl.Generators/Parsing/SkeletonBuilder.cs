@@ -57,7 +57,7 @@ internal static class SkeletonBuilder
                 members.Add("public long HiddenDim => Dim;");
             constructors.Add(new SkeletonConstructor("long dim", "Dim = dim; "));
         }
-        return Spec(target, layer, symbol, diagnostics, constants, members, constructors, []);
+        return Spec(target, layer, symbol, diagnostics, constants, members, constructors, [], null);
     }
 
     public static SkeletonSpec Model(TargetType target, string model, INamedTypeSymbol symbol, AttributeArguments arguments,
@@ -96,7 +96,14 @@ internal static class SkeletonBuilder
             Long(property.Name + "ParameterCount", 0);
         }
         Long("ParameterCount", 0);
-        return Spec(target, model, symbol, diagnostics, constants, [], [new SkeletonConstructor("", "")], stages);
+        // The model's own error, or else the first error of a mixer it uses, which is why it could not be built.
+        var mixerError = symbol.GetMembers().OfType<IPropertySymbol>()
+            .SelectMany(p => p.GetAttributes()).Where(a => a.AttributeClass?.ToDisplayString() == "AftDsl.BlocksAttribute")
+            .Select(a => new AttributeArguments(a).Constructor<INamedTypeSymbol>("mixer")?.Value)
+            .Select(mixer => mixer is null ? null : MixerParser.FirstError(mixer) is { } error ? (Mixer: mixer.Name, Error: error) : default((string Mixer, DiagnosticInfo Error)?))
+            .FirstOrDefault(found => found is not null);
+        var fallback = mixerError is { } m ? $"{m.Error.Descriptor.Id} in its mixer '{m.Mixer}'" : null;
+        return Spec(target, model, symbol, diagnostics, constants, [], [new SkeletonConstructor("", "")], stages, fallback);
     }
 
     static bool IsStage(INamedTypeSymbol? attribute)
@@ -111,7 +118,7 @@ internal static class SkeletonBuilder
         constants.Add(new SkeletonConstant("string", name, SymbolDisplay.FormatLiteral(value, quote: true)));
 
     static SkeletonSpec Spec(TargetType target, string name, INamedTypeSymbol symbol, IReadOnlyList<DiagnosticInfo> diagnostics,
-        List<SkeletonConstant> constants, List<string> members, List<SkeletonConstructor> constructors, List<SkeletonStage> stages)
+        List<SkeletonConstant> constants, List<string> members, List<SkeletonConstructor> constructors, List<SkeletonStage> stages, string? fallback)
     {
         // What the user declared wins: a member of the same name or a constructor of the same parameters is not generated.
         var declared = new HashSet<string>(symbol.GetMembers().Where(m => !m.IsImplicitlyDeclared && m is not IMethodSymbol { MethodKind: MethodKind.Constructor }).Select(m => m.Name));
@@ -119,7 +126,7 @@ internal static class SkeletonBuilder
             .Select(c => string.Join(",", c.Parameters.Select(p => p.Type.SpecialType))));
         var error = diagnostics.FirstOrDefault(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
         var reason = error is null
-            ? "an error the compiler reports, or one in a layer it uses"
+            ? fallback ?? "an error the compiler reports"
             : $"{error.Descriptor.Id}: {error.ToDiagnostic().GetMessage(CultureInfo.InvariantCulture)}";
         return new SkeletonSpec(target, name, reason,
             constants.Where(c => !declared.Contains(c.Name)).ToEquatableArray(),

@@ -30,6 +30,13 @@ public sealed class ConsumerProject : IDisposable
             [Embedding(dim: 32)] public partial Embedding Embed { get; }
             [Blocks(depth: 2, [|mixer: typeof(Wide)|])] public partial BlockStack Body { get; }
         }
+
+        // Uses of the broken layers and model: with skeletons generated for them, none of these is an error.
+        public static class Uses
+        {
+            public static long Sizes() => Bad.Heads + Bad.ParameterCount + Empty.MaxLength + EvenWindow.Window + Lm.ParameterCount + Lm.EmbedParameterCount;
+            public static object[] Modules(Lm lm) => [new Bad(), new Empty(), new EvenWindow(), new Lm(), lm.Embed, lm.Body];
+        }
         """;
 
     /// <summary>The AFT diagnostics of <see cref="MarkedLayers"/>, in source order; AFT0202 is a warning by the .editorconfig.</summary>
