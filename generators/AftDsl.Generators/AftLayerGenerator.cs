@@ -41,8 +41,8 @@ public sealed class AftLayerGenerator : IIncrementalGenerator
             .Select(static (options, _) => !(options.GlobalOptions.TryGetValue(GuardsProperty, out var value) && string.Equals(value?.Trim(), "false", StringComparison.OrdinalIgnoreCase)))
             .WithTrackingName(Steps.Guards);
         foreach (var (metadataName, kind) in MixerParser.Attributes)
-            Register(context, metadataName, Steps.Name(kind), syntax => MixerParser.Parse(syntax, kind), spec => spec.Target.QualifiedName, MixerEmitter.Emit, guards);
-        Register(context, ModelParser.AttributeName, Steps.Models, ModelParser.Parse, spec => spec.Target.QualifiedName, ModelEmitter.Emit, guards);
+            Register(context, metadataName, Steps.Name(kind), syntax => MixerParser.Parse(syntax, kind), spec => spec.Target.HintName, MixerEmitter.Emit, guards);
+        Register(context, ModelParser.AttributeName, Steps.Models, ModelParser.Parse, spec => spec.Target.HintName, ModelEmitter.Emit, guards);
     }
 
     // One ForAttributeWithMetadataName per attribute: the compiler then only visits classes that carry it. The

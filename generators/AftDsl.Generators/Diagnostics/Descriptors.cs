@@ -68,6 +68,11 @@ internal static class Descriptors
         "Factor rank cannot exceed maxLength",
         "{0}: FactorRank ({1}) must be at most maxLength ({2}): w = U·Wᵀ with U, W of shape [maxLength, FactorRank] has rank at most maxLength; use a FactorRank between 1 and {2}");
 
+    /// <summary>{0} layer or model, {1} what is counted.</summary>
+    public static readonly DiagnosticDescriptor SizeTooLarge = Error("AFT0104",
+        "Sizes too large to represent",
+        "{0}: the parameter count of {1} does not fit a 64-bit integer (it exceeds 9,223,372,036,854,775,807), so no such module can be built; use smaller sizes");
+
     /// <summary>{0} layer, {1} window, {2} maxLength.</summary>
     public static readonly DiagnosticDescriptor WindowAboveMaxLength = Error("AFT0103",
         "Window cannot exceed maxLength",

@@ -16,7 +16,7 @@ internal static class SkeletonEmitter
 
     static void Class(SourceWriter w, SkeletonSpec spec)
     {
-        var name = spec.Target.Name;
+        var name = spec.Target.Identifier;
         // One constant holds the message, so each throwing member stays one short line.
         const string failure = "throw new global::System.InvalidOperationException(AftDslNotGenerated)";
         var message = $"private const string AftDslNotGenerated = {SymbolDisplay.FormatLiteral(spec.Message, quote: true)};";

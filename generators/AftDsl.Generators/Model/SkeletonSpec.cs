@@ -25,7 +25,7 @@ internal sealed record SkeletonSpec(
     public bool StagesOnly { get; init; }
 
     /// <summary>The generated file's name: beside a layer's own file when <see cref="StagesOnly"/>.</summary>
-    public string HintName => Target.QualifiedName + (StagesOnly ? ".Stages" : "") + ".g.cs";
+    public string HintName => Target.HintName + (StagesOnly ? ".Stages" : "") + ".g.cs";
 
     /// <summary>What forward and the stages throw.</summary>
     public string Message => $"{DisplayName} was not generated because of {Reason}. Fix the declaration (the build reports it).";

@@ -112,9 +112,24 @@ internal static class MixerParser
             MixerKind.Attention => Attention(arguments, checks, dim, causal),
             _ => Conv(layer, arguments, checks, diagnostics, dim, causal),
         };
+        if (spec is not null && spec.Dim is { } width && !Representable(spec, width))
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.SizeTooLarge, arguments.Location, layer, "the layer"));
         if (spec is null || target is null || diagnostics.Count > 0)
             return Broken();
         return Result(spec with { Target = target }, diagnostics);
+    }
+
+    static bool Representable(MixerSpec spec, long dim)
+    {
+        try
+        {
+            ParameterCounts.Mixer(spec, dim);
+            return true;
+        }
+        catch (OverflowException)
+        {
+            return false;
+        }
     }
 
     static MixerSpec? PositionBiasMixer(MixerKind kind, AttributeArguments arguments, SizeChecks checks, int? dim, bool causal)

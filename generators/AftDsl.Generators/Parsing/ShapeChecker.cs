@@ -57,12 +57,31 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             var (next, spec) = Apply(stage, stream, input, deferred);
             if (next is null || diagnostics.Skip(before).Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error))
                 break;                                            // later edges would only repeat the same mistake; warnings go on
+            if (!Representable(spec!, input, stages, stage))
+                break;
             stages.Add(spec!);
             stream = next;
         }
         if (stages.Count < written.Count)
             return null;                                          // a half-built model would only add compiler errors
         return new ModelSpec(target, causal, input, stages.ToEquatableArray(), inputShape, stream.Shape, deferred.ToEquatableArray());
+    }
+
+    // AFT0104 when the stage's parameter count, or the model's running total, does not fit a long.
+    bool Representable(StageSpec spec, InputSpec input, List<StageSpec> earlier, ModelParser.WrittenStage stage)
+    {
+        try
+        {
+            var total = ParameterCounts.Stage(spec, input);
+            foreach (var s in earlier)
+                total = checked(total + ParameterCounts.Stage(s, input));
+            return true;
+        }
+        catch (OverflowException)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.SizeTooLarge, stage.Arguments.Location, model, stage.Property.Name));
+            return false;
+        }
     }
 
     (Stream? Next, StageSpec? Spec) Apply(ModelParser.WrittenStage stage, Stream stream, InputSpec input, List<DeferredCheck> deferred)
@@ -213,7 +232,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         var flatten = !mixer.TakesGrid && stream.Kind == Flow.Grid;
         if (mixer.LengthBound > 0)
         {
-            var length = stream.Kind == Flow.Sequence ? stream.MaxLength : stream.Height * stream.Width;
+            var length = stream.Kind == Flow.Sequence ? stream.MaxLength : (long)stream.Height * stream.Width;   // 46,341² overflows an int
             var origin = stream.Kind == Flow.Sequence ? "the model's input allows T ≤ " + stream.MaxLength : $"the {stream.Height}×{stream.Width} grid has {length} positions";
             if (length > mixer.LengthBound)
             {
@@ -237,9 +256,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         return (null, null);
     }
 
-    static IEnumerable<int> Divisors(int n) => Enumerable.Range(1, n).Where(d => n % d == 0);
-
     // The patches that would divide a side, for the message; a prime side has none but 1 and itself.
     static string Proper(int side) =>
-        Divisors(side).Where(d => d > 1 && d < side).ToList() is { Count: > 0 } proper ? string.Join(", ", proper) : $"only 1 and {side}";
+        SizeChecks.Divisors(side).Where(d => d > 1 && d < side).ToList() is { Count: > 0 } proper ? string.Join(", ", proper) : $"only 1 and {side}";
 }

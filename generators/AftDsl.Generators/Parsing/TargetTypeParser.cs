@@ -40,7 +40,7 @@ internal static class TargetTypeParser
 
         if (diagnostics.Count > before)
             return null;
-        var ns = symbol.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
+        var ns = Namespace(symbol);
         return new TargetType(ns, containers.ToEquatableArray(), symbol.Name);
     }
 
@@ -50,8 +50,17 @@ internal static class TargetTypeParser
         var containers = new List<ContainingType>();
         for (var outer = symbol.ContainingType; outer is not null; outer = outer.ContainingType)
             containers.Insert(0, new ContainingType(outer.IsRecord ? "record" : outer.TypeKind == TypeKind.Struct ? "struct" : "class", outer.Name));
-        var ns = symbol.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
+        var ns = Namespace(symbol);
         return new TargetType(ns, containers.ToEquatableArray(), symbol.Name);
+    }
+
+    // The namespace's names as declared, without '@' (ToDisplayString escapes keywords, which a hint name cannot hold).
+    static string Namespace(INamedTypeSymbol symbol)
+    {
+        var parts = new List<string>();
+        for (var ns = symbol.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+            parts.Insert(0, ns.Name);
+        return string.Join(".", parts);
     }
 
     static string Keyword(TypeDeclarationSyntax type) => type switch
