@@ -45,8 +45,17 @@ public sealed class AftDiagnosticAnalyzer : DiagnosticAnalyzer
         foreach (var attribute in symbol.GetAttributes())
         {
             if (attribute.AttributeClass?.ToDisplayString() is not { } name
-                || attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is not AttributeSyntax { Parent.Parent: ClassDeclarationSyntax declaration }
-                || !seen.Add((declaration, name)))
+                || attribute.ApplicationSyntaxReference?.GetSyntax(cancellation) is not AttributeSyntax { Parent.Parent: TypeDeclarationSyntax type }
+                || !seen.Add((type, name)))
+                continue;
+            var generating = name == ModelParser.AttributeName || MixerParser.Attributes.Any(a => a.MetadataName == name);
+            if (type is RecordDeclarationSyntax record && generating)
+            {
+                // The generator reads classes only: a record would be ignored without a word.
+                yield return TargetTypeParser.Record(record, symbol, $"{attribute.AttributeClass.Name.Replace("Attribute", "")} '{symbol.Name}'");
+                continue;
+            }
+            if (type is not ClassDeclarationSyntax declaration)
                 continue;
             ParseResult<MixerSpec>? layer = null;
             ParseResult<ModelSpec>? model = null;

@@ -48,7 +48,7 @@ internal sealed record StageSpec(
     /// <summary>True when the field's natural name is the property's, so the field is renamed (see <see cref="Identifier"/>).</summary>
     public bool FieldIsProperty => Field == Property;
 
-    static string SnakeCase(string name)
+    internal static string SnakeCase(string name)
     {
         var text = new System.Text.StringBuilder();
         for (var i = 0; i < name.Length; i++)

@@ -70,6 +70,9 @@ internal static class ModelParser
 
         var input = ReadInput(symbol, name, modelArguments.Location, diagnostics);
         var stages = ReadStages(symbol, name, diagnostics);
+        if (stages is not null)
+            GeneratedMembers.Check(symbol, name, GeneratedMembers.Model(stages.Select(s => (s.Property.Name, StageSpec.SnakeCase(s.Property.Name)))),
+                [], StageProperties(symbol), diagnostics);
         if (input is null || stages is null || target is null || diagnostics.Count > 0 || modelArguments.HasErrors)
             return Broken();
 
@@ -127,6 +130,12 @@ internal static class ModelParser
         : property.EndsWith("ParameterCount", StringComparison.Ordinal) ? "the generated per-stage constants {Stage}ParameterCount"
         : null;
 
+    // Every property carrying a stage attribute, valid or not: its own diagnostics say what is wrong with it.
+    static HashSet<string> StageProperties(INamedTypeSymbol symbol) =>
+        new(symbol.GetMembers().OfType<IPropertySymbol>()
+            .Where(p => p.GetAttributes().Any(a => a.AttributeClass is { } c && Stages.ContainsKey(c.ToDisplayString())))
+            .Select(p => p.Name));
+
     /// <summary>A stage as written: its kind, property, attribute arguments and the referenced mixer, if any.</summary>
     internal sealed record WrittenStage(StageKind Kind, IPropertySymbol Property, string ExpectedType, string Accessibility, AttributeArguments Arguments, INamedTypeSymbol? Mixer);
 
@@ -140,10 +149,18 @@ internal static class ModelParser
             .OrderBy(p => p.Syntax!.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(p => p.Syntax!.Span.Start);
         foreach (var (property, reference) in ordered)
         {
-            var attribute = property.GetAttributes().FirstOrDefault(a => a.AttributeClass is { } c && Stages.ContainsKey(c.ToDisplayString()));
-            if (attribute is null)
+            var stageAttributes = property.GetAttributes().Where(a => a.AttributeClass is { } c && Stages.ContainsKey(c.ToDisplayString())).ToList();
+            if (stageAttributes.Count == 0)
                 continue;
+            var attribute = stageAttributes[0];
             declared++;
+            if (stageAttributes.Count > 1)
+            {
+                // One property, one stage: a second attribute would otherwise be dropped without a word.
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.SeveralStages, new AttributeArguments(stageAttributes[1]).Location, name, property.Name,
+                    string.Join(" and ", stageAttributes.Select(a => "[" + a.AttributeClass!.Name.Replace("Attribute", "") + "]"))));
+                continue;
+            }
             var (kind, type, typeName) = Stages[attribute.AttributeClass!.ToDisplayString()];
             var arguments = new AttributeArguments(attribute);
             if (arguments.HasErrors)
@@ -152,6 +169,16 @@ internal static class ModelParser
             if (syntax is null || !syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
             {
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageNotPartial, syntax?.Identifier.GetLocation() ?? arguments.Location, name, property.Name, typeName));
+                continue;
+            }
+            if (property.IsStatic)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.StaticStage, syntax.Identifier.GetLocation(), name, property.Name));
+                continue;
+            }
+            if (syntax.AccessorList?.Accessors.FirstOrDefault(a => a.Keyword.Kind() is SyntaxKind.SetKeyword or SyntaxKind.InitKeyword) is { } setter)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageAccessor, setter.GetLocation(), name, property.Name, setter.Keyword.Text));
                 continue;
             }
             if (property.Type.ToDisplayString() != typeName)

@@ -186,6 +186,12 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         var mixerArgument = a.Constructor<INamedTypeSymbol>("mixer");
         checks.Positive(depth, "depth", "it is the number of residual blocks, e.g. depth: 4");
         checks.Positive(ffn, "Ffn", "it is the FFN width as a multiple of the model width, e.g. Ffn = 4");
+        if (mixerArgument is null && a.ConstructorText("mixer") is { } written)
+        {
+            // typeof(int[]), null: not a class at all, so not a layer either.
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotAMixer, written.Location, model, name, written.Value));
+            return (null, null);
+        }
         if (depth is null || mixerArgument is null || depth.Value.Value <= 0 || ffn is { Value: <= 0 }) return (null, null);
         if (stream.Kind is not (Flow.Sequence or Flow.Grid))
             return Refuse(a.Location, name, "a sequence [B, T, D] or a grid [B, H, W, D]", stream, "place the blocks after an embedding");

@@ -131,7 +131,8 @@ internal static class SkeletonBuilder
         return new SkeletonSpec(target, name, reason,
             constants.Where(c => !declared.Contains(c.Name)).ToEquatableArray(),
             members.Where(m => !declared.Contains(MemberName(m))).ToEquatableArray(),
-            constructors.Where(c => !userConstructors.Contains(c.Parameters.Length == 0 ? "" : nameof(SpecialType.System_Int64))).ToEquatableArray(),
+            constructors.Where(c => !userConstructors.Contains(c.Parameters.Length == 0 ? "" : nameof(SpecialType.System_Int64)))
+                .Select(c => declared.Contains("Dim") ? c with { Body = "" } : c).ToEquatableArray(),
             stages.ToEquatableArray());
     }
 
