@@ -216,22 +216,23 @@ internal static class MixerEmitter
         {
             if (guards)
                 w.Line(Guard(spec));
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            // Explicit types, not var: a user type named 'var' in scope would change what var means.
+            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             var projected = "q_proj.forward(input), k_proj.forward(input), v_proj.forward(input)";
             switch (spec.Kind)
             {
                 case MixerKind.Full or MixerKind.Local:
-                    w.Line($"var mixed = MixingFunction.apply({projected}, pos_u, pos_w);");
+                    w.Line($"{Tensor} mixed = MixingFunction.apply({projected}, pos_u, pos_w);");
                     break;
                 case MixerKind.Simple:
-                    w.Line($"var mixed = MixingFunction.apply({projected});");
+                    w.Line($"{Tensor} mixed = MixingFunction.apply({projected});");
                     break;
                 case MixerKind.Attention:
-                    w.Line($"var mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply({projected}, Heads, Causal);");
+                    w.Line($"{Tensor} mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply({projected}, Heads, Causal);");
                     break;
                 default:
-                    w.Line("var kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);");
-                    w.Line($"var mixed = MixingFunction.apply({projected}, kernel);");
+                    w.Line($"{Tensor} kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);");
+                    w.Line($"{Tensor} mixed = MixingFunction.apply({projected}, kernel);");
                     break;
             }
             w.Line("return out_proj.forward(mixed).MoveToOuterDisposeScope();");

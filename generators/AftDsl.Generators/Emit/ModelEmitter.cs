@@ -89,11 +89,12 @@ internal static class ModelEmitter
         {
             if (guards)
                 w.Line(Guard(spec));
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            // Explicit types, not var: a user type named 'var' in scope would change what var means.
+            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             var first = true;
             foreach (var stage in spec.Stages)
             {
-                w.Line($"{(first ? "var x" : "x")} = this.{stage.Identifier}.forward({(first ? "input" : "x")});");
+                w.Line($"{(first ? Tensor + " x" : "x")} = this.{stage.Identifier}.forward({(first ? "input" : "x")});");
                 first = false;
             }
             w.Line("return x.MoveToOuterDisposeScope();");
