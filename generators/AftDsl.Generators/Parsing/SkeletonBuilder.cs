@@ -121,7 +121,11 @@ internal static class SkeletonBuilder
         List<SkeletonConstant> constants, List<string> members, List<SkeletonConstructor> constructors, List<SkeletonStage> stages, string? fallback)
     {
         // What the user declared wins: a member of the same name or a constructor of the same parameters is not generated.
-        var declared = new HashSet<string>(symbol.GetMembers().Where(m => !m.IsImplicitlyDeclared && m is not IMethodSymbol { MethodKind: MethodKind.Constructor }).Select(m => m.Name));
+        // (The class's own name counts too: C# forbids a member named as its class, CS0542.)
+        var declared = new HashSet<string>(symbol.GetMembers().Where(m => !m.IsImplicitlyDeclared && m is not IMethodSymbol { MethodKind: MethodKind.Constructor }).Select(m => m.Name))
+        {
+            symbol.Name,
+        };
         var userConstructors = new HashSet<string>(symbol.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared)
             .Select(c => string.Join(",", c.Parameters.Select(p => p.Type.SpecialType))));
         var error = diagnostics.FirstOrDefault(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
