@@ -66,6 +66,8 @@ internal static class MixerParser
             if (known.MetadataName is null)
                 continue;
             var declaration = mixer.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<ClassDeclarationSyntax>().FirstOrDefault();
+            if (declaration is null && !mixer.DeclaringSyntaxReferences.IsEmpty)
+                return (null, Lookup.InError, null);               // in source but not a class (a record): AFT0007 is its own
             var spec = Check(declaration, mixer, attribute, known.Kind).Spec;
             return (spec, spec is null ? Lookup.InError : Lookup.Layer, new AttributeArguments(attribute));
         }
