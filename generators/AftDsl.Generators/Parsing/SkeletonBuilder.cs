@@ -134,7 +134,8 @@ internal static class SkeletonBuilder
             : $"{error.Descriptor.Id}: {error.ToDiagnostic().GetMessage(CultureInfo.InvariantCulture)}";
         return new SkeletonSpec(target, name, reason,
             constants.Where(c => !declared.Contains(c.Name)).ToEquatableArray(),
-            members.Where(m => !declared.Contains(MemberName(m))).ToEquatableArray(),
+            members.Where(m => !declared.Contains(MemberName(m)))
+                .Select(m => declared.Contains("Dim") ? m.Replace("=> Dim;", "=> 0;") : m).ToEquatableArray(),   // "Dim" is the user's, not ours
             constructors.Where(c => !userConstructors.Contains(c.Parameters.Length == 0 ? "" : nameof(SpecialType.System_Int64)))
                 .Select(c => declared.Contains("Dim") ? c with { Body = "" } : c).ToEquatableArray(),
             stages.ToEquatableArray());
