@@ -19,7 +19,7 @@ internal sealed class SizeChecks(string layer, List<DiagnosticInfo> diagnostics)
         if (rank is not { } written || maxLength.Value <= 0 || written.Value <= 0 || written.Value <= maxLength.Value)
             return;
         diagnostics.Add(DiagnosticInfo.Create(Descriptors.FactorRankAboveMaxLength, written.Location, layer,
-            written.Value.ToString(CultureInfo.InvariantCulture), maxLength.Value));
+            written.Value.ToString(CultureInfo.InvariantCulture), maxLength.Value).WithProperties((FixProperties.MaxLength, maxLength.Value)));
     }
 
     /// <summary>AFT0103: the window of AFT-local must fit within maxLength.</summary>
