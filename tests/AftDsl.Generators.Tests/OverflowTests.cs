@@ -82,4 +82,11 @@ public sealed class OverflowTests
         Assert.Equal([1, int.MaxValue], Parsing.SizeChecks.Divisors(int.MaxValue));
         Assert.Equal(31, Parsing.SizeChecks.Divisors(1 << 30).Count);                  // 2⁰ … 2³⁰
     }
+
+    [Fact]
+    public void The_heads_code_fix_offers_only_representable_widths_near_int_MaxValue()
+    {
+        Assert.Equal([2147483646], AftDsl.CodeFixes.HeadsDivideDimCodeFix.NearestDims(2, int.MaxValue));
+        Assert.Equal([1, int.MaxValue], AftDsl.CodeFixes.HeadsDivideDimCodeFix.NearestHeads(2, int.MaxValue));
+    }
 }
