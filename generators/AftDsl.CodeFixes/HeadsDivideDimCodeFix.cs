@@ -85,7 +85,11 @@ public sealed class HeadsDivideDimCodeFix : CodeFixProvider
     /// <summary>The divisors of <paramref name="dim"/> closest to <paramref name="heads"/>: the nearest below and above.</summary>
     public static IEnumerable<int> NearestHeads(int heads, int dim)
     {
-        var divisors = Enumerable.Range(1, dim).Where(d => dim % d == 0).ToList();
+        // Divisors in pairs up to √dim: counting up to dim would stall the light bulb for a width near int.MaxValue.
+        var divisors = new List<int>();
+        for (var d = 1; (long)d * d <= dim; d++)
+            if (dim % d == 0)
+                divisors.AddRange(d == dim / d ? [d] : [d, dim / d]);
         var below = divisors.Where(d => d < heads).DefaultIfEmpty(0).Max();
         var above = divisors.Where(d => d > heads).DefaultIfEmpty(0).Min();
         return new[] { below, above }.Where(d => d > 0);
@@ -94,7 +98,7 @@ public sealed class HeadsDivideDimCodeFix : CodeFixProvider
     /// <summary>The multiples of <paramref name="heads"/> closest to <paramref name="dim"/>, below and above.</summary>
     public static IEnumerable<int> NearestDims(int heads, int dim)
     {
-        var below = dim / heads * heads;
-        return new[] { below, below + heads }.Where(d => d > 0 && d != dim);
+        var below = (long)dim / heads * heads;
+        return new[] { below, below + heads }.Where(d => d > 0 && d != dim && d <= int.MaxValue).Select(d => (int)d);
     }
 }

@@ -25,7 +25,7 @@ public sealed class CodeFixTests
         var documents = files.Select((text, i) => workspace.AddDocument(project.Id, $"File{i}.cs", SourceText.From(text)).Id).ToList();
         var document = workspace.CurrentSolution.GetDocument(documents[0])!;
         var compilation = await document.Project.GetCompilationAsync();
-        var diagnostic = GeneratorHarness.Driver().RunGenerators(compilation!).GetRunResult().Diagnostics.Single(d => d.Id == id);
+        var diagnostic = GeneratorHarness.AnalyzerDiagnostics(compilation!).Single(d => d.Id == id);
         var actions = new List<CodeAction>();
         await provider.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), CancellationToken.None));
         async Task<string> Apply(CodeAction action, int file)
@@ -91,5 +91,39 @@ public sealed class CodeFixTests
         var fixedSource = await apply(actions[1], 0);
         Assert.Equal("[AftDsl.AftConv(heads: 4, window: 7)] public partial class PatchMixer;", fixedSource);
         BuildsCleanly(fixedSource);
+    }
+
+    [Fact]
+    public async Task AFT0102_sets_the_rank_to_maxLength_or_removes_it()
+    {
+        var (actions, apply) = await Offer(new FactorRankCodeFix(), "AFT0102", "[AftDsl.AftFull(maxLength: 64, FactorRank = 100)] public partial class Mixer;");
+        Assert.Equal(["Use FactorRank = 64 (maxLength)", "Remove FactorRank (the default is min(128, maxLength))"], actions.Select(a => a.Title));
+        var capped = await apply(actions[0], 0);
+        Assert.Equal("[AftDsl.AftFull(maxLength: 64, FactorRank = 64)] public partial class Mixer;", capped);
+        BuildsCleanly(capped);
+        var removed = await apply(actions[1], 0);
+        Assert.Equal("[AftDsl.AftFull(maxLength: 64)] public partial class Mixer;", removed);
+        BuildsCleanly(removed);
+    }
+
+    [Fact]
+    public async Task AFT0303_removes_the_mixers_own_Dim_where_it_is_declared()
+    {
+        const string model = ModelEmitterTests.Usings + """
+            [AftModel, TokenInput(vocab: 256, maxLength: 64)]
+            public partial class Lm
+            {
+                [Embedding(dim: 32)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, mixer: typeof(Wide))] public partial BlockStack Body { get; }
+            }
+            """;
+        const string mixer = "[AftDsl.AftSimple(Dim = 64, Causal = true)] public partial class Wide;";
+        var (actions, apply) = await Offer(new RemoveMixerDimCodeFix(), "AFT0303", model, mixer);
+        var action = Assert.Single(actions);
+        Assert.Equal("Remove Dim = 64 from Wide (the model binds its width)", action.Title);
+        var fixedMixer = await apply(action, 1);
+        Assert.Equal("[AftDsl.AftSimple(Causal = true)] public partial class Wide;", fixedMixer);
+        Assert.Equal(model, await apply(action, 0));
+        BuildsCleanly(model, fixedMixer);
     }
 }

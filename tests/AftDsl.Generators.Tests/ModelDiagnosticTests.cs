@@ -10,13 +10,20 @@ public sealed class ModelDiagnosticTests
     static Diagnostic Expect(string marked, string id)
     {
         var markup = Markup.Parse(ModelEmitterTests.Usings + marked);
-        var (result, _) = GeneratorHarness.Run(markup.Source);
+        var (result, output) = GeneratorHarness.Run(markup.Source);
         var found = result.Diagnostics.Where(d => d.Id == id).ToList();
         var diagnostic = Assert.Single(found);
         Assert.Equal(markup.Span, diagnostic.Location.SourceSpan);
         Assert.DoesNotContain(result.Diagnostics, d => d.Id.StartsWith("AFT", StringComparison.Ordinal) && d.Id != id && d.Severity == DiagnosticSeverity.Error);
+        // No cascade: a model or layer in error still gets a part (a skeleton), so the compiler adds no error of its own.
+        var compiler = GeneratorHarness.EffectiveDiagnostics(result, output).Where(d => !d.Id.StartsWith("AFT", StringComparison.Ordinal)).ToList();
+        Assert.True(compiler.Count == 0, "compiler diagnostics besides " + id + ":\n" + string.Join("\n", compiler));
         return diagnostic;
     }
+
+    // The source text under each additional location: the second declaration a diagnostic involves.
+    static string[] Also(Diagnostic diagnostic) =>
+        [.. diagnostic.AdditionalLocations.Select(l => l.SourceTree!.GetText().ToString(l.SourceSpan))];
 
     const string Mixer = "[AftLocal(maxLength: 256, window: 8, Causal = true)] public partial class M;\n";
 
@@ -51,6 +58,7 @@ public sealed class ModelDiagnosticTests
             }
             """, "AFT0303");
         Assert.Equal("AftModel 'X': Body[0..3].Mixer (M) expects [B, T, 512]; Embed produces [B, T, 256]. Leave out M's Dim so that the model binds it, or declare it with Dim = 256", d.GetMessage());
+        Assert.Equal(["Dim = 512", "dim: 256"], Also(d));                   // the mixer's Dim, and the stage that fixed the width
     }
 
     [Fact]
@@ -65,6 +73,7 @@ public sealed class ModelDiagnosticTests
             }
             """, "AFT0304");
         Assert.Equal("AftModel 'X': Body[0..1].Mixer (M) accepts T ≤ 256 (its maxLength), but the model's input allows T ≤ 1024; declare M with maxLength ≥ 1024, or shorten the input", d.GetMessage());
+        Assert.Equal(["maxLength: 256"], Also(d));                            // the mixer's own maxLength
     }
 
     [Fact]
@@ -80,6 +89,7 @@ public sealed class ModelDiagnosticTests
             }
             """, "AFT0305");
         Assert.Contains("a leak of the future; declare M with Causal = true", d.GetMessage());
+        Assert.Equal(["AftSimple"], Also(d));                                 // Causal is not written: the mixer's attribute
     }
 
     [Fact]
@@ -200,14 +210,14 @@ public sealed class ModelDiagnosticTests
                 [Blocks(depth: 1, mixer: typeof(Lib.SharedMixer))] public partial BlockStack B { get; }
             }
             """).AddReferences(MetadataReference.CreateFromImage(image.ToArray()));
-        var result = GeneratorHarness.Driver().RunGenerators(user).GetRunResult();
+        GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(user, out var output, out _);
 
-        var diagnostic = Assert.Single(result.Diagnostics, d => d.Id == "AFT0304");  // its bound, 64, is read from the assembly
+        var diagnostic = Assert.Single(GeneratorHarness.AnalyzerDiagnostics(output), d => d.Id == "AFT0304");  // its bound, 64, is read from the assembly
         Assert.Contains("B[0..0].Mixer (SharedMixer) accepts T ≤ 64 (its maxLength)", diagnostic.GetMessage());
     }
 
     [Fact]
-    public void A_mixer_in_error_leaves_the_model_ungenerated_instead_of_half_built()
+    public void A_mixer_in_error_leaves_the_model_a_skeleton_instead_of_half_built()
     {
         var (result, output) = GeneratorHarness.Run(ModelEmitterTests.Usings + """
             [AftLocal(maxLength: 256, window: 0, Causal = true)] public partial class M;
@@ -219,7 +229,10 @@ public sealed class ModelDiagnosticTests
             }
             """);
         Assert.Single(result.Diagnostics, d => d.Id == "AFT0101");
-        Assert.DoesNotContain(result.GeneratedTrees, t => t.FilePath.EndsWith("X.g.cs", StringComparison.Ordinal));
+        var model = Assert.Single(result.GeneratedTrees, t => t.FilePath.EndsWith("X.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("Not generated", model);
+        Assert.Contains("public partial global::AftDsl.Modules.BlockStack B { get => throw", model);
+        Assert.Equal(["AFT0101"], GeneratorHarness.EffectiveDiagnostics(result, output).Select(d => d.Id));
     }
 
     [Fact]
@@ -287,6 +300,21 @@ public sealed class ModelDiagnosticTests
     }
 
     [Fact]
+    public void AFT0305_points_also_at_the_mixers_written_Causal()
+    {
+        var d = Expect("""
+            [AftSimple(Causal = false)] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 64)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0305");
+        Assert.Equal(["Causal = false"], Also(d));
+    }
+
+    [Fact]
     public void AFT0201_heads_not_dividing_the_width_the_model_binds()
     {
         var d = Expect("""
@@ -298,6 +326,7 @@ public sealed class ModelDiagnosticTests
                 [Blocks(depth: 1, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
             }
             """, "AFT0201");
-        Assert.StartsWith("AftModel 'X' Body[0..0].Mixer (M): heads (6) must divide dim (64): 64 / 6 = 10.667.", d.GetMessage());
+        Assert.StartsWith("AftModel 'X' Body[0..0].Mixer (M), whose width 64 is fixed by Patches: heads (6) must divide dim (64): 64 / 6 = 10.667.", d.GetMessage());
+        Assert.Equal(["heads: 6", "dim: 64"], Also(d));
     }
 }

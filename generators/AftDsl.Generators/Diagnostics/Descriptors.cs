@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 
 namespace AftDsl.Generators.Diagnostics;
@@ -12,6 +13,18 @@ namespace AftDsl.Generators.Diagnostics;
 internal static class Descriptors
 {
     const string Category = "AftDsl";
+
+    /// <summary>
+    /// Every descriptor of the catalogue, which the analyzer declares as supported: read from the fields, so none is
+    /// forgotten; lazy, because static fields initialise in textual order and the descriptors come below.
+    /// </summary>
+    public static ImmutableArray<DiagnosticDescriptor> All => all.Value;
+
+    static readonly Lazy<ImmutableArray<DiagnosticDescriptor>> all = new(() =>
+        typeof(Descriptors).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+            .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+            .ToImmutableArray());
     const string HelpRoot = "https://github.com/aftdsl/aftdsl/blob/main/README.md#";
 
     static DiagnosticDescriptor Error(string id, string title, string message) =>
@@ -45,6 +58,26 @@ internal static class Descriptors
         "Layer class cannot be static",
         "{0}: '{1}' is static, but a layer is a module that is instantiated; remove 'static'");
 
+    /// <summary>{0} layer or model, {1} the file-local type.</summary>
+    public static readonly DiagnosticDescriptor FileLocal = Error("AFT0006",
+        "Layer class cannot be file-local",
+        "{0}: '{1}' is a file-local type, which a generated part in another file cannot extend (it would declare a second, separate type); remove 'file'");
+
+    /// <summary>{0} layer or model, {1} class name.</summary>
+    public static readonly DiagnosticDescriptor Record = Error("AFT0007",
+        "Layer or model must be a class, not a record",
+        "{0}: '{1}' is a record, but a layer or model derives from torch.nn.Module<Tensor, Tensor>, which a record cannot; declare it as 'partial class {1}'");
+
+    /// <summary>{0} layer or model, {1} class name.</summary>
+    public static readonly DiagnosticDescriptor Abstract = Error("AFT0008",
+        "Layer or model cannot be abstract",
+        "{0}: '{1}' is abstract, but AftDsl generates a complete module that models and users instantiate; remove 'abstract'");
+
+    /// <summary>{0} layer or model, {1} the user's member, {2} what the generated part declares under that name.</summary>
+    public static readonly DiagnosticDescriptor MemberTaken = Error("AFT0009",
+        "A member the generator declares is already declared",
+        "{0}: '{1}' clashes with {2}, which AftDsl generates; rename or remove yours");
+
     /// <summary>{0} layer, {1} argument name, {2} value, {3} what the size means and a typical value.</summary>
     public static readonly DiagnosticDescriptor NotPositive = Error("AFT0101",
         "Size must be positive",
@@ -54,6 +87,11 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor FactorRankAboveMaxLength = Error("AFT0102",
         "Factor rank cannot exceed maxLength",
         "{0}: FactorRank ({1}) must be at most maxLength ({2}): w = U·Wᵀ with U, W of shape [maxLength, FactorRank] has rank at most maxLength; use a FactorRank between 1 and {2}");
+
+    /// <summary>{0} layer or model, {1} what is counted.</summary>
+    public static readonly DiagnosticDescriptor SizeTooLarge = Error("AFT0104",
+        "Sizes too large to represent",
+        "{0}: the parameter count of {1} does not fit a 64-bit integer (it exceeds 9,223,372,036,854,775,807), so no such module can be built; use smaller sizes");
 
     /// <summary>{0} layer, {1} window, {2} maxLength.</summary>
     public static readonly DiagnosticDescriptor WindowAboveMaxLength = Error("AFT0103",
@@ -151,6 +189,21 @@ internal static class Descriptors
         "{0} has no stages; add partial properties with stage attributes such as [Embedding(dim: 256)] and [Blocks(depth: 4, mixer: typeof(Mixer))]");
 
     /// <summary>{0} model, {1} property, {2} the generated member it would clash with.</summary>
+    /// <summary>{0} model, {1} property, {2} the stage attributes it carries.</summary>
+    public static readonly DiagnosticDescriptor SeveralStages = Error("AFT0315",
+        "A property is one stage",
+        "{0}: {1} carries {2}, but a property is one stage; declare each stage on a property of its own");
+
+    /// <summary>{0} model, {1} property.</summary>
+    public static readonly DiagnosticDescriptor StaticStage = Error("AFT0316",
+        "A stage must be an instance property",
+        "{0}: stage {1} is static, but each model instance has its own stages (and parameters); remove 'static'");
+
+    /// <summary>{0} model, {1} property, {2} the accessor.</summary>
+    public static readonly DiagnosticDescriptor StageAccessor = Error("AFT0317",
+        "A stage has only a getter",
+        "{0}: stage {1} declares '{2}', but a stage is created with the model and never replaced; declare it '{{ get; }}'");
+
     public static readonly DiagnosticDescriptor StageNameTaken = Error("AFT0314",
         "Stage name is taken by a generated member",
         "{0}: a stage cannot be named {1}, the name of {2}; rename the property (for example {1}Stage)");

@@ -14,6 +14,16 @@ internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, Location?
     /// <summary>Values for the code fix (keys in <see cref="FixProperties"/>), reported as <c>Diagnostic.Properties</c>.</summary>
     public EquatableArray<DiagnosticProperty> Properties { get; init; }
 
+    /// <summary>
+    /// Other places the mistake involves (the mixer's own Dim when a model disagrees with it, the stage that fixed a
+    /// width): the IDE shows them beside the primary location. Only locations in source are kept.
+    /// </summary>
+    public IReadOnlyList<Location> AdditionalLocations { get; init; } = [];
+
+    /// <summary>This diagnostic, also pointing at <paramref name="locations"/> (nulls and locations outside source are dropped).</summary>
+    public DiagnosticInfo Also(params Location?[] locations) =>
+        this with { AdditionalLocations = [.. AdditionalLocations, .. locations.Where(l => l is { IsInSource: true }).Select(l => l!)] };
+
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, Location? location, params object[] arguments) =>
         new(descriptor, location, arguments.Select(Invariant).ToEquatableArray());
 
@@ -21,7 +31,7 @@ internal sealed record DiagnosticInfo(DiagnosticDescriptor Descriptor, Location?
     public DiagnosticInfo WithProperties(params (string Key, object Value)[] values) =>
         this with { Properties = values.Select(v => new DiagnosticProperty(v.Key, Invariant(v.Value))).ToEquatableArray() };
 
-    public Diagnostic ToDiagnostic() => Diagnostic.Create(Descriptor, Location,
+    public Diagnostic ToDiagnostic() => Diagnostic.Create(Descriptor, Location, AdditionalLocations,
         Properties.ToImmutableDictionary(p => p.Key, p => (string?)p.Value), Arguments.Cast<object>().ToArray());
 
     static string Invariant(object value) => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "";

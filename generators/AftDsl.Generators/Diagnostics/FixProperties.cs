@@ -9,6 +9,9 @@ internal static class FixProperties
     /// <summary>AFT0201: the head count written.</summary>
     public const string Heads = "Heads";
 
+    /// <summary>AFT0102: the layer's maxLength, the largest valid FactorRank.</summary>
+    public const string MaxLength = "MaxLength";
+
     /// <summary>AFT0201: the width the heads must divide (the layer's own Dim, or the one its model binds).</summary>
     public const string Dim = "Dim";
 }

@@ -31,7 +31,7 @@ internal static class MixerEmitter
             w.Line("/// " + line);
         w.Line("/// </remarks>");
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
-        using (w.Block($"partial class {spec.Target.Name} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
+        using (w.Block($"partial class {spec.Target.Identifier} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
         {
             Constants(w, spec, dim);
             w.Line();
@@ -126,7 +126,7 @@ internal static class MixerEmitter
             Constant(w, "Width of the input and output features.", "long", "Dim", Literal(d));
             if (!spec.HasHeads)
                 Constant(w, "Width of Q, K and V.", "long", "HiddenDim", Literal(hidden ?? d));
-            Constant(w, "Number of trainable parameters, as TorchSharp counts them.", "long", "ParameterCount", Literal(ParameterCount(spec, d)));
+            Constant(w, "Number of trainable parameters, as TorchSharp counts them.", "long", "ParameterCount", Literal(ParameterCounts.Mixer(spec, d)));
             return;
         }
         w.Line("/// <summary>Width of the input and output features, given to the constructor.</summary>");
@@ -169,7 +169,7 @@ internal static class MixerEmitter
 
     static void Constructor(SourceWriter w, MixerSpec spec)
     {
-        var name = spec.Target.Name;
+        var name = spec.Target.Identifier;
         var initialisation = spec.Kind switch
         {
             MixerKind.Conv => "kernel γ = β = 0 (so the layer starts as AFT-simple)",
@@ -216,22 +216,23 @@ internal static class MixerEmitter
         {
             if (guards)
                 w.Line(Guard(spec));
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            // Explicit types, not var: a user type named 'var' in scope would change what var means.
+            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             var projected = "q_proj.forward(input), k_proj.forward(input), v_proj.forward(input)";
             switch (spec.Kind)
             {
                 case MixerKind.Full or MixerKind.Local:
-                    w.Line($"var mixed = MixingFunction.apply({projected}, pos_u, pos_w);");
+                    w.Line($"{Tensor} mixed = MixingFunction.apply({projected}, pos_u, pos_w);");
                     break;
                 case MixerKind.Simple:
-                    w.Line($"var mixed = MixingFunction.apply({projected});");
+                    w.Line($"{Tensor} mixed = MixingFunction.apply({projected});");
                     break;
                 case MixerKind.Attention:
-                    w.Line($"var mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply({projected}, Heads, Causal);");
+                    w.Line($"{Tensor} mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply({projected}, Heads, Causal);");
                     break;
                 default:
-                    w.Line("var kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);");
-                    w.Line($"var mixed = MixingFunction.apply({projected}, kernel);");
+                    w.Line($"{Tensor} kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);");
+                    w.Line($"{Tensor} mixed = MixingFunction.apply({projected}, kernel);");
                     break;
             }
             w.Line("return out_proj.forward(mixed).MoveToOuterDisposeScope();");
@@ -298,24 +299,5 @@ internal static class MixerEmitter
         if (spec.GridHeight > 0) parts.Add($"GridHeight = {Literal(spec.GridHeight)}, GridWidth = {Literal(spec.GridWidth)}");
         if (spec.Causal) parts.Add("Causal = true");
         return $"[{spec.AttributeName}({string.Join(", ", parts)})]";
-    }
-
-    /// <summary>
-    /// Trainable parameters at width <paramref name="dim"/>: linear layers carry weights and biases; AFT-full/local
-    /// add both [MaxLength, FactorRank] factors, AFT-conv its raw kernel and per-head γ, β.
-    /// </summary>
-    public static long ParameterCount(MixerSpec spec, long dim)
-    {
-        static long Linear(long inputs, long outputs) => inputs * outputs + outputs;
-        if (spec.Kind == MixerKind.Attention)
-            return 4 * Linear(dim, dim);
-        if (spec.Kind == MixerKind.Conv)
-        {
-            var taps = spec.Grid ? (long)spec.Window * spec.Window : spec.Window;
-            return 3 * Linear(dim, dim) + Linear(dim, spec.Heads) + spec.Heads * taps + 2L * spec.Heads;
-        }
-        var hidden = (long)(spec.HiddenDim ?? (int)dim);
-        var bias = spec.HasFactorisedBias ? 2L * spec.MaxLength * spec.FactorRank : 0;
-        return 3 * Linear(dim, hidden) + Linear(hidden, dim) + bias;
     }
 }

@@ -17,7 +17,7 @@ internal static class ModelEmitter
 
     static void Class(SourceWriter w, ModelSpec spec, bool guards)
     {
-        var name = spec.Target.Name;
+        var name = spec.Target.Identifier;
         var dim = spec.Stages.Select(s => s.Dim).FirstOrDefault(d => d > 0);
         w.Line("/// <summary>");
         w.Line($"/// {(spec.Causal ? "Causal model" : "Model")} declared with AftDsl: input <c>{Escape(spec.InputShape)}</c>; output <c>{Escape(spec.OutputShape)}</c>.");
@@ -26,7 +26,7 @@ internal static class ModelEmitter
         w.Line("/// Stages, in order (state-dict prefix in parentheses):");
         w.Line("/// <list type=\"number\">");
         foreach (var stage in spec.Stages)
-            w.Line($"/// <item><c>{stage.Property}</c> (<c>{stage.Field}</c>): {Escape(Describe(stage))}, {Literal(ParameterCount(stage, spec.Input))} parameters.</item>");
+            w.Line($"/// <item><c>{stage.Property}</c> (<c>{stage.Field}</c>): {Escape(Describe(stage))}, {Literal(ParameterCounts.Stage(stage, spec.Input))} parameters.</item>");
         w.Line("/// </list>");
         w.Line("/// </remarks>");
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
@@ -35,10 +35,11 @@ internal static class ModelEmitter
             Constants(w, spec, dim);
             w.Line();
             foreach (var stage in spec.Stages)
-                w.Line($"private readonly {stage.PropertyType} {stage.Identifier};");
+                w.Line((stage.FieldIsProperty ? $"[global::TorchSharp.Utils.ComponentName(Name = \"{stage.Field}\")] " : "") +
+                    $"private readonly {stage.PropertyType} {stage.Identifier};");
             w.Line();
             foreach (var stage in spec.Stages)
-                w.Line($"{stage.Accessibility} partial {stage.PropertyType} {stage.Property} {{ get => this.{stage.Identifier}; }}");
+                w.Line($"{stage.Accessibility} partial {stage.PropertyType} {Identifiers.Escape(stage.Property)} {{ get => this.{stage.Identifier}; }}");
             w.Line();
             w.Line("/// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>");
             using (w.Block($"public {name}() : base(nameof({name}))"))
@@ -68,9 +69,9 @@ internal static class ModelEmitter
         if (dim > 0)
             Constant(w, "Width of the stream between the stages.", "long", "Dim", Literal(dim));
         foreach (var stage in spec.Stages)
-            Constant(w, $"Trainable parameters of <c>{stage.Property}</c>.", "long", stage.Property + "ParameterCount", Literal(ParameterCount(stage, spec.Input)));
+            Constant(w, $"Trainable parameters of <c>{stage.Property}</c>.", "long", stage.Property + "ParameterCount", Literal(ParameterCounts.Stage(stage, spec.Input)));
         Constant(w, "Trainable parameters of the whole model, as TorchSharp counts them.", "long", "ParameterCount",
-            Literal(spec.Stages.Sum(s => ParameterCount(s, spec.Input))));
+            Literal(spec.Stages.Sum(s => ParameterCounts.Stage(s, spec.Input))));
     }
 
     static void Constant(SourceWriter w, string summary, string type, string name, string value)
@@ -88,11 +89,12 @@ internal static class ModelEmitter
         {
             if (guards)
                 w.Line(Guard(spec));
-            w.Line("using var scope = global::TorchSharp.torch.NewDisposeScope();");
+            // Explicit types, not var: a user type named 'var' in scope would change what var means.
+            w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             var first = true;
             foreach (var stage in spec.Stages)
             {
-                w.Line($"{(first ? "var x" : "x")} = this.{stage.Identifier}.forward({(first ? "input" : "x")});");
+                w.Line($"{(first ? Tensor + " x" : "x")} = this.{stage.Identifier}.forward({(first ? "input" : "x")});");
                 first = false;
             }
             w.Line("return x.MoveToOuterDisposeScope();");
@@ -135,21 +137,6 @@ internal static class ModelEmitter
         StageKind.Logits => $"logits over {stage.Classes} classes per position",
         _ => $"global average pooling and {stage.Classes} class logits",
     };
-
-    /// <summary>Parameters of one stage, as TorchSharp counts them.</summary>
-    public static long ParameterCount(StageSpec stage, InputSpec input)
-    {
-        long dim = stage.Dim;
-        return stage.Kind switch
-        {
-            StageKind.Embedding => input.Vocab * dim,
-            StageKind.PatchEmbedding => (long)input.Channels * stage.Patch * stage.Patch * dim + dim,
-            StageKind.PositionEmbedding => stage.Positions.Aggregate(1L, (a, b) => a * b),
-            StageKind.Blocks => stage.Depth * (4 * dim + MixerEmitter.ParameterCount(stage.Mixer!, dim) + 2 * stage.Ffn * dim * dim + stage.Ffn * dim + dim),
-            StageKind.FinalNorm => 2 * dim,
-            _ => dim * stage.Classes + stage.Classes,
-        };
-    }
 
     static string Quote(string? text) => text is null ? "null" : "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 

@@ -14,10 +14,10 @@ internal static class TargetTypeEmitter
         writer.Line();
         if (target.Namespace.Length > 0)
         {
-            writer.Line($"namespace {target.Namespace};");
+            writer.Line($"namespace {Identifiers.EscapeDotted(target.Namespace)};");
             writer.Line();
         }
-        var scopes = target.Containers.Select(c => writer.Block($"partial {c.Keyword} {c.Name}")).ToList();
+        var scopes = target.Containers.Select(c => writer.Block($"partial {c.Keyword} {c.Identifier}")).ToList();
         body(writer);
         for (var i = scopes.Count - 1; i >= 0; i--)
             scopes[i].Dispose();

@@ -38,10 +38,17 @@ internal sealed record StageSpec(
     /// <summary>The backing field, also the state-dict prefix: the property name in snake_case.</summary>
     public string Field => SnakeCase(Property);
 
-    /// <summary>The field as C# names it: <c>@base</c> for a field that is a keyword.</summary>
-    public string Identifier => Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(Field) == Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? Field : "@" + Field;
+    /// <summary>
+    /// The field as C# names it: <c>@base</c> for a field that is a keyword; <c>_body</c> when the snake_case name is
+    /// the property's own (a lower-case or caseless name such as <c>body</c> or <c>嵌入</c>), which then keeps its
+    /// state-dict key through TorchSharp's <c>[ComponentName]</c>.
+    /// </summary>
+    public string Identifier => FieldIsProperty ? "_" + Field : Identifiers.Escape(Field);
 
-    static string SnakeCase(string name)
+    /// <summary>True when the field's natural name is the property's, so the field is renamed (see <see cref="Identifier"/>).</summary>
+    public bool FieldIsProperty => Field == Property;
+
+    internal static string SnakeCase(string name)
     {
         var text = new System.Text.StringBuilder();
         for (var i = 0; i < name.Length; i++)

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace AftDsl.Generators.Parsing;
@@ -33,6 +34,17 @@ internal sealed class AttributeArguments(AttributeData data)
             if (parameters[i].Name == parameter) index = i;
         if (index < 0 || index >= data.ConstructorArguments.Length) return null;
         return data.ConstructorArguments[index].Value is T value ? new Argument<T>(value, ConstructorArgumentLocation(parameter, index)) : null;
+    }
+
+    /// <summary>A constructor argument as written in C# (<c>typeof(int[])</c>, <c>null</c>), whatever its type, or null when absent.</summary>
+    public Argument<string>? ConstructorText(string parameter)
+    {
+        var parameters = data.AttributeConstructor?.Parameters ?? default;
+        if (parameters.IsDefault) return null;
+        for (var i = 0; i < parameters.Length && i < data.ConstructorArguments.Length; i++)
+            if (parameters[i].Name == parameter)
+                return new Argument<string>(data.ConstructorArguments[i].ToCSharpString(), ConstructorArgumentLocation(parameter, i));
+        return null;
     }
 
     /// <summary>A named property argument (<c>Name = value</c>), or null when it was not written.</summary>

@@ -20,13 +20,20 @@ internal static class MixerParser
         ("AftDsl.MultiHeadAttentionAttribute", MixerKind.Attention),
     ];
 
-    public static ParseResult<MixerSpec> Parse(GeneratorAttributeSyntaxContext context, MixerKind kind)
+    public static ParseResult<MixerSpec> Parse(GeneratorAttributeSyntaxContext context, MixerKind kind) =>
+        context.TargetNode is ClassDeclarationSyntax declaration && context.TargetSymbol is INamedTypeSymbol symbol
+            ? Parse(declaration, symbol, context.Attributes[0], kind)
+            : new(null, EquatableArray<DiagnosticInfo>.Empty);
+
+    /// <summary>
+    /// One declaration's attribute, checked: the entry point that the generator (for the spec) and the analyzer
+    /// (for the diagnostics) share, so that both see the same mistakes.
+    /// </summary>
+    public static ParseResult<MixerSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
     {
-        if (context.TargetNode is not ClassDeclarationSyntax declaration || context.TargetSymbol is not INamedTypeSymbol symbol)
-            return new(null, EquatableArray<DiagnosticInfo>.Empty);
         try
         {
-            return Parse(declaration, symbol, context.Attributes[0], kind);
+            return Check(declaration, symbol, attribute, kind);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -51,7 +58,7 @@ internal static class MixerParser
     /// The spec of a mixer class that a model refers to, read from its layer attribute: from source, or from
     /// the metadata of a referenced assembly (whose own build generated and checked the layer).
     /// </summary>
-    public static (MixerSpec? Spec, Lookup Found) Read(INamedTypeSymbol mixer)
+    public static (MixerSpec? Spec, Lookup Found, AttributeArguments? Declared) Read(INamedTypeSymbol mixer)
     {
         foreach (var attribute in mixer.GetAttributes())
         {
@@ -59,13 +66,25 @@ internal static class MixerParser
             if (known.MetadataName is null)
                 continue;
             var declaration = mixer.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<ClassDeclarationSyntax>().FirstOrDefault();
-            var spec = Parse(declaration, mixer, attribute, known.Kind).Spec;
-            return (spec, spec is null ? Lookup.InError : Lookup.Layer);
+            if (declaration is null && !mixer.DeclaringSyntaxReferences.IsEmpty)
+                return (null, Lookup.InError, null);               // in source but not a class (a record): AFT0007 is its own
+            var spec = Check(declaration, mixer, attribute, known.Kind).Spec;
+            return (spec, spec is null ? Lookup.InError : Lookup.Layer, new AttributeArguments(attribute));
         }
-        return (null, Lookup.NotALayer);
+        return (null, Lookup.NotALayer, null);
     }
 
-    static ParseResult<MixerSpec> Parse(ClassDeclarationSyntax? declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
+    /// <summary>The first error of a mixer class in error, to name in the skeleton of a model that uses it.</summary>
+    public static DiagnosticInfo? FirstError(INamedTypeSymbol mixer)
+    {
+        var attribute = mixer.GetAttributes().FirstOrDefault(a => Attributes.Any(known => a.AttributeClass?.ToDisplayString() == known.MetadataName));
+        if (attribute is null) return null;
+        var kind = Attributes.First(known => attribute.AttributeClass!.ToDisplayString() == known.MetadataName).Kind;
+        var declaration = mixer.DeclaringSyntaxReferences.Select(r => r.GetSyntax()).OfType<ClassDeclarationSyntax>().FirstOrDefault();
+        return Check(declaration, mixer, attribute, kind).Diagnostics.FirstOrDefault(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
+    }
+
+    static ParseResult<MixerSpec> Check(ClassDeclarationSyntax? declaration, INamedTypeSymbol symbol, AttributeData attribute, MixerKind kind)
     {
         var layer = $"{(kind == MixerKind.Attention ? "MultiHeadAttention" : "Aft" + kind)} '{symbol.Name}'";
         var arguments = new AttributeArguments(attribute);
@@ -76,8 +95,13 @@ internal static class MixerParser
             return Result(null, diagnostics);
         }
         var target = declaration is null ? TargetTypeParser.FromMetadata(symbol) : TargetTypeParser.Parse(declaration, symbol, layer, diagnostics);
+        // In error but able to take a generated part: a skeleton keeps the code that uses the layer compiling.
+        ParseResult<MixerSpec> Broken() => Result(null, diagnostics) with
+        {
+            Skeleton = target is null ? null : SkeletonBuilder.Layer(kind, target, layer, symbol, arguments, diagnostics),
+        };
         if (arguments.HasErrors)
-            return Result(null, diagnostics);
+            return Broken();
 
         var checks = new SizeChecks(layer, diagnostics);
         var dim = arguments.Named<int>("Dim");
@@ -90,14 +114,33 @@ internal static class MixerParser
             MixerKind.Attention => Attention(arguments, checks, dim, causal),
             _ => Conv(layer, arguments, checks, diagnostics, dim, causal),
         };
+        if (spec is not null && declaration is not null)
+            GeneratedMembers.Check(symbol, layer, GeneratedMembers.Layer(kind, spec.Dim is not null),
+                spec.Dim is null ? [SpecialType.System_Int64] : [], new HashSet<string>(), diagnostics);
+        if (spec is not null && spec.Dim is { } width && !Representable(spec, width))
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.SizeTooLarge, arguments.Location, layer, "the layer"));
         if (spec is null || target is null || diagnostics.Count > 0)
-            return Result(null, diagnostics);
+            return Broken();
         return Result(spec with { Target = target }, diagnostics);
+    }
+
+    static bool Representable(MixerSpec spec, long dim)
+    {
+        try
+        {
+            ParameterCounts.Mixer(spec, dim);
+            return true;
+        }
+        catch (OverflowException)
+        {
+            return false;
+        }
     }
 
     static MixerSpec? PositionBiasMixer(MixerKind kind, AttributeArguments arguments, SizeChecks checks, int? dim, bool causal)
     {
-        const int defaultRank = 128;
+        // The paper's rank 128, but never above maxLength: a short layer with no FactorRank must be valid as written.
+        const int paperRank = 128;
         var maxLength = arguments.Constructor<int>("maxLength");
         var window = kind == MixerKind.Local ? arguments.Constructor<int>("window") : null;
         if (maxLength is null || (kind == MixerKind.Local && window is null))
@@ -105,8 +148,9 @@ internal static class MixerParser
         checks.Positive(maxLength, "maxLength", "it is the longest sequence T that forward accepts, e.g. maxLength: 1024");
         checks.Positive(window, "window", "it is the width s of the band |t − t'| < s where position biases apply, e.g. window: 32");
         var rank = arguments.Named<int>("FactorRank");
-        checks.Positive(rank, "FactorRank", $"it is the rank of the factorised position bias w = U·Wᵀ, e.g. FactorRank = {defaultRank}");
-        checks.FactorRankWithinMaxLength(rank, defaultRank, maxLength.Value);
+        checks.Positive(rank, "FactorRank", $"it is the rank of the factorised position bias w = U·Wᵀ, e.g. FactorRank = {paperRank}");
+        checks.FactorRankWithinMaxLength(rank, maxLength.Value);
+        var defaultRank = Math.Min(paperRank, Math.Max(1, maxLength.Value.Value));
         if (window is { } s)
             checks.WindowWithinMaxLength(s, maxLength.Value);
         return new MixerSpec(kind, null!, dim, causal, HiddenDim(arguments, checks),

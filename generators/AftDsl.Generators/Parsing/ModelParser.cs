@@ -26,13 +26,17 @@ internal static class ModelParser
         ["AftDsl.ClassifierHeadAttribute"] = (StageKind.ClassifierHead, "global::AftDsl.Modules.ClassifierHead", "AftDsl.Modules.ClassifierHead"),
     };
 
-    public static ParseResult<ModelSpec> Parse(GeneratorAttributeSyntaxContext context)
+    public static ParseResult<ModelSpec> Parse(GeneratorAttributeSyntaxContext context) =>
+        context.TargetNode is ClassDeclarationSyntax declaration && context.TargetSymbol is INamedTypeSymbol symbol
+            ? Parse(declaration, symbol, context.Attributes[0])
+            : new(null, EquatableArray<DiagnosticInfo>.Empty);
+
+    /// <summary>One declaration's <c>[AftModel]</c>, checked: shared by the generator (spec) and the analyzer (diagnostics).</summary>
+    public static ParseResult<ModelSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData model)
     {
-        if (context.TargetNode is not ClassDeclarationSyntax declaration || context.TargetSymbol is not INamedTypeSymbol symbol)
-            return new(null, EquatableArray<DiagnosticInfo>.Empty);
         try
         {
-            return Parse(declaration, symbol, context.Attributes[0]);
+            return Check(declaration, symbol, model);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -41,7 +45,7 @@ internal static class ModelParser
         }
     }
 
-    static ParseResult<ModelSpec> Parse(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData model)
+    static ParseResult<ModelSpec> Check(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol, AttributeData model)
     {
         var name = $"AftModel '{symbol.Name}'";
         var diagnostics = new List<DiagnosticInfo>();
@@ -49,19 +53,34 @@ internal static class ModelParser
         if (GeneratingAttributes.DeclaredEarlier(symbol, model) is { } first)
         {
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.DeclaredTwice, modelArguments.Location, name, symbol.Name, first));
-            return new(null, diagnostics.ToEquatableArray());
+            // Generated as a layer: its stage properties still need parts. (After an earlier [AftModel], that one has them.)
+            var layerTarget = first == "AftModel" ? null : TargetTypeParser.Parse(declaration, symbol, name, []);
+            return new(null, diagnostics.ToEquatableArray())
+            {
+                Skeleton = layerTarget is null ? null : SkeletonBuilder.Model(layerTarget, name, symbol, modelArguments, diagnostics) with { StagesOnly = true },
+            };
         }
         var target = TargetTypeParser.Parse(declaration, symbol, name, diagnostics);
         var causal = modelArguments.Named<bool>("Causal");
+        // In error but able to take a generated part: a skeleton keeps the stage properties and the code using the model compiling.
+        ParseResult<ModelSpec> Broken() => new(null, diagnostics.ToEquatableArray())
+        {
+            Skeleton = target is null ? null : SkeletonBuilder.Model(target, name, symbol, modelArguments, diagnostics),
+        };
 
         var input = ReadInput(symbol, name, modelArguments.Location, diagnostics);
         var stages = ReadStages(symbol, name, diagnostics);
-        if (input is null || stages is null || target is null || diagnostics.Count > 0)
-            return new(null, diagnostics.ToEquatableArray());
+        if (stages is not null)
+            GeneratedMembers.Check(symbol, name, GeneratedMembers.Model(stages.Select(s => (s.Property.Name, StageSpec.SnakeCase(s.Property.Name)))),
+                [], StageProperties(symbol), diagnostics);
+        if (input is null || stages is null || target is null || diagnostics.Count > 0 || modelArguments.HasErrors)
+            return Broken();
 
         var checker = new ShapeChecker(name, causal?.Value ?? false, diagnostics);
         var spec = checker.Check(target, input.Value.Spec, input.Value.Location, stages);
-        return new(diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error) ? null : spec, diagnostics.ToEquatableArray());
+        if (spec is null || diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error))
+            return Broken();
+        return new(spec, diagnostics.ToEquatableArray());
     }
 
     static (InputSpec Spec, Location Location)? ReadInput(INamedTypeSymbol symbol, string name, Location modelLocation, List<DiagnosticInfo> diagnostics)
@@ -111,6 +130,12 @@ internal static class ModelParser
         : property.EndsWith("ParameterCount", StringComparison.Ordinal) ? "the generated per-stage constants {Stage}ParameterCount"
         : null;
 
+    // Every property carrying a stage attribute, valid or not: its own diagnostics say what is wrong with it.
+    static HashSet<string> StageProperties(INamedTypeSymbol symbol) =>
+        new(symbol.GetMembers().OfType<IPropertySymbol>()
+            .Where(p => p.GetAttributes().Any(a => a.AttributeClass is { } c && Stages.ContainsKey(c.ToDisplayString())))
+            .Select(p => p.Name));
+
     /// <summary>A stage as written: its kind, property, attribute arguments and the referenced mixer, if any.</summary>
     internal sealed record WrittenStage(StageKind Kind, IPropertySymbol Property, string ExpectedType, string Accessibility, AttributeArguments Arguments, INamedTypeSymbol? Mixer);
 
@@ -124,10 +149,18 @@ internal static class ModelParser
             .OrderBy(p => p.Syntax!.SyntaxTree.FilePath, StringComparer.Ordinal).ThenBy(p => p.Syntax!.Span.Start);
         foreach (var (property, reference) in ordered)
         {
-            var attribute = property.GetAttributes().FirstOrDefault(a => a.AttributeClass is { } c && Stages.ContainsKey(c.ToDisplayString()));
-            if (attribute is null)
+            var stageAttributes = property.GetAttributes().Where(a => a.AttributeClass is { } c && Stages.ContainsKey(c.ToDisplayString())).ToList();
+            if (stageAttributes.Count == 0)
                 continue;
+            var attribute = stageAttributes[0];
             declared++;
+            if (stageAttributes.Count > 1)
+            {
+                // One property, one stage: a second attribute would otherwise be dropped without a word.
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.SeveralStages, new AttributeArguments(stageAttributes[1]).Location, name, property.Name,
+                    string.Join(" and ", stageAttributes.Select(a => "[" + a.AttributeClass!.Name.Replace("Attribute", "") + "]"))));
+                continue;
+            }
             var (kind, type, typeName) = Stages[attribute.AttributeClass!.ToDisplayString()];
             var arguments = new AttributeArguments(attribute);
             if (arguments.HasErrors)
@@ -136,6 +169,16 @@ internal static class ModelParser
             if (syntax is null || !syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
             {
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageNotPartial, syntax?.Identifier.GetLocation() ?? arguments.Location, name, property.Name, typeName));
+                continue;
+            }
+            if (property.IsStatic)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.StaticStage, syntax.Identifier.GetLocation(), name, property.Name));
+                continue;
+            }
+            if (syntax.AccessorList?.Accessors.FirstOrDefault(a => a.Keyword.Kind() is SyntaxKind.SetKeyword or SyntaxKind.InitKeyword) is { } setter)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageAccessor, setter.GetLocation(), name, property.Name, setter.Keyword.Text));
                 continue;
             }
             if (property.Type.ToDisplayString() != typeName)

@@ -15,9 +15,17 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
 {
     enum Flow { Tokens, Images, Sequence, Grid, PositionLogits, GridLogits, ClassLogits }
 
-    /// <summary>The stream between two stages: its kind, width, T bound and grid size (0 when free), and who made it.</summary>
+    /// <summary>
+    /// The stream between two stages: its kind, width, T bound and grid size (0 when free), and who made it;
+    /// <see cref="WidthStage"/> and <see cref="WidthOrigin"/> name the stage argument that fixed the width, which
+    /// a diagnostic about the width points at as well.
+    /// </summary>
     sealed record Stream(Flow Kind, int Dim, int MaxLength, int Height, int Width, string Producer)
     {
+        public string WidthStage { get; init; } = Producer;
+
+        public Location? WidthOrigin { get; init; }
+
         public string Shape => Kind switch
         {
             Flow.Tokens => "[B, T] (token ids)",
@@ -49,12 +57,31 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             var (next, spec) = Apply(stage, stream, input, deferred);
             if (next is null || diagnostics.Skip(before).Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error))
                 break;                                            // later edges would only repeat the same mistake; warnings go on
+            if (!Representable(spec!, input, stages, stage))
+                break;
             stages.Add(spec!);
             stream = next;
         }
         if (stages.Count < written.Count)
             return null;                                          // a half-built model would only add compiler errors
         return new ModelSpec(target, causal, input, stages.ToEquatableArray(), inputShape, stream.Shape, deferred.ToEquatableArray());
+    }
+
+    // AFT0104 when the stage's parameter count, or the model's running total, does not fit a long.
+    bool Representable(StageSpec spec, InputSpec input, List<StageSpec> earlier, ModelParser.WrittenStage stage)
+    {
+        try
+        {
+            var total = ParameterCounts.Stage(spec, input);
+            foreach (var s in earlier)
+                total = checked(total + ParameterCounts.Stage(s, input));
+            return true;
+        }
+        catch (OverflowException)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.SizeTooLarge, stage.Arguments.Location, model, stage.Property.Name));
+            return false;
+        }
     }
 
     (Stream? Next, StageSpec? Spec) Apply(ModelParser.WrittenStage stage, Stream stream, InputSpec input, List<DeferredCheck> deferred)
@@ -78,7 +105,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
                 if (dim is null || dim.Value.Value <= 0) return (null, null);
                 if (stream.Kind != Flow.Tokens)
                     return Refuse(a.Location, name, "token ids [B, T]", stream, "use [PatchEmbedding] for images, or declare [TokenInput]");
-                return (stream with { Kind = Flow.Sequence, Dim = dim.Value.Value, Producer = name }, Spec(dim.Value.Value));
+                return (stream with { Kind = Flow.Sequence, Dim = dim.Value.Value, Producer = name, WidthStage = name, WidthOrigin = dim.Value.Location }, Spec(dim.Value.Value));
             }
             case StageKind.PatchEmbedding:
             {
@@ -101,7 +128,8 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
                     deferred.Add(new DeferredCheck("AFT0401", "patch", p, message));
                     diagnostics.Add(DiagnosticInfo.Create(Descriptors.PatchCheckedAtRunTime, patch.Value.Location, message));
                 }
-                var grid = stream with { Kind = Flow.Grid, Dim = dim.Value.Value, Height = stream.Height / p, Width = stream.Width / p, Producer = name };
+                var grid = stream with { Kind = Flow.Grid, Dim = dim.Value.Value, Height = stream.Height / p, Width = stream.Width / p, Producer = name,
+                    WidthStage = name, WidthOrigin = dim.Value.Location };
                 return (grid, Spec(dim.Value.Value, patch: p));
             }
             case StageKind.PositionEmbedding:
@@ -158,34 +186,48 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         var mixerArgument = a.Constructor<INamedTypeSymbol>("mixer");
         checks.Positive(depth, "depth", "it is the number of residual blocks, e.g. depth: 4");
         checks.Positive(ffn, "Ffn", "it is the FFN width as a multiple of the model width, e.g. Ffn = 4");
+        if (mixerArgument is null && a.ConstructorText("mixer") is { } written)
+        {
+            // typeof(int[]), null: not a class at all, so not a layer either.
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotAMixer, written.Location, model, name, written.Value));
+            return (null, null);
+        }
         if (depth is null || mixerArgument is null || depth.Value.Value <= 0 || ffn is { Value: <= 0 }) return (null, null);
         if (stream.Kind is not (Flow.Sequence or Flow.Grid))
             return Refuse(a.Location, name, "a sequence [B, T, D] or a grid [B, H, W, D]", stream, "place the blocks after an embedding");
 
         var location = mixerArgument.Value.Location;
         var type = mixerArgument.Value.Value;
-        var (mixer, found) = MixerParser.Read(type);
+        var (mixer, found, declared) = MixerParser.Read(type);
         if (mixer is null)
         {
             if (found == MixerParser.Lookup.NotALayer)
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotAMixer, location, model, name, type.Name));
             return (null, null);                                  // a layer in error reports its own diagnostics
         }
+        // What the mixer's own declaration says, as the second place a diagnostic about this edge points at.
+        var mixerDim = declared?.Named<int>("Dim")?.Location;
+        var mixerCausal = declared?.Named<bool>("Causal")?.Location ?? declared?.Location;
+        var mixerLength = declared?.Constructor<int>("maxLength")?.Location;
         var edge = $"{name}[0..{depth.Value.Value - 1}].Mixer ({type.Name})";
         if (mixer.Dim is { } fixedDim && fixedDim != stream.Dim)
         {
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.EdgeWidth, location, model, edge, $"[B, {(mixer.TakesGrid ? "H, W" : "T")}, {fixedDim}]",
-                stream.Producer, stream.Shape, type.Name, stream.Dim));
+                stream.Producer, stream.Shape, type.Name, stream.Dim).Also(mixerDim, stream.WidthOrigin));
             return (null, null);
         }
         if (mixer.HasHeads && mixer.Dim is null && stream.Dim % mixer.Heads != 0)
         {
-            new SizeChecks($"{model} {edge}", diagnostics).HeadsDivideDim(new Argument<int>(mixer.Heads, location), new Argument<int>(stream.Dim, location));
+            var found0201 = diagnostics.Count;
+            new SizeChecks($"{model} {edge}, whose width {stream.Dim} is fixed by {stream.WidthStage}", diagnostics)
+                .HeadsDivideDim(new Argument<int>(mixer.Heads, location), new Argument<int>(stream.Dim, location));
+            for (var i = found0201; i < diagnostics.Count; i++)
+                diagnostics[i] = diagnostics[i].Also(declared?.Constructor<int>("heads")?.Location, stream.WidthOrigin);
             return (null, null);
         }
         if (causal && !mixer.Causal)
         {
-            diagnostics.Add(DiagnosticInfo.Create(Descriptors.CausalLeak, location, model, edge, type.Name));
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.CausalLeak, location, model, edge, type.Name).Also(mixerCausal));
             return (null, null);
         }
         if (mixer.TakesGrid && stream.Kind == Flow.Sequence)
@@ -196,11 +238,11 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         var flatten = !mixer.TakesGrid && stream.Kind == Flow.Grid;
         if (mixer.LengthBound > 0)
         {
-            var length = stream.Kind == Flow.Sequence ? stream.MaxLength : stream.Height * stream.Width;
+            var length = stream.Kind == Flow.Sequence ? stream.MaxLength : (long)stream.Height * stream.Width;   // 46,341² overflows an int
             var origin = stream.Kind == Flow.Sequence ? "the model's input allows T ≤ " + stream.MaxLength : $"the {stream.Height}×{stream.Width} grid has {length} positions";
             if (length > mixer.LengthBound)
             {
-                diagnostics.Add(DiagnosticInfo.Create(Descriptors.LengthBound, location, model, edge, mixer.LengthBound, origin, type.Name, length));
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.LengthBound, location, model, edge, mixer.LengthBound, origin, type.Name, length).Also(mixerLength));
                 return (null, null);
             }
             if (length == 0)
@@ -220,9 +262,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         return (null, null);
     }
 
-    static IEnumerable<int> Divisors(int n) => Enumerable.Range(1, n).Where(d => n % d == 0);
-
     // The patches that would divide a side, for the message; a prime side has none but 1 and itself.
     static string Proper(int side) =>
-        Divisors(side).Where(d => d > 1 && d < side).ToList() is { Count: > 0 } proper ? string.Join(", ", proper) : $"only 1 and {side}";
+        SizeChecks.Divisors(side).Where(d => d > 1 && d < side).ToList() is { Count: > 0 } proper ? string.Join(", ", proper) : $"only 1 and {side}";
 }

@@ -15,8 +15,11 @@ public sealed class AftFullAttribute(int maxLength) : AftMixerAttribute
     /// <summary>Largest sequence length T the layer accepts; also the number of rows of U and W.</summary>
     public int MaxLength { get; } = maxLength;
 
-    /// <summary>Rank d' of the factorised position bias <c>w = U·Wᵀ</c>, at most <see cref="MaxLength"/>. Default 128.</summary>
-    public int FactorRank { get; set; } = 128;
+    /// <summary>Rank d' of the factorised position bias <c>w = U·Wᵀ</c>, at most <see cref="MaxLength"/>.
+    /// Default min(128, maxLength): the paper's 128, or maxLength for a shorter layer.</summary>
+    public int FactorRank { get => factorRank ?? Math.Min(128, MaxLength); set => factorRank = value; }
+
+    int? factorRank;
 
     /// <summary>Width of Q, K and V (the d of the paper's equations). Default: <see cref="AftMixerAttribute.Dim"/>.</summary>
     public int HiddenDim { get; set; }

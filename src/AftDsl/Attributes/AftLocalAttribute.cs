@@ -18,8 +18,11 @@ public sealed class AftLocalAttribute(int maxLength, int window) : AftMixerAttri
     /// <summary>The window s: biases apply where |t − t'| &lt; s. Between 1 and <see cref="MaxLength"/>.</summary>
     public int Window { get; } = window;
 
-    /// <summary>Rank d' of the factorised position bias <c>w = U·Wᵀ</c>, at most <see cref="MaxLength"/>. Default 128.</summary>
-    public int FactorRank { get; set; } = 128;
+    /// <summary>Rank d' of the factorised position bias <c>w = U·Wᵀ</c>, at most <see cref="MaxLength"/>.
+    /// Default min(128, maxLength): the paper's 128, or maxLength for a shorter layer.</summary>
+    public int FactorRank { get => factorRank ?? Math.Min(128, MaxLength); set => factorRank = value; }
+
+    int? factorRank;
 
     /// <summary>Width of Q, K and V. Default: <see cref="AftMixerAttribute.Dim"/>.</summary>
     public int HiddenDim { get; set; }

@@ -22,7 +22,7 @@ public static class Snapshot
         && !string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Checks every source the generator produced, and that no snapshot of this test is left over.</summary>
-    public static void VerifyGenerated(GeneratorDriverRunResult result, [CallerFilePath] string testFile = "", [CallerMemberName] string testMethod = "")
+    public static void VerifyGenerated(GeneratorRun result, [CallerFilePath] string testFile = "", [CallerMemberName] string testMethod = "")
     {
         var sources = result.Results.SelectMany(r => r.GeneratedSources).ToList();
         Assert.NotEmpty(sources);

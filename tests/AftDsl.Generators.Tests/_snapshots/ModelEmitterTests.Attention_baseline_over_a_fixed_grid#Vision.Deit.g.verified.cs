@@ -73,8 +73,8 @@ partial class Deit : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ModelGuard.Images(input, ModelName, Channels, 224, 224, 16, null, null, null);
-        using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = this.patches.forward(input);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        global::TorchSharp.torch.Tensor x = this.patches.forward(input);
         x = this.positions.forward(x);
         x = this.body.forward(x);
         x = this.norm.forward(x);

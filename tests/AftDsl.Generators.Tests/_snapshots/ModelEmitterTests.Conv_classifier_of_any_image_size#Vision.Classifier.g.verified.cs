@@ -67,8 +67,8 @@ partial class Classifier : global::TorchSharp.torch.nn.Module<global::TorchSharp
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ModelGuard.Images(input, ModelName, Channels, null, null, 16, null, "AftModel 'Classifier': Patches cuts images into 16×16 patches, so the image height and width must be divisible by 16; the input's size is only known at run time, so forward checks it", null);
-        using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = this.patches.forward(input);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        global::TorchSharp.torch.Tensor x = this.patches.forward(input);
         x = this.body.forward(x);
         x = this.norm.forward(x);
         x = this.head.forward(x);

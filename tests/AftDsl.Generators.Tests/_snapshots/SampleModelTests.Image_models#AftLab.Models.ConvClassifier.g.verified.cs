@@ -67,8 +67,8 @@ partial class ConvClassifier : global::TorchSharp.torch.nn.Module<global::TorchS
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ModelGuard.Images(input, ModelName, Channels, null, null, 2, null, "AftModel 'ConvClassifier': Patches cuts images into 2×2 patches, so the image height and width must be divisible by 2; the input's size is only known at run time, so forward checks it", null);
-        using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = this.patches.forward(input);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        global::TorchSharp.torch.Tensor x = this.patches.forward(input);
         x = this.body.forward(x);
         x = this.norm.forward(x);
         x = this.head.forward(x);

@@ -57,9 +57,9 @@ partial class ImageConvMixer : global::TorchSharp.torch.nn.Module<global::TorchS
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ShapeGuard.Grid(input, LayerName, Dim, null, null, q_proj.weight!);
-        using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);
-        var mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), kernel);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        global::TorchSharp.torch.Tensor kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);
+        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), kernel);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 

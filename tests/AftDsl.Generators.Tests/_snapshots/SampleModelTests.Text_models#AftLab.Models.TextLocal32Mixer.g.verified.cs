@@ -60,8 +60,8 @@ partial class TextLocal32Mixer : global::TorchSharp.torch.nn.Module<global::Torc
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, MaxLength, q_proj.weight!);
-        using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), pos_u, pos_w);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), pos_u, pos_w);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 

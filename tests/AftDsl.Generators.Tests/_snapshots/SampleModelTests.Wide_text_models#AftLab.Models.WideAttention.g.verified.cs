@@ -50,8 +50,8 @@ partial class WideAttention : global::TorchSharp.torch.nn.Module<global::TorchSh
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, q_proj.weight!);
-        using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), Heads, Causal);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        global::TorchSharp.torch.Tensor mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), Heads, Causal);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 }

@@ -69,8 +69,8 @@ partial class WideByteLmFull : global::TorchSharp.torch.nn.Module<global::TorchS
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ModelGuard.Tokens(input, ModelName, Vocab, MaxLength);
-        using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = this.embed.forward(input);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        global::TorchSharp.torch.Tensor x = this.embed.forward(input);
         x = this.body.forward(x);
         x = this.norm.forward(x);
         x = this.head.forward(x);

@@ -75,8 +75,8 @@ partial class WideByteLmSimple : global::TorchSharp.torch.nn.Module<global::Torc
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ModelGuard.Tokens(input, ModelName, Vocab, MaxLength);
-        using var scope = global::TorchSharp.torch.NewDisposeScope();
-        var x = this.embed.forward(input);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        global::TorchSharp.torch.Tensor x = this.embed.forward(input);
         x = this.positions.forward(x);
         x = this.body.forward(x);
         x = this.norm.forward(x);

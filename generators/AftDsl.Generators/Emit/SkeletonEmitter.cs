@@ -1,0 +1,58 @@
+using AftDsl.Generators.Model;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace AftDsl.Generators.Emit;
+
+/// <summary>
+/// Writes the generated part of a declaration in error: the members of a valid one, constructors that build
+/// nothing, and a forward and stage properties that throw with the diagnostic's ID and message. It exists so that
+/// one AFT mistake does not bring a cascade of compiler errors where the class is used.
+/// </summary>
+internal static class SkeletonEmitter
+{
+    const string Tensor = "global::TorchSharp.torch.Tensor";
+
+    public static string Emit(SkeletonSpec spec) => TargetTypeEmitter.Emit(spec.Target, writer => Class(writer, spec));
+
+    static void Class(SourceWriter w, SkeletonSpec spec)
+    {
+        var name = spec.Target.Identifier;
+        // One constant holds the message, so each throwing member stays one short line.
+        const string failure = "throw new global::System.InvalidOperationException(AftDslNotGenerated)";
+        var message = $"private const string AftDslNotGenerated = {SymbolDisplay.FormatLiteral(spec.Message, quote: true)};";
+        if (spec.StagesOnly)
+        {
+            using (w.Block($"partial class {name}"))
+            {
+                w.Line(message);
+                Stages(w, spec, failure);
+            }
+            return;
+        }
+        w.Line("/// <summary>");
+        w.Line($"/// Not generated: {Escape(spec.DisplayName)} is declared with an error ({Escape(spec.Reason)}).");
+        w.Line("/// Only its members are declared, so that the code using it compiles; forward throws until the declaration is fixed.");
+        w.Line("/// </summary>");
+        w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
+        using (w.Block($"partial class {name} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
+        {
+            w.Line(message);
+            foreach (var constant in spec.Constants)
+                w.Line($"public const {constant.Type} {constant.Name} = {constant.Value};");
+            foreach (var member in spec.Members)
+                w.Line(member);
+            Stages(w, spec, failure);
+            foreach (var constructor in spec.Constructors)
+                w.Line($"public {name}({constructor.Parameters}) : base(nameof({name})) {{ {constructor.Body}}}");
+            w.Line($"public override {Tensor} forward({Tensor} input) => {failure};");
+        }
+    }
+
+    static void Stages(SourceWriter w, SkeletonSpec spec, string failure)
+    {
+        foreach (var stage in spec.Stages)
+            w.Line($"{stage.Modifiers}{(stage.Modifiers.Length > 0 ? " " : "")}partial {stage.Type} {stage.Name} {{ {string.Join(" ", stage.Accessors.Select(a => $"{a} => {failure};"))} }}");
+    }
+
+    static string Escape(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+}

@@ -1,0 +1,50 @@
+namespace AftDsl.Generators.Model;
+
+/// <summary>
+/// Trainable parameters, as TorchSharp counts them, in checked long arithmetic: a size whose count does not fit a
+/// long throws <see cref="OverflowException"/>, which the parsers turn into AFT0104 (so the emitters, which
+/// call these on checked specs, never see it).
+/// </summary>
+internal static class ParameterCounts
+{
+    /// <summary>
+    /// A mixer at width <paramref name="dim"/>: linear layers carry weights and biases; AFT-full/local add both
+    /// [MaxLength, FactorRank] factors, AFT-conv its raw kernel and per-head γ, β.
+    /// </summary>
+    public static long Mixer(MixerSpec spec, long dim)
+    {
+        checked
+        {
+            if (spec.Kind == MixerKind.Attention)
+                return 4 * Linear(dim, dim);
+            if (spec.Kind == MixerKind.Conv)
+            {
+                var taps = spec.Grid ? (long)spec.Window * spec.Window : spec.Window;
+                return 3 * Linear(dim, dim) + Linear(dim, spec.Heads) + spec.Heads * taps + 2L * spec.Heads;
+            }
+            var hidden = (long?)spec.HiddenDim ?? dim;
+            var bias = spec.HasFactorisedBias ? 2L * spec.MaxLength * spec.FactorRank : 0;
+            return 3 * Linear(dim, hidden) + Linear(hidden, dim) + bias;
+        }
+    }
+
+    /// <summary>One stage of a model.</summary>
+    public static long Stage(StageSpec stage, InputSpec input)
+    {
+        checked
+        {
+            long dim = stage.Dim;
+            return stage.Kind switch
+            {
+                StageKind.Embedding => input.Vocab * dim,
+                StageKind.PatchEmbedding => (long)input.Channels * stage.Patch * stage.Patch * dim + dim,
+                StageKind.PositionEmbedding => stage.Positions.Aggregate(1L, (a, b) => checked(a * b)),
+                StageKind.Blocks => stage.Depth * (4 * dim + Mixer(stage.Mixer!, dim) + 2 * stage.Ffn * dim * dim + stage.Ffn * dim + dim),
+                StageKind.FinalNorm => 2 * dim,
+                _ => dim * stage.Classes + stage.Classes,
+            };
+        }
+    }
+
+    static long Linear(long inputs, long outputs) => checked(inputs * outputs + outputs);
+}
