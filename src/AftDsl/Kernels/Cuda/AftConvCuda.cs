@@ -1,6 +1,7 @@
 using AftDsl.Cuda;
 using TorchSharp;
 using static AftDsl.Kernels.Cuda.BandKernelSupport;
+using static AftDsl.Kernels.Cuda.CudaLaunch;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
 

@@ -10,21 +10,6 @@ internal static class BandKernelSupport
     /// <summary>Static shared memory a block may use without opting in to more (48 KiB), less a margin.</summary>
     public const int SharedBytes = 47 * 1024;
 
-    /// <summary>⌈<paramref name="count"/> / <paramref name="size"/>⌉ as a launch extent.</summary>
-    public static uint Blocks(long count, long size)
-    {
-        var blocks = (count + size - 1) / size;
-        if (blocks > uint.MaxValue) throw new ArgumentOutOfRangeException(nameof(count), $"{count} elements need more than 2³² blocks of {size}.");
-        return (uint)blocks;
-    }
-
-    /// <summary>Launches unless the grid is empty (CUDA refuses empty grids), then frees the arguments.</summary>
-    public static void Run(ICudaModule module, string kernel, Dim3 grid, Dim3 block, KernelArguments arguments)
-    {
-        using (arguments)
-            if (grid.Count > 0) module.Launch(kernel, grid, block, 0, arguments);
-    }
-
     /// <summary>The storage dtype the kernels take for <paramref name="dtype"/>, and its <c>AFT_BF16</c> value.</summary>
     public static int Bf16Flag(ScalarType dtype, string variant) => dtype switch
     {
