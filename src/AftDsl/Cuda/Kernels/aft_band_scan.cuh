@@ -196,3 +196,98 @@ __device__ __forceinline__ void aft_walk_suffix(Element element, const float* ch
         if (i <= last) put(i - q0, state);
     });
 }
+
+// ---- shared kernel bodies of the banded layers (aft_local.cu, aft_conv.cu on sequences) ----
+// Channels-last [B][length][channels]; blocks of `lanes` consecutive channels, one thread per channel.
+
+// The forward's scanned elements are the sources: exponent K (element i's key at k[keys + i · keyStride]),
+// values (V, 1).
+struct aft_band_sources
+{
+    const aft_elem* k;
+    const aft_elem* v;
+    long long keys, base;                                  // k's index of element 0's key, v's of element 0
+    int keyStride, stride;
+    __device__ __forceinline__ void operator()(int i, float& x, float& a, float& b) const
+    {
+        x = aft_load(k, keys + (long long)i * keyStride);
+        a = aft_load(v, base + (long long)i * stride);
+        b = 1.0f;
+    }
+};
+
+// The backward's scanned elements are the targets: exponent −m_t, values (α_t, β_t).
+struct aft_band_targets
+{
+    const float* shift;
+    const float* alpha;
+    const float* beta;
+    long long base;
+    int stride;
+    __device__ __forceinline__ void operator()(int i, float& x, float& a, float& b) const
+    {
+        long long at = base + (long long)i * stride;
+        x = -shift[at];
+        a = alpha[at];
+        b = beta[at];
+    }
+};
+
+// The state stored at index `at` of shared (m, a, b) arrays.
+__device__ __forceinline__ aft_run aft_run_at(const float* m, const float* a, const float* b, int at)
+{
+    aft_run s;
+    s.m = m[at];
+    s.a = a[at];
+    s.b = b[at];
+    return s;
+}
+
+// Scan phase 1: one running-max aggregate per chunk of `tile` steps; one block per (chunk, lanes channels, batch element).
+template <class Element>
+__device__ __forceinline__ void aft_band_chunk(Element element, float* aggregates, int length, int channels, int c, int tile)
+{
+    aft_run s = aft_run_chunk(element, blockIdx.x * tile, tile, length);
+    aft_run_store(aggregates, aft_run_index(blockIdx.z, blockIdx.x, gridDim.x, 0, channels, c), channels, s);
+}
+
+// keyStride keys per step, one per keyWidth consecutive channels (AFT-local: D and 1; AFT-conv: HEADS and D / HEADS).
+__device__ __forceinline__ void aft_band_chunks_forward(const aft_elem* k, const aft_elem* v, float* aggregates, int length,
+    int channels, int lanes, int tile, int keyStride, int keyWidth)
+{
+    int c = blockIdx.y * lanes + threadIdx.x;
+    if (c >= channels) return;
+    long long rows = (long long)blockIdx.z * length;
+    aft_band_sources element{k, v, rows * keyStride + c / keyWidth, rows * channels + c, keyStride, channels};
+    aft_band_chunk(element, aggregates, length, channels, c, tile);
+}
+
+__device__ __forceinline__ void aft_band_chunks_backward(const float* shift, const float* alpha, const float* beta, float* aggregates,
+    int length, int channels, int lanes, int tile)
+{
+    int c = blockIdx.y * lanes + threadIdx.x;
+    if (c >= channels) return;
+    aft_band_targets element{shift, alpha, beta, (long long)blockIdx.z * length * channels + c, channels};
+    aft_band_chunk(element, aggregates, length, channels, c, tile);
+}
+
+// Scan phase 2: exclusive prefix (and suffix, when given) states per chunk; one block per (lanes channels, batch element).
+__device__ __forceinline__ void aft_band_chain(const float* aggregates, float* prefix, float* suffix, int chunks, int channels, int lanes)
+{
+    int c = blockIdx.x * lanes + threadIdx.x;
+    if (c >= channels) return;
+    aft_run_chain(aggregates, prefix, suffix, blockIdx.y, chunks, channels, c);
+}
+
+// Backward, element-wise part: ∂Q, and α = S / d, β = S ⊙ R / d (S = G ⊙ σ(Q)); one thread per element.
+__device__ __forceinline__ void aft_band_upstream(const aft_elem* q, const aft_elem* grad, const float* ratio, const float* denominator,
+    aft_elem* dq, float* alpha, float* beta, long long count)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count) return;
+    float gate = aft_sigmoid(aft_load(q, i)), g = aft_load(grad, i), r = ratio[i], d = denominator[i];
+    aft_store(dq, i, g * r * gate * (1.0f - gate));
+    float s = g * gate / d;
+    alpha[i] = s;
+    beta[i] = s * r;
+}

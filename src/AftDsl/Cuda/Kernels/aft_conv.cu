@@ -60,13 +60,7 @@
 extern "C" __global__ void aft_conv_upstream(const aft_elem* q, const aft_elem* grad, const float* ratio, const float* denominator,
     aft_elem* dq, float* alpha, float* beta, long long count)
 {
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= count) return;
-    float gate = aft_sigmoid(aft_load(q, i)), g = aft_load(grad, i), r = ratio[i], d = denominator[i];
-    aft_store(dq, i, g * r * gate * (1.0f - gate));
-    float s = g * gate / d;
-    alpha[i] = s;
-    beta[i] = s * r;
+    aft_band_upstream(q, grad, ratio, denominator, dq, alpha, beta, count);
 }
 
 // ---- ∂K[b, p, h] = Σ over the head's channels of the per-channel parts ----
@@ -87,38 +81,17 @@ extern "C" __global__ void aft_conv_key_gradients(const float* perChannel, aft_e
 
 extern "C" __global__ __launch_bounds__(CB) void aft_conv1_chunks_forward(const aft_elem* k, const aft_elem* v, float* aggregates, int length)
 {
-    int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z, chunks = gridDim.x;
-    if (c >= D) return;
-    long long base = (long long)batch * length * D + c, keys = (long long)batch * length * HEADS + c / HEAD_WIDTH;
-    auto element = [&](int i, float& x, float& a, float& b) {
-        x = aft_load(k, keys + (long long)i * HEADS);
-        a = aft_load(v, base + (long long)i * D);
-        b = 1.0f;
-    };
-    aft_run s = aft_run_chunk(element, blockIdx.x * TILE, TILE, length);
-    aft_run_store(aggregates, aft_run_index(batch, blockIdx.x, chunks, 0, D, c), D, s);
+    aft_band_chunks_forward(k, v, aggregates, length, D, CB, TILE, HEADS, HEAD_WIDTH);
 }
 
 extern "C" __global__ __launch_bounds__(CB) void aft_conv1_chunks_backward(const float* shift, const float* alpha, const float* beta, float* aggregates, int length)
 {
-    int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z, chunks = gridDim.x;
-    if (c >= D) return;
-    long long base = (long long)batch * length * D + c;
-    auto element = [&](int i, float& x, float& a, float& b) {
-        long long at = base + (long long)i * D;
-        x = -shift[at];
-        a = alpha[at];
-        b = beta[at];
-    };
-    aft_run s = aft_run_chunk(element, blockIdx.x * TILE, TILE, length);
-    aft_run_store(aggregates, aft_run_index(batch, blockIdx.x, chunks, 0, D, c), D, s);
+    aft_band_chunks_backward(shift, alpha, beta, aggregates, length, D, CB, TILE);
 }
 
 extern "C" __global__ __launch_bounds__(CB) void aft_conv1_chain(const float* aggregates, float* prefix, float* suffix, int chunks)
 {
-    int c = blockIdx.x * CB + threadIdx.x;
-    if (c >= D) return;
-    aft_run_chain(aggregates, prefix, suffix, blockIdx.y, chunks, D, c);
+    aft_band_chain(aggregates, prefix, suffix, chunks, D, CB);
 }
 
 // One block per (tile of TILE rows, 32 channels, batch element); taps: [HEADS][S] float32.
@@ -137,11 +110,7 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_conv1_forward(
     bool valid = c < D;
     int head = valid ? c / HEAD_WIDTH : 0;
     long long base = (long long)batch * length * D + c, keys = (long long)batch * length * HEADS + head;
-    auto element = [&](int i, float& x, float& a, float& b) {
-        x = aft_load(k, keys + (long long)i * HEADS);
-        a = aft_load(v, base + (long long)i * D);
-        b = 1.0f;
-    };
+    aft_band_sources element{k, v, keys, base, HEADS, D};
     if (valid && ry == 0)
         aft_walk_prefix<8>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
 #if !CAUSAL
@@ -154,16 +123,9 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_conv1_forward(
     for (int r = ry; r < TILE; r += RY) {
         int t = t0 + r;
         if (t >= length) break;
-        aft_run s;
-        s.m = pastM[r * CB + cx];
-        s.a = pastA[r * CB + cx];
-        s.b = pastB[r * CB + cx];
+        aft_run s = aft_run_at(pastM, pastA, pastB, r * CB + cx);
 #if !CAUSAL
-        aft_run future;
-        future.m = futureM[r * CB + cx];
-        future.a = futureA[r * CB + cx];
-        future.b = futureB[r * CB + cx];
-        s = aft_run_merge(s, future);
+        s = aft_run_merge(s, aft_run_at(futureM, futureA, futureB, r * CB + cx));
 #endif
         int first = aft_imax(0, t - LO), last = aft_imin(length - 1, t + HI);
         for (int source = first; source <= last; source++)
@@ -199,12 +161,7 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
 
     for (int batch = 0; batch < batches; batch++) {
         long long base = (long long)batch * length * D + c, keys = (long long)batch * length * HEADS + head;
-        auto element = [&](int i, float& x, float& a, float& b) {
-            long long at = base + (long long)i * D;
-            x = -shift[at];
-            a = alpha[at];
-            b = beta[at];
-        };
+        aft_band_targets element{shift, alpha, beta, base, D};
         __syncthreads();
         if (valid && ry == 0)
             aft_walk_suffix<1>(element, chunkSuffix, batch, chunks, TILE, D, c, t0, BT, LO, length, futureM + cx, futureA + cx, futureB + cx, CB);
@@ -219,16 +176,9 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
             if (source >= length) break;
             long long at = base + (long long)source * D;
             float key = aft_load(k, keys + (long long)source * HEADS), value = aft_load(v, at);
-            aft_run s;
-            s.m = futureM[r * CB + cx];
-            s.a = futureA[r * CB + cx];
-            s.b = futureB[r * CB + cx];
+            aft_run s = aft_run_at(futureM, futureA, futureB, r * CB + cx);
 #if !CAUSAL
-            aft_run past;
-            past.m = pastM[r * CB + cx];
-            past.a = pastA[r * CB + cx];
-            past.b = pastB[r * CB + cx];
-            s = aft_run_merge(s, past);
+            s = aft_run_merge(s, aft_run_at(pastM, pastA, pastB, r * CB + cx));
 #endif
             float scale = __expf(key + s.m);
             float gradV = scale * s.a, gradR = scale * s.b;

@@ -53,40 +53,19 @@ extern "C" __global__ void aft_local_bias(const aft_elem* u, const aft_elem* w, 
 // ---- scan phase 1: one running-max aggregate per chunk of TILE steps ----
 extern "C" __global__ __launch_bounds__(CB) void aft_local_chunks_forward(const aft_elem* k, const aft_elem* v, float* aggregates, int length)
 {
-    int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z, chunks = gridDim.x;
-    if (c >= D) return;
-    long long base = (long long)batch * length * D + c;
-    auto element = [&](int i, float& x, float& a, float& b) {
-        x = aft_load(k, base + (long long)i * D);
-        a = aft_load(v, base + (long long)i * D);
-        b = 1.0f;
-    };
-    aft_run s = aft_run_chunk(element, blockIdx.x * TILE, TILE, length);
-    aft_run_store(aggregates, aft_run_index(batch, blockIdx.x, chunks, 0, D, c), D, s);
+    aft_band_chunks_forward(k, v, aggregates, length, D, CB, TILE, D, 1);
 }
 
 // Backward's scanned elements are the targets: exponent −m_t, values (α_t, β_t).
 extern "C" __global__ __launch_bounds__(CB) void aft_local_chunks_backward(const float* shift, const float* alpha, const float* beta, float* aggregates, int length)
 {
-    int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z, chunks = gridDim.x;
-    if (c >= D) return;
-    long long base = (long long)batch * length * D + c;
-    auto element = [&](int i, float& x, float& a, float& b) {
-        long long at = base + (long long)i * D;
-        x = -shift[at];
-        a = alpha[at];
-        b = beta[at];
-    };
-    aft_run s = aft_run_chunk(element, blockIdx.x * TILE, TILE, length);
-    aft_run_store(aggregates, aft_run_index(batch, blockIdx.x, chunks, 0, D, c), D, s);
+    aft_band_chunks_backward(shift, alpha, beta, aggregates, length, D, CB, TILE);
 }
 
 // ---- scan phase 2: exclusive prefix (and suffix, when given) states per chunk ----
 extern "C" __global__ __launch_bounds__(CB) void aft_local_chain(const float* aggregates, float* prefix, float* suffix, int chunks)
 {
-    int c = blockIdx.x * CB + threadIdx.x;
-    if (c >= D) return;
-    aft_run_chain(aggregates, prefix, suffix, blockIdx.y, chunks, D, c);
+    aft_band_chain(aggregates, prefix, suffix, chunks, D, CB);
 }
 
 // ---- forward: one block per (tile of TILE rows, 32 channels, batch element) ----
@@ -104,11 +83,7 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
     int chunks = (length + TILE - 1) / TILE;
     bool valid = c < D;
     long long base = (long long)batch * length * D + c;
-    auto element = [&](int i, float& x, float& a, float& b) {
-        x = aft_load(k, base + (long long)i * D);
-        a = aft_load(v, base + (long long)i * D);
-        b = 1.0f;
-    };
+    aft_band_sources element{k, v, base, base, D, D};
     if (valid && ry == 0)
         aft_walk_prefix<8>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
 #if !CAUSAL
@@ -125,15 +100,9 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
 #pragma unroll
     for (int i = 0; i < RPT; i++) {
         int r = ry * RPT + i;
-        s[i].m = pastM[r * CB + cx];
-        s[i].a = pastA[r * CB + cx];
-        s[i].b = pastB[r * CB + cx];
+        s[i] = aft_run_at(pastM, pastA, pastB, r * CB + cx);
 #if !CAUSAL
-        aft_run future;
-        future.m = futureM[r * CB + cx];
-        future.a = futureA[r * CB + cx];
-        future.b = futureB[r * CB + cx];
-        s[i] = aft_run_merge(s[i], future);
+        s[i] = aft_run_merge(s[i], aft_run_at(futureM, futureA, futureB, r * CB + cx));
 #endif
     }
     int first = aft_imax(0, firstRow - LO), last = aft_imin(length - 1, lastRow + HI);
@@ -172,13 +141,7 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
 extern "C" __global__ void aft_local_upstream(const aft_elem* q, const aft_elem* grad, const float* ratio, const float* denominator,
     aft_elem* dq, float* alpha, float* beta, long long count)
 {
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= count) return;
-    float gate = aft_sigmoid(aft_load(q, i)), g = aft_load(grad, i), r = ratio[i], d = denominator[i];
-    aft_store(dq, i, g * r * gate * (1.0f - gate));
-    float s = g * gate / d;
-    alpha[i] = s;
-    beta[i] = s * r;
+    aft_band_upstream(q, grad, ratio, denominator, dq, alpha, beta, count);
 }
 
 // ---- backward: one block per (tile of BT source rows, 32 channels), looping over the batch ----
@@ -203,12 +166,7 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
 
     for (int batch = 0; batch < batches; batch++) {
         long long base = (long long)batch * length * D + c;
-        auto element = [&](int i, float& x, float& a, float& b) {
-            long long at = base + (long long)i * D;
-            x = -shift[at];
-            a = alpha[at];
-            b = beta[at];
-        };
+        aft_band_targets element{shift, alpha, beta, base, D};
         __syncthreads();   // the previous batch element's rows are done with the shared states
         // Targets t whose band misses source t': t ≥ t' + LO + 1 (the future) and t ≤ t' − HI − 1.
         if (valid && ry == 0)
@@ -234,16 +192,9 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
                 long long at = base + (long long)source * D;
                 key[i] = aft_load(k, at);
                 value[i] = aft_load(v, at);
-                aft_run s;
-                s.m = futureM[r * CB + cx];
-                s.a = futureA[r * CB + cx];
-                s.b = futureB[r * CB + cx];
+                aft_run s = aft_run_at(futureM, futureA, futureB, r * CB + cx);
 #if !CAUSAL
-                aft_run past;
-                past.m = pastM[r * CB + cx];
-                past.a = pastA[r * CB + cx];
-                past.b = pastB[r * CB + cx];
-                s = aft_run_merge(s, past);
+                s = aft_run_merge(s, aft_run_at(pastM, pastA, pastB, r * CB + cx));
 #endif
                 float scale = __expf(key[i] + s.m);    // ≤ 1: every out-of-band target's shift covers this key
                 gradV[i] = scale * s.a;

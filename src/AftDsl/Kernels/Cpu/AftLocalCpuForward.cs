@@ -81,16 +81,7 @@ internal static unsafe class AftLocalCpuForward<T> where T : unmanaged, IFloatin
                 }
                 if (t >= window)
                 {
-                    var lagged = ((long)b * length + t - window) * hidden + start;
-                    for (var c = 0; c < width; c += lanes)
-                    {
-                        var n = Math.Min(lanes, width - c);
-                        var (m, nu, de) = (Lanes.Read(gMax + c), Lanes.Read(gNum + c), Lanes.Read(gDen + c));
-                        RunningSum.Add(ref m, ref nu, ref de, Lanes.Load(k + lagged + c, n, scratch), Lanes.Load(v + lagged + c, n, scratch));
-                        Lanes.Write(gMax + c, m);
-                        Lanes.Write(gNum + c, nu);
-                        Lanes.Write(gDen + c, de);
-                    }
+                    RunningSum.AddRow(gMax, gNum, gDen, k, v, ((long)b * length + t - window) * hidden + start, width, scratch);
                 }
 
                 var (first, last) = (band.FirstSlot(t), band.LastSlot(t));
@@ -214,16 +205,7 @@ internal static unsafe class AftLocalCpuForward<T> where T : unmanaged, IFloatin
             {
                 if (t + window < length)
                 {
-                    var ahead = ((long)b * length + t + window) * hidden + start;
-                    for (var c = 0; c < width; c += lanes)
-                    {
-                        var n = Math.Min(lanes, width - c);
-                        var (m, nu, de) = (Lanes.Read(sMax + c), Lanes.Read(sNum + c), Lanes.Read(sDen + c));
-                        RunningSum.Add(ref m, ref nu, ref de, Lanes.Load(k + ahead + c, n, scratch), Lanes.Load(v + ahead + c, n, scratch));
-                        Lanes.Write(sMax + c, m);
-                        Lanes.Write(sNum + c, nu);
-                        Lanes.Write(sDen + c, de);
-                    }
+                    RunningSum.AddRow(sMax, sNum, sDen, k, v, ((long)b * length + t + window) * hidden + start, width, scratch);
                 }
                 var at = ((long)b * length + t) * hidden + start;
                 for (var c = 0; c < width; c += lanes)

@@ -136,18 +136,7 @@ internal static unsafe class AftSimpleCpu
             T* max = s, num = s + stride, den = s + 2 * stride;
             for (var c = 0; c < stride; c += lanes) Lanes.Write(max + c, new Vector<T>(T.NegativeInfinity));
             for (var t = 0; t < length; t++)
-            {
-                var row = ((long)b * length + t) * hidden + start;
-                for (var c = 0; c < width; c += lanes)
-                {
-                    var n = Math.Min(lanes, width - c);
-                    var (m, nu, de) = (Lanes.Read(max + c), Lanes.Read(num + c), Lanes.Read(den + c));
-                    RunningSum.Add(ref m, ref nu, ref de, Lanes.Load(k + row + c, n, scratch), Lanes.Load(v + row + c, n, scratch));
-                    Lanes.Write(max + c, m);
-                    Lanes.Write(num + c, nu);
-                    Lanes.Write(den + c, de);
-                }
-            }
+                RunningSum.AddRow(max, num, den, k, v, ((long)b * length + t) * hidden + start, width, scratch);
             var summary = (long)b * hidden + start;
             for (var c = 0; c < width; c += lanes)
             {

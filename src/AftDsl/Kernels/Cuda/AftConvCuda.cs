@@ -17,7 +17,6 @@ namespace AftDsl.Kernels.Cuda;
 internal static class AftConvCuda
 {
     const string CausalKey = "aft-conv-cuda-causal", DtypesKey = "aft-conv-cuda-dtypes";
-    const int Columns = 32;
 
     /// <summary>q, v: <c>[B, *grid, D]</c>; k: <c>[B, *grid, heads]</c>; w: <c>[heads, s]</c> or <c>[heads, s, s]</c>; float32 or bfloat16.</summary>
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor w, bool causal)
@@ -37,7 +36,7 @@ internal static class AftConvCuda
         Tensor[] created;
         if (shape.Spatial == 1)
         {
-            var (prefix, suffix) = Scan(module, shape, "aft_conv1_chunks_forward", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
+            var (prefix, suffix) = Scan(module, shape, "aft_conv1_chunks_forward", "aft_conv1_chain", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
             var shift = Floats(device, pq.shape);
             var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
                 .Tensor(taps, ScalarType.Float32, "taps").Tensor(prefix, ScalarType.Float32, "prefix");
@@ -64,8 +63,7 @@ internal static class AftConvCuda
 
         ctx.save_data(CausalKey, causal);
         ctx.save_data(DtypesKey, new[] { q.dtype, k.dtype, v.dtype, w.dtype });
-        foreach (var copy in prepared.Where((t, i) => !ReferenceEquals(t, originals[i])).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>())
-            copy.MoveToOuterDisposeScope();
+        KeepCopies(prepared, originals);
         SavedTensors.Save(ctx, inputs: [pq, pk, pv, w], created: created);
         return y.MoveToOuterDisposeScope();
     }
@@ -84,12 +82,7 @@ internal static class AftConvCuda
         var g = Prepared(grad, dtype);
         var (denominator, ratio) = shape.Spatial == 1 ? (saved[6], saved[7]) : (saved[7], saved[8]);
 
-        var dq = empty_like(q);
-        var (alpha, beta) = (Floats(device, q.shape), Floats(device, q.shape));
-        var count = q.NumberOfElements;
-        Run(module, "aft_conv_upstream", new Dim3(Blocks(count, 256)), new Dim3(256), new KernelArguments()
-            .Tensor(q, dtype, "q").Tensor(g, dtype, "grad").Tensor(ratio, ScalarType.Float32, "ratio").Tensor(denominator, ScalarType.Float32, "denominator")
-            .Tensor(dq, dtype, "dq").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta").Int64(count));
+        var (dq, alpha, beta) = Upstream(module, "aft_conv_upstream", q, g, ratio, denominator);
 
         var dkChannels = Floats(device, q.shape);
         var dv = empty_like(v);
@@ -97,7 +90,7 @@ internal static class AftConvCuda
         if (shape.Spatial == 1)
         {
             var (taps, shift) = (saved[4], saved[5]);
-            var (prefix, suffix) = Scan(module, shape, "aft_conv1_chunks_backward",
+            var (prefix, suffix) = Scan(module, shape, "aft_conv1_chunks_backward", "aft_conv1_chain",
                 a => a.Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), withSuffix: true);
             Run(module, "aft_conv1_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.Tiles.BackwardThreadRows),
                 new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(taps, ScalarType.Float32, "taps")
@@ -125,24 +118,7 @@ internal static class AftConvCuda
         Run(module, "aft_conv_key_gradients", new Dim3(Blocks(keys, 256)), new Dim3(256), new KernelArguments()
             .Tensor(dkChannels, ScalarType.Float32, "dkChannels").Tensor(dk, dtype, "dk").Int64(keys / shape.Heads));
 
-        var dtypes = (ScalarType[])ctx.get_data(DtypesKey);
-        Tensor[] gradients = [dq, dk, dv, dtaps];
-        return [.. gradients.Select((t, i) => (t.dtype == dtypes[i] ? t : t.to(dtypes[i])).MoveToOuterDisposeScope())];
-    }
-
-    // Sequences, phases 1 and 2 of the lagged scans.
-    static (Tensor Prefix, Tensor? Suffix) Scan(ICudaModule module, ConvShape shape, string chunkKernel, Func<KernelArguments, KernelArguments> elements, bool withSuffix)
-    {
-        var states = new long[] { shape.Batch, shape.Chunks, 3, shape.Channels };
-        var aggregates = empty(states, dtype: ScalarType.Float32, device: shape.Device);
-        var prefix = empty(states, dtype: ScalarType.Float32, device: shape.Device);
-        var suffix = withSuffix ? empty(states, dtype: ScalarType.Float32, device: shape.Device) : null;
-        Run(module, chunkKernel, new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns),
-            elements(new KernelArguments()).Tensor(aggregates, ScalarType.Float32, "aggregates").Int32(shape.Length));
-        var chain = new KernelArguments().Tensor(aggregates, ScalarType.Float32, "aggregates").Tensor(prefix, ScalarType.Float32, "prefix");
-        chain = suffix is null ? chain.Int64(0) : chain.Tensor(suffix, ScalarType.Float32, "suffix");
-        Run(module, "aft_conv1_chain", new Dim3(shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), chain.Int32((int)shape.Chunks));
-        return (prefix, suffix);
+        return InDtypes([dq, dk, dv, dtaps], (ScalarType[])ctx.get_data(DtypesKey));
     }
 
     // Grids: e^{K − M} per (batch, position, head) with M each head's key maximum per batch element, the shifted
@@ -192,7 +168,7 @@ internal static class AftConvCuda
     }
 
     /// <summary>Sizes of one call, and the tile sizes it compiles with.</summary>
-    sealed class ConvShape
+    sealed class ConvShape : IBandShape
     {
         public ConvShape(Tensor k, Tensor v, Tensor w, bool causal)
         {

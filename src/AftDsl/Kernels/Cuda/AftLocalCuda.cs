@@ -25,7 +25,6 @@ internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows =
 internal static class AftLocalCuda
 {
     const string CausalKey = "aft-local-cuda-causal", WindowKey = "aft-local-cuda-window", DtypesKey = "aft-local-cuda-dtypes";
-    const int Columns = 32;
 
     /// <summary>The tile sizes the next launches compile with.</summary>
     internal static BandTiles Tiles { get; set; } = new();
@@ -46,7 +45,7 @@ internal static class AftLocalCuda
         Run(module, "aft_local_bias", new Dim3((uint)shape.Length), new Dim3(128), new KernelArguments()
             .Tensor(pu, dtype, "u").Tensor(pw, dtype, "w").Tensor(band, ScalarType.Float32, "band").Int32(shape.Length));
 
-        var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_forward", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
+        var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_forward", "aft_local_chain", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
 
         var y = empty_like(pq);
         var (shift, denominator, ratio) = (Floats(device, pq.shape), Floats(device, pq.shape), Floats(device, pq.shape));
@@ -60,9 +59,7 @@ internal static class AftLocalCuda
         ctx.save_data(CausalKey, causal);
         ctx.save_data(WindowKey, window);
         ctx.save_data(DtypesKey, originals.Select(t => t.dtype).ToArray());
-        // Converted copies (another dtype, made contiguous) live as long as the caller's inputs would.
-        foreach (var copy in prepared.Where((t, i) => !ReferenceEquals(t, originals[i])).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>())
-            copy.MoveToOuterDisposeScope();
+        KeepCopies(prepared, originals);
         SavedTensors.Save(ctx, inputs: prepared, created: [band, shift, denominator, ratio]);
         return y.MoveToOuterDisposeScope();
     }
@@ -82,14 +79,9 @@ internal static class AftLocalCuda
         var device = q.device;
         var g = Prepared(grad, dtype);
 
-        var dq = empty_like(q);
-        var (alpha, beta) = (Floats(device, q.shape), Floats(device, q.shape));
-        var count = q.NumberOfElements;
-        Run(module, "aft_local_upstream", new Dim3(Blocks(count, 256)), new Dim3(256), new KernelArguments()
-            .Tensor(q, dtype, "q").Tensor(g, dtype, "grad").Tensor(ratio, ScalarType.Float32, "ratio").Tensor(denominator, ScalarType.Float32, "denominator")
-            .Tensor(dq, dtype, "dq").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta").Int64(count));
+        var (dq, alpha, beta) = Upstream(module, "aft_local_upstream", q, g, ratio, denominator);
 
-        var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_backward",
+        var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_backward", "aft_local_chain",
             a => a.Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), withSuffix: true);
 
         var (dk, dv) = (empty_like(k), empty_like(v));
@@ -105,24 +97,7 @@ internal static class AftLocalCuda
             new KernelArguments().Tensor(dband, ScalarType.Float32, "dband").Tensor(u, dtype, "u").Tensor(w, dtype, "w")
                 .Tensor(du, dtype, "du").Tensor(dw, dtype, "dw").Int32(shape.Length));
 
-        var dtypes = (ScalarType[])ctx.get_data(DtypesKey);
-        Tensor[] gradients = [dq, dk, dv, du, dw];
-        return [.. gradients.Select((t, i) => (t.dtype == dtypes[i] ? t : t.to(dtypes[i])).MoveToOuterDisposeScope())];
-    }
-
-    // Phases 1 and 2 of the lagged scans: per-chunk aggregates, then exclusive prefix (and suffix) states per chunk.
-    static (Tensor Prefix, Tensor? Suffix) Scan(ICudaModule module, LocalShape shape, string chunkKernel, Func<KernelArguments, KernelArguments> elements, bool withSuffix)
-    {
-        var states = new long[] { shape.Batch, shape.Chunks, 3, shape.Channels };
-        var aggregates = empty(states, dtype: ScalarType.Float32, device: shape.Device);
-        var prefix = empty(states, dtype: ScalarType.Float32, device: shape.Device);
-        var suffix = withSuffix ? empty(states, dtype: ScalarType.Float32, device: shape.Device) : null;
-        Run(module, chunkKernel, new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns),
-            elements(new KernelArguments()).Tensor(aggregates, ScalarType.Float32, "aggregates").Int32(shape.Length));
-        var chain = new KernelArguments().Tensor(aggregates, ScalarType.Float32, "aggregates").Tensor(prefix, ScalarType.Float32, "prefix");
-        chain = suffix is null ? chain.Int64(0) : chain.Tensor(suffix, ScalarType.Float32, "suffix");
-        Run(module, "aft_local_chain", new Dim3(shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), chain.Int32((int)shape.Chunks));
-        return (prefix, suffix);
+        return InDtypes([dq, dk, dv, du, dw], (ScalarType[])ctx.get_data(DtypesKey));
     }
 
     static ICudaModule Module(ScalarType dtype, LocalShape shape) =>
@@ -132,7 +107,7 @@ internal static class AftLocalCuda
             ("RYB", shape.BackwardThreadRows), ("DW_PRIVATE", shape.PrivateBiasGradients ? 1 : 0));
 
     /// <summary>Sizes of one call, and the tile sizes it compiles with.</summary>
-    sealed class LocalShape
+    sealed class LocalShape : IBandShape
     {
         public LocalShape(Tensor k, Tensor u, long window, bool causal)
         {
