@@ -90,6 +90,25 @@ public sealed class ModelEmitterTests
     }
 
     [Fact]
+    public void Remarks_count_one_block_and_one_class_in_the_singular()
+    {
+        var (result, _) = GeneratorHarness.Run(Usings + """
+            [AftSimple(Causal = true)] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 16, maxLength: 8)]
+            public partial class One
+            {
+                [Embedding(dim: 8)] public partial Embedding Embed { get; }
+                [Blocks(depth: 1, mixer: typeof(M))] public partial BlockStack Body { get; }
+                [Logits(Classes = 1)] public partial Linear Head { get; }
+            }
+            """);
+        var source = result.GeneratedTrees.Single(t => t.FilePath.Contains("One", StringComparison.Ordinal)).ToString();
+        Assert.Contains("1 pre-LN block of M", source);
+        Assert.Contains("logits over 1 class per position", source);
+        Assert.DoesNotContain("1 pre-LN blocks", source);
+    }
+
+    [Fact]
     public void Stage_names_that_are_keywords_or_forward_locals_compile()
     {
         // Fields are the snake_case names: "base" is a keyword, "x" and "input" are names forward uses.

@@ -127,15 +127,18 @@ internal static class ModelEmitter
         _ => $"new global::AftDsl.Modules.ClassifierHead({Literal(stage.Dim)}, {Literal(stage.Classes)})",
     };
 
+    /// <summary>"1 pre-LN block", "24 pre-LN blocks": a count with its noun in the number it takes.</summary>
+    static string Count(long n, string one, string? many = null) => $"{Literal(n)} {(n == 1 ? one : many ?? one + "s")}";
+
     static string Describe(StageSpec stage) => stage.Kind switch
     {
         StageKind.Embedding => $"token embedding to width {stage.Dim}",
         StageKind.PatchEmbedding => $"{stage.Patch}×{stage.Patch} patch embedding to width {stage.Dim}",
         StageKind.PositionEmbedding => $"learned positions [{string.Join(", ", stage.Positions)}]",
-        StageKind.Blocks => $"{stage.Depth} pre-LN blocks of {stage.MixerType.Replace("global::", "")} and a {stage.Ffn}× GELU FFN" + (stage.FlattenGrid ? ", the grid mixed as one sequence" : ""),
+        StageKind.Blocks => $"{Count(stage.Depth, "pre-LN block")} of {stage.MixerType.Replace("global::", "")} and a {stage.Ffn}× GELU FFN" + (stage.FlattenGrid ? ", the grid mixed as one sequence" : ""),
         StageKind.FinalNorm => "final LayerNorm",
-        StageKind.Logits => $"logits over {stage.Classes} classes per position",
-        _ => $"global average pooling and {stage.Classes} class logits",
+        StageKind.Logits => $"logits over {Count(stage.Classes, "class", "classes")} per position",
+        _ => $"global average pooling and {Count(stage.Classes, "class logit")}",
     };
 
     static string Quote(string? text) => text is null ? "null" : "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
