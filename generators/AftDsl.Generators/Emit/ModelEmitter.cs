@@ -69,16 +69,16 @@ internal static class ModelEmitter
         if (dim > 0)
             Constant(w, "Width of the stream between the stages.", "long", "Dim", Literal(dim));
         foreach (var stage in spec.Stages)
-            Constant(w, $"Trainable parameters of <c>{stage.Property}</c>.", "long", stage.Property + "ParameterCount", Literal(ParameterCounts.Stage(stage, spec.Input)));
-        Constant(w, "Trainable parameters of the whole model, as TorchSharp counts them.", "long", "ParameterCount",
-            Literal(spec.Stages.Sum(s => ParameterCounts.Stage(s, spec.Input))));
+            Constant(w, $"Trainable parameters of <c>{XmlText(stage.Property)}</c>.", "long", stage.Property + "ParameterCount",
+                Literal(ParameterCounts.Stage(stage, spec.Input)), Parameters(ParameterCounts.Stage(stage, spec.Input)));
+        var total = spec.Stages.Sum(s => ParameterCounts.Stage(s, spec.Input));
+        Constant(w, "Trainable parameters of the whole model, as TorchSharp counts them.", "long", "ParameterCount", Literal(total), Parameters(total));
     }
 
-    static void Constant(SourceWriter w, string summary, string type, string name, string value)
-    {
-        w.Line($"/// <summary>{summary}</summary>");
-        w.Line($"public const {type} {name} = {value};");
-    }
+    static string Parameters(long count) => count == 1 ? "parameter" : "parameters";
+
+    static void Constant(SourceWriter w, string summary, string type, string name, string value, string? unit = null) =>
+        w.Constant(summary, type, name, value, unit);
 
     static void Forward(SourceWriter w, ModelSpec spec, bool guards)
     {

@@ -20,6 +20,56 @@ internal sealed class SourceWriter
     /// <summary>A boolean as C# source.</summary>
     public static string Literal(bool value) => value ? "true" : "false";
 
+    /// <summary>A number for documentation, with the invariant culture's digit separators: 46,208.</summary>
+    public static string Grouped(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    /// <summary>Text made safe inside an XML doc comment.</summary>
+    public static string XmlText(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
+    /// <summary>
+    /// Writes a constant with a summary that shows its value, so that a hover shows it: a number with digit separators and
+    /// <paramref name="unit"/> ("46,208 parameters"), a string or boolean as code. The value goes where the summary says
+    /// <c>{value}</c>, else after it ("Image channels: 3.").
+    /// </summary>
+    public void Constant(string summary, string type, string name, string value, string? unit = null)
+    {
+        var shown = type switch
+        {
+            "long" => Grouped(long.Parse(value, CultureInfo.InvariantCulture)) + (unit is null ? "" : " " + unit),
+            "string" => "<c>" + XmlText(value.Substring(1, value.Length - 2).Replace("\\\"", "\"").Replace("\\\\", "\\")) + "</c>",
+            _ => "<c>" + value + "</c>",
+        };
+        Summary(summary.Contains("{value}") ? summary.Replace("{value}", shown) : summary.TrimEnd('.') + ": " + shown + ".");
+        Line($"public const {type} {name} = {value};");
+    }
+
+    /// <summary>Writes a doc summary on one line where it fits in 120 characters, else over as many lines as it needs.</summary>
+    public void Summary(string text)
+    {
+        const int Width = 120;
+        var indent = writer.Indent * 4;
+        var single = $"/// <summary>{text}</summary>";
+        if (indent + single.Length <= Width)
+        {
+            Line(single);
+            return;
+        }
+        Line("/// <summary>");
+        var line = "";
+        foreach (var word in text.Split(' '))
+        {
+            if (line.Length > 0 && indent + 4 + line.Length + 1 + word.Length > Width)
+            {
+                Line("/// " + line);
+                line = "";
+            }
+            line = line.Length == 0 ? word : line + " " + word;
+        }
+        if (line.Length > 0)
+            Line("/// " + line);
+        Line("/// </summary>");
+    }
+
     public void Line(string line = "")
     {
         if (line.Length == 0) writer.WriteLineNoTabs("");

@@ -19,27 +19,27 @@ namespace Vision;
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class Classifier : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'Classifier'</c>.</summary>
     public const string ModelName = "AftModel 'Classifier'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, 3, H, W] float images</c>.</summary>
     public const string InputShape = "[B, 3, H, W] float images";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, 1000] (class logits)</c>.</summary>
     public const string OutputShape = "[B, 1000] (class logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>false</c>.</summary>
     public const bool Causal = false;
-    /// <summary>Image channels.</summary>
+    /// <summary>Image channels: 3.</summary>
     public const long Channels = 3;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 384.</summary>
     public const long Dim = 384;
-    /// <summary>Trainable parameters of <c>Patches</c>.</summary>
+    /// <summary>Trainable parameters of <c>Patches</c>: 295,296 parameters.</summary>
     public const long PatchesParameterCount = 295296;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 19,686,912 parameters.</summary>
     public const long BodyParameterCount = 19686912;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 768 parameters.</summary>
     public const long NormParameterCount = 768;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 385,000 parameters.</summary>
     public const long HeadParameterCount = 385000;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 20,367,976 parameters.</summary>
     public const long ParameterCount = 20367976;
 
     private readonly global::AftDsl.Modules.PatchEmbedding patches;

@@ -20,29 +20,29 @@ namespace AftLab.Models;
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class AttentionClassifier : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'AttentionClassifier'</c>.</summary>
     public const string ModelName = "AftModel 'AttentionClassifier'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, 1, 28, 28] float images</c>.</summary>
     public const string InputShape = "[B, 1, 28, 28] float images";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, 10] (class logits)</c>.</summary>
     public const string OutputShape = "[B, 10] (class logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>false</c>.</summary>
     public const bool Causal = false;
-    /// <summary>Image channels.</summary>
+    /// <summary>Image channels: 1.</summary>
     public const long Channels = 1;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 64.</summary>
     public const long Dim = 64;
-    /// <summary>Trainable parameters of <c>Patches</c>.</summary>
+    /// <summary>Trainable parameters of <c>Patches</c>: 320 parameters.</summary>
     public const long PatchesParameterCount = 320;
-    /// <summary>Trainable parameters of <c>Positions</c>.</summary>
+    /// <summary>Trainable parameters of <c>Positions</c>: 12,544 parameters.</summary>
     public const long PositionsParameterCount = 12544;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 99,968 parameters.</summary>
     public const long BodyParameterCount = 99968;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 128 parameters.</summary>
     public const long NormParameterCount = 128;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 650 parameters.</summary>
     public const long HeadParameterCount = 650;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 113,610 parameters.</summary>
     public const long ParameterCount = 113610;
 
     private readonly global::AftDsl.Modules.PatchEmbedding patches;

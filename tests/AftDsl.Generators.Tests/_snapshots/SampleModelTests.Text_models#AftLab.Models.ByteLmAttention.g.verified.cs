@@ -20,31 +20,33 @@ namespace AftLab.Models;
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class ByteLmAttention : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'ByteLmAttention'</c>.</summary>
     public const string ModelName = "AftModel 'ByteLmAttention'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>
+    /// Symbolic shape that <see cref="forward"/> accepts: <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 256</c>.
+    /// </summary>
     public const string InputShape = "[B, T] int64 token ids below 256, 1 ≤ T ≤ 256";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 256] (logits)</c>.</summary>
     public const string OutputShape = "[B, T, 256] (logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>true</c>.</summary>
     public const bool Causal = true;
-    /// <summary>Number of distinct token ids.</summary>
+    /// <summary>Number of distinct token ids: 256.</summary>
     public const long Vocab = 256;
-    /// <summary>Longest input sequence T.</summary>
+    /// <summary>Longest input sequence T: 256.</summary>
     public const long MaxLength = 256;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 128.</summary>
     public const long Dim = 128;
-    /// <summary>Trainable parameters of <c>Embed</c>.</summary>
+    /// <summary>Trainable parameters of <c>Embed</c>: 32,768 parameters.</summary>
     public const long EmbedParameterCount = 32768;
-    /// <summary>Trainable parameters of <c>Positions</c>.</summary>
+    /// <summary>Trainable parameters of <c>Positions</c>: 32,768 parameters.</summary>
     public const long PositionsParameterCount = 32768;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 396,544 parameters.</summary>
     public const long BodyParameterCount = 396544;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 256 parameters.</summary>
     public const long NormParameterCount = 256;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 33,024 parameters.</summary>
     public const long HeadParameterCount = 33024;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 495,360 parameters.</summary>
     public const long ParameterCount = 495360;
 
     private readonly global::TorchSharp.Modules.Embedding embed;
