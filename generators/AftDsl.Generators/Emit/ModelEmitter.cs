@@ -23,10 +23,11 @@ internal static class ModelEmitter
         w.Line($"/// {(spec.Causal ? "Causal model" : "Model")} declared with AftDsl: input <c>{Escape(spec.InputShape)}</c>; output <c>{Escape(spec.OutputShape)}</c>.");
         w.Line("/// </summary>");
         w.Line("/// <remarks>");
-        w.Line("/// Stages, in order (state-dict prefix in parentheses):");
+        w.Line("/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):");
         w.Line("/// <list type=\"number\">");
         foreach (var stage in spec.Stages)
-            w.Line($"/// <item><c>{stage.Property}</c> (<c>{stage.Field}</c>): {Escape(Describe(stage))}, {Literal(ParameterCounts.Stage(stage, spec.Input))} parameters.</item>");
+            w.Doc($"<item><c>{Escape(stage.Property)}</c> (<c>{Escape(stage.Field)}.</c>): <c>{Escape(stage.InputShape)}</c> → " +
+                $"<c>{Escape(stage.OutputShape)}</c>; {Escape(Describe(stage))}; {Parameters(spec, stage)}.</item>");
         w.Line("/// </list>");
         w.Line("/// </remarks>");
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
@@ -38,8 +39,15 @@ internal static class ModelEmitter
                 w.Line((stage.FieldIsProperty ? $"[global::TorchSharp.Utils.ComponentName(Name = \"{stage.Field}\")] " : "") +
                     $"private readonly {stage.PropertyType} {stage.Identifier};");
             w.Line();
-            foreach (var stage in spec.Stages)
+            for (var i = 0; i < spec.Stages.Count; i++)
+            {
+                var stage = spec.Stages[i];
+                if (i > 0)
+                    w.Line();
+                w.Summary($"Stage {i + 1} of {spec.Stages.Count}, {Escape(Describe(stage))}: <c>{Escape(stage.InputShape)}</c> → " +
+                    $"<c>{Escape(stage.OutputShape)}</c>; {Parameters(spec, stage)}; state-dict prefix <c>{Escape(stage.Field)}.</c>.");
                 w.Line($"{stage.Accessibility} partial {stage.PropertyType} {Identifiers.Escape(stage.Property)} {{ get => this.{stage.Identifier}; }}");
+            }
             w.Line();
             w.Line("/// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>");
             using (w.Block($"public {name}() : base(nameof({name}))"))
@@ -74,6 +82,9 @@ internal static class ModelEmitter
         var total = spec.Stages.Sum(s => ParameterCounts.Stage(s, spec.Input));
         Constant(w, "Trainable parameters of the whole model, as TorchSharp counts them.", "long", "ParameterCount", Literal(total), Parameters(total));
     }
+
+    static string Parameters(ModelSpec spec, StageSpec stage) =>
+        SourceWriter.Grouped(ParameterCounts.Stage(stage, spec.Input)) + " " + Parameters(ParameterCounts.Stage(stage, spec.Input));
 
     static string Parameters(long count) => count == 1 ? "parameter" : "parameters";
 

@@ -55,8 +55,17 @@ internal sealed class SourceWriter
             return;
         }
         Line("/// <summary>");
+        Doc(text);
+        Line("/// </summary>");
+    }
+
+    /// <summary>Writes documentation text as <c>///</c> lines of at most 120 characters, broken at spaces.</summary>
+    public void Doc(string text)
+    {
+        const int Width = 120;
+        var indent = writer.Indent * 4;
         var line = "";
-        foreach (var word in text.Split(' '))
+        foreach (var word in Words(text))
         {
             if (line.Length > 0 && indent + 4 + line.Length + 1 + word.Length > Width)
             {
@@ -67,7 +76,24 @@ internal sealed class SourceWriter
         }
         if (line.Length > 0)
             Line("/// " + line);
-        Line("/// </summary>");
+    }
+
+    // The text split at spaces, but not inside <c>…</c>: a shape such as [B, H, W, 384] stays on one line.
+    static IEnumerable<string> Words(string text)
+    {
+        var start = 0;
+        var code = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (string.CompareOrdinal(text, i, "<c>", 0, 3) == 0) code = true;
+            else if (string.CompareOrdinal(text, i, "</c>", 0, 4) == 0) code = false;
+            else if (text[i] == ' ' && !code)
+            {
+                yield return text.Substring(start, i - start);
+                start = i + 1;
+            }
+        }
+        yield return text.Substring(start);
     }
 
     public void Line(string line = "")

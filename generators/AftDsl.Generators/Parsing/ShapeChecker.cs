@@ -59,7 +59,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
                 break;                                            // later edges would only repeat the same mistake; warnings go on
             if (!Representable(spec!, input, stages, stage))
                 break;
-            stages.Add(spec!);
+            stages.Add(spec! with { InputShape = stream.Shape, OutputShape = next.Shape });
             stream = next;
         }
         if (stages.Count < written.Count)

@@ -8,13 +8,18 @@ namespace Vision;
 /// Model declared with AftDsl: input <c>[B, 3, 224, 224] float images</c>; output <c>[B, 1000] (class logits)</c>.
 /// </summary>
 /// <remarks>
-/// Stages, in order (state-dict prefix in parentheses):
+/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
 /// <list type="number">
-/// <item><c>Patches</c> (<c>patches</c>): 16×16 patch embedding to width 384, 295296 parameters.</item>
-/// <item><c>Positions</c> (<c>positions</c>): learned positions [14, 14, 384], 75264 parameters.</item>
-/// <item><c>Body</c> (<c>body</c>): 12 pre-LN blocks of Vision.Attention and a 4× GELU FFN, the grid mixed as one sequence, 21293568 parameters.</item>
-/// <item><c>Norm</c> (<c>norm</c>): final LayerNorm, 768 parameters.</item>
-/// <item><c>Head</c> (<c>head</c>): global average pooling and 1000 class logits, 385000 parameters.</item>
+/// <item><c>Patches</c> (<c>patches.</c>): <c>[B, 3, 224, 224] (images)</c> → <c>[B, 14, 14, 384]</c>; 16×16 patch
+/// embedding to width 384; 295,296 parameters.</item>
+/// <item><c>Positions</c> (<c>positions.</c>): <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; learned positions
+/// [14, 14, 384]; 75,264 parameters.</item>
+/// <item><c>Body</c> (<c>body.</c>): <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; 12 pre-LN blocks of
+/// Vision.Attention and a 4× GELU FFN, the grid mixed as one sequence; 21,293,568 parameters.</item>
+/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; final LayerNorm; 768
+/// parameters.</item>
+/// <item><c>Head</c> (<c>head.</c>): <c>[B, 14, 14, 384]</c> → <c>[B, 1000] (class logits)</c>; global average pooling
+/// and 1000 class logits; 385,000 parameters.</item>
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
@@ -51,10 +56,34 @@ partial class Deit : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::AftDsl.Modules.ClassifierHead head;
 
+    /// <summary>
+    /// Stage 1 of 5, 16×16 patch embedding to width 384: <c>[B, 3, 224, 224] (images)</c> → <c>[B, 14, 14, 384]</c>;
+    /// 295,296 parameters; state-dict prefix <c>patches.</c>.
+    /// </summary>
     internal partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
+
+    /// <summary>
+    /// Stage 2 of 5, learned positions [14, 14, 384]: <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; 75,264
+    /// parameters; state-dict prefix <c>positions.</c>.
+    /// </summary>
     internal partial global::AftDsl.Modules.PositionEmbedding Positions { get => this.positions; }
+
+    /// <summary>
+    /// Stage 3 of 5, 12 pre-LN blocks of Vision.Attention and a 4× GELU FFN, the grid mixed as one sequence:
+    /// <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; 21,293,568 parameters; state-dict prefix <c>body.</c>.
+    /// </summary>
     internal partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+
+    /// <summary>
+    /// Stage 4 of 5, final LayerNorm: <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; 768 parameters; state-dict
+    /// prefix <c>norm.</c>.
+    /// </summary>
     internal partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+
+    /// <summary>
+    /// Stage 5 of 5, global average pooling and 1000 class logits: <c>[B, 14, 14, 384]</c> →
+    /// <c>[B, 1000] (class logits)</c>; 385,000 parameters; state-dict prefix <c>head.</c>.
+    /// </summary>
     internal partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>

@@ -8,12 +8,16 @@ namespace AftLab.Models;
 /// Model declared with AftDsl: input <c>[B, 1, H, W] float images</c>; output <c>[B, 10] (class logits)</c>.
 /// </summary>
 /// <remarks>
-/// Stages, in order (state-dict prefix in parentheses):
+/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
 /// <list type="number">
-/// <item><c>Patches</c> (<c>patches</c>): 2×2 patch embedding to width 64, 320 parameters.</item>
-/// <item><c>Body</c> (<c>body</c>): 2 pre-LN blocks of AftLab.Models.ImageConvMixer and a 4× GELU FFN, 93120 parameters.</item>
-/// <item><c>Norm</c> (<c>norm</c>): final LayerNorm, 128 parameters.</item>
-/// <item><c>Head</c> (<c>head</c>): global average pooling and 10 class logits, 650 parameters.</item>
+/// <item><c>Patches</c> (<c>patches.</c>): <c>[B, 1, H, W] (images)</c> → <c>[B, H, W, 64]</c>; 2×2 patch embedding to
+/// width 64; 320 parameters.</item>
+/// <item><c>Body</c> (<c>body.</c>): <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; 2 pre-LN blocks of
+/// AftLab.Models.ImageConvMixer and a 4× GELU FFN; 93,120 parameters.</item>
+/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; final LayerNorm; 128
+/// parameters.</item>
+/// <item><c>Head</c> (<c>head.</c>): <c>[B, H, W, 64]</c> → <c>[B, 10] (class logits)</c>; global average pooling and
+/// 10 class logits; 650 parameters.</item>
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
@@ -47,9 +51,28 @@ partial class ConvClassifier : global::TorchSharp.torch.nn.Module<global::TorchS
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::AftDsl.Modules.ClassifierHead head;
 
+    /// <summary>
+    /// Stage 1 of 4, 2×2 patch embedding to width 64: <c>[B, 1, H, W] (images)</c> → <c>[B, H, W, 64]</c>; 320
+    /// parameters; state-dict prefix <c>patches.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
+
+    /// <summary>
+    /// Stage 2 of 4, 2 pre-LN blocks of AftLab.Models.ImageConvMixer and a 4× GELU FFN: <c>[B, H, W, 64]</c> →
+    /// <c>[B, H, W, 64]</c>; 93,120 parameters; state-dict prefix <c>body.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+
+    /// <summary>
+    /// Stage 3 of 4, final LayerNorm: <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; 128 parameters; state-dict prefix
+    /// <c>norm.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+
+    /// <summary>
+    /// Stage 4 of 4, global average pooling and 10 class logits: <c>[B, H, W, 64]</c> → <c>[B, 10] (class logits)</c>;
+    /// 650 parameters; state-dict prefix <c>head.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
