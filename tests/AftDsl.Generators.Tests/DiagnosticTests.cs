@@ -23,6 +23,16 @@ public sealed class DiagnosticTests
         return diagnostic;
     }
 
+    // The AFT diagnostic on a model's class, whatever else the class brings (a generic or static model gets no part).
+    static Diagnostic OnModel(string marked, string id)
+    {
+        var markup = Markup.Parse(marked);
+        var (result, _) = GeneratorHarness.Run(markup.Source);
+        var diagnostic = Assert.Single(result.Diagnostics, d => d.Id == id);
+        Assert.Equal(markup.Span, diagnostic.Location.SourceSpan);
+        return diagnostic;
+    }
+
     [Fact]
     public void AFT0001_class_not_partial_is_reported_on_its_name()
     {
@@ -71,6 +81,26 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void AFT0002_on_a_model_says_model()
+    {
+        var diagnostic = OnModel("""
+            [AftDsl.AftModel, AftDsl.TokenInput(vocab: 16, maxLength: 8)]
+            public partial class [|Lm|]<T> { [AftDsl.Embedding(dim: 8)] public partial TorchSharp.Modules.Embedding Embed { get; } }
+            """, "AFT0002");
+        Assert.Equal("AftModel 'Lm': 'Lm' is generic; a model's sizes are constants, so declare the model in a non-generic class", diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void AFT0002_on_a_layer_says_layer()
+    {
+        var diagnostic = Single("""
+            [AftDsl.AftFull(maxLength: 256)]
+            public partial class [|Mixer|]<T>;
+            """, "AFT0002");
+        Assert.Equal("AftFull 'Mixer': 'Mixer' is generic; a layer's sizes are constants, so declare the layer in a non-generic class", diagnostic.GetMessage());
+    }
+
+    [Fact]
     public void AFT0004_base_class_is_reported_on_the_base()
     {
         Single("""
@@ -87,6 +117,16 @@ public sealed class DiagnosticTests
             [AftDsl.AftFull(maxLength: 256)]
             public static partial class [|Mixer|];
             """, "AFT0005");
+    }
+
+    [Fact]
+    public void AFT0005_on_a_model_says_model()
+    {
+        var diagnostic = OnModel("""
+            [AftDsl.AftModel, AftDsl.TokenInput(vocab: 16, maxLength: 8)]
+            public static partial class [|Lm|] { [AftDsl.Embedding(dim: 8)] public partial TorchSharp.Modules.Embedding Embed { get; } }
+            """, "AFT0005");
+        Assert.Equal("AftModel 'Lm': 'Lm' is static, but a model is a module that is instantiated; remove 'static'", diagnostic.GetMessage());
     }
 
     [Theory]

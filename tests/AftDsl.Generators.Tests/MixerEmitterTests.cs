@@ -96,6 +96,31 @@ public sealed class MixerEmitterTests
         """;
 
     [Fact]
+    public void Constants_show_their_values_in_their_docs_with_digit_separators_whatever_the_culture()
+    {
+        var culture = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");   // "66.048" there
+        try
+        {
+            var source = GeneratorHarness.Run(SimpleCausal).Result.GeneratedTrees.Single().ToString();
+            // 4 projections of 128 × 128 weights and 128 biases.
+            Assert.Contains("/// <summary>Number of trainable parameters, as TorchSharp counts them: 66,048 parameters.</summary>\n" +
+                "    public const long ParameterCount = 66048;", source);
+            Assert.Contains("/// <summary>How errors name this layer: <c>AftSimple 'SimpleMixer'</c>.</summary>", source);
+            Assert.Contains("/// <summary>True when position t sees positions ≤ t only: <c>true</c>.</summary>", source);
+            // Every constant's doc fits in 120 characters a line.
+            var lines = source.Split('\n');
+            for (var i = 1; i < lines.Length; i++)
+                if (lines[i].TrimStart().StartsWith("public const", StringComparison.Ordinal))
+                    Assert.True(lines[i - 1].Length <= 120, lines[i - 1]);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = culture;
+        }
+    }
+
+    [Fact]
     public void Local_causal_layer() => Snapshot.VerifyGenerated(GeneratorHarness.Run(LocalCausal).Result);
 
     [Fact]

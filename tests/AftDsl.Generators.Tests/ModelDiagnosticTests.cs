@@ -57,7 +57,7 @@ public sealed class ModelDiagnosticTests
                 [Blocks(depth: 4, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
             }
             """, "AFT0303");
-        Assert.Equal("AftModel 'X': Body[0..3].Mixer (M) expects [B, T, 512]; Embed produces [B, T, 256]. Leave out M's Dim so that the model binds it, or declare it with Dim = 256", d.GetMessage());
+        Assert.Equal("AftModel 'X': Body[0..3].Mixer (M) expects [B, T, 512]; Embed produces [B, T, 256]. Leave out the Dim of M so that the model binds it, or declare it with Dim = 256", d.GetMessage());
         Assert.Equal(["Dim = 512", "dim: 256"], Also(d));                   // the mixer's Dim, and the stage that fixed the width
     }
 
@@ -109,7 +109,7 @@ public sealed class ModelDiagnosticTests
     [Fact]
     public void AFT0307_mixer_that_is_not_a_layer()
     {
-        Expect("""
+        var d = Expect("""
             public class NotALayer;
             [AftModel, TokenInput(vocab: 256, maxLength: 256)]
             public partial class X
@@ -118,6 +118,8 @@ public sealed class ModelDiagnosticTests
                 [Blocks(depth: 2, [|mixer: typeof(NotALayer)|])] public partial BlockStack Body { get; }
             }
             """, "AFT0307");
+        // No possessive "'s" after a name, which reads badly after one ending in s ("Blocks's").
+        Assert.StartsWith("AftModel 'X': the mixer 'NotALayer' of Body is not a layer;", d.GetMessage());
     }
 
     [Fact]
@@ -146,7 +148,8 @@ public sealed class ModelDiagnosticTests
             [AftModel, ImageInput(channels: 1, Height = 28, Width = 28)]
             public partial class X { [PatchEmbedding([|patch: 3|], dim: 64)] public partial PatchEmbedding Patches { get; } }
             """, "AFT0310");
-        Assert.Contains("does not divide the image height and width 28; use a patch that divides 28 (2, 4, 7, 14)", d.GetMessage());
+        Assert.Equal("AftModel 'X': the patch 3 of Patches does not divide the image height and width 28; use a patch that divides 28 (2, 4, 7, 14), or resize the images",
+            d.GetMessage());
     }
 
     [Fact]
@@ -213,7 +216,7 @@ public sealed class ModelDiagnosticTests
         GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(user, out var output, out _);
 
         var diagnostic = Assert.Single(GeneratorHarness.AnalyzerDiagnostics(output), d => d.Id == "AFT0304");  // its bound, 64, is read from the assembly
-        Assert.Contains("B[0..0].Mixer (SharedMixer) accepts T ≤ 64 (its maxLength)", diagnostic.GetMessage());
+        Assert.Contains("B[0].Mixer (SharedMixer) accepts T ≤ 64 (its maxLength)", diagnostic.GetMessage());
     }
 
     [Fact]
@@ -282,6 +285,9 @@ public sealed class ModelDiagnosticTests
             }
             """, "AFT0401");
         Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        // The run-time guard throws this message, after its ID: the model is named once, by the message itself.
+        Assert.Equal("AftModel 'X': Patches cuts images into 2×2 patches, so the image height and width must be divisible by 2; " +
+            "the input's size is only known at run time, so forward checks it", d.GetMessage());
     }
 
     [Fact]
@@ -297,6 +303,7 @@ public sealed class ModelDiagnosticTests
             }
             """, "AFT0402");
         Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+        Assert.StartsWith("AftModel 'X': Body[0].Mixer (M) accepts at most 256 positions", d.GetMessage());
     }
 
     [Fact]
@@ -326,7 +333,7 @@ public sealed class ModelDiagnosticTests
                 [Blocks(depth: 1, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
             }
             """, "AFT0201");
-        Assert.StartsWith("AftModel 'X' Body[0..0].Mixer (M), whose width 64 is fixed by Patches: heads (6) must divide dim (64): 64 / 6 = 10.667.", d.GetMessage());
+        Assert.StartsWith("AftModel 'X' Body[0].Mixer (M), whose width 64 is fixed by Patches: heads (6) must divide dim (64): 64 / 6 = 10.667.", d.GetMessage());
         Assert.Equal(["heads: 6", "dim: 64"], Also(d));
     }
 }

@@ -90,6 +90,42 @@ public sealed class ModelEmitterTests
     }
 
     [Fact]
+    public void Remarks_count_one_block_and_one_class_in_the_singular()
+    {
+        var (result, _) = GeneratorHarness.Run(Usings + """
+            [AftSimple(Causal = true)] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 16, maxLength: 8)]
+            public partial class One
+            {
+                [Embedding(dim: 8)] public partial Embedding Embed { get; }
+                [Blocks(depth: 1, mixer: typeof(M))] public partial BlockStack Body { get; }
+                [Logits(Classes = 1)] public partial Linear Head { get; }
+            }
+            """);
+        var source = result.GeneratedTrees.Single(t => t.FilePath.Contains("One", StringComparison.Ordinal)).ToString();
+        Assert.Contains("1 pre-LN block of M", source);
+        Assert.Contains("logits over 1 class per position", source);
+        Assert.DoesNotContain("1 pre-LN blocks", source);
+    }
+
+    [Fact]
+    public void Stage_properties_are_documented_with_shapes_parameters_and_state_dict_prefix()
+    {
+        var source = GeneratorHarness.Run(CausalTokenModel).Result.GeneratedTrees.Single(t => t.FilePath.Contains("CharLm", StringComparison.Ordinal)).ToString();
+        Assert.Contains("""
+                /// <summary>
+                /// Stage 1 of 4, token embedding to width 256: <c>[B, T] (token ids)</c> → <c>[B, T, 256]</c>; 65,536 parameters;
+                /// state-dict prefix <c>embed.</c>.
+                /// </summary>
+                public partial global::TorchSharp.Modules.Embedding Embed { get => this.embed; }
+            """.Replace("\r\n", "\n"), source);
+        // The class remarks list every stage with the shape it takes and produces.
+        Assert.Contains("/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, T, 256]</c> → <c>[B, T, 256]</c>; final LayerNorm; 512 parameters.</item>", source);
+        Assert.All(source.Split('\n').Where(l => l.TrimStart().StartsWith("///", StringComparison.Ordinal) && l.Contains("Stage", StringComparison.Ordinal)),
+            l => Assert.True(l.Length <= 120, l));
+    }
+
+    [Fact]
     public void Stage_names_that_are_keywords_or_forward_locals_compile()
     {
         // Fields are the snake_case names: "base" is a keyword, "x" and "input" are names forward uses.

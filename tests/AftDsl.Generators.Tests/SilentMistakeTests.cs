@@ -134,7 +134,7 @@ public sealed class SilentMistakeTests
                 [Blocks(depth: 1, [|mixer: {{mixer}}|])] public partial BlockStack Body { get; }
             }
             """, "AFT0307");
-        Assert.Contains($"Body's mixer '{mixer}' is not a layer", d.GetMessage());
+        Assert.Contains($"the mixer '{mixer}' of Body is not a layer", d.GetMessage());
     }
 
     [Fact]

@@ -38,10 +38,10 @@ internal static class Descriptors
         "Layer class must be partial",
         "{0}: '{1}' must be declared partial, because AftDsl generates the rest of it; add 'partial' to the declaration of '{1}'");
 
-    /// <summary>{0} layer, {1} the generic type.</summary>
+    /// <summary>{0} layer or model, {1} the generic type, {2} "layer" or "model".</summary>
     public static readonly DiagnosticDescriptor Generic = Error("AFT0002",
-        "Layer class cannot be generic or nested in a generic type",
-        "{0}: '{1}' is generic; a layer's sizes are constants, so declare the layer in a non-generic class");
+        "Layer or model class cannot be generic or nested in a generic type",
+        "{0}: '{1}' is generic; a {2}'s sizes are constants, so declare the {2} in a non-generic class");
 
     /// <summary>{0} layer, {1} class name, {2} the layer attribute that came first.</summary>
     public static readonly DiagnosticDescriptor DeclaredTwice = Error("AFT0003",
@@ -53,10 +53,10 @@ internal static class Descriptors
         "Layer class cannot declare a base class",
         "{0}: '{1}' derives from '{2}', but the generated part makes it a torch.nn.Module<Tensor, Tensor>; remove the base class (interfaces are fine)");
 
-    /// <summary>{0} layer, {1} class name.</summary>
+    /// <summary>{0} layer or model, {1} class name, {2} "layer" or "model".</summary>
     public static readonly DiagnosticDescriptor Static = Error("AFT0005",
-        "Layer class cannot be static",
-        "{0}: '{1}' is static, but a layer is a module that is instantiated; remove 'static'");
+        "Layer or model class cannot be static",
+        "{0}: '{1}' is static, but a {2} is a module that is instantiated; remove 'static'");
 
     /// <summary>{0} layer or model, {1} the file-local type.</summary>
     public static readonly DiagnosticDescriptor FileLocal = Error("AFT0006",
@@ -136,7 +136,7 @@ internal static class Descriptors
     /// <summary>{0} model, {1} edge, {2} expected shape, {3} producer, {4} produced shape, {5} mixer type, {6} model width.</summary>
     public static readonly DiagnosticDescriptor EdgeWidth = Error("AFT0303",
         "Widths disagree at an edge",
-        "{0}: {1} expects {2}; {3} produces {4}. Leave out {5}'s Dim so that the model binds it, or declare it with Dim = {6}");
+        "{0}: {1} expects {2}; {3} produces {4}. Leave out the Dim of {5} so that the model binds it, or declare it with Dim = {6}");
 
     /// <summary>{0} model, {1} edge, {2} the mixer's bound, {3} where the model's length comes from, {4} mixer type, {5} the length needed.</summary>
     public static readonly DiagnosticDescriptor LengthBound = Error("AFT0304",
@@ -156,7 +156,7 @@ internal static class Descriptors
     /// <summary>{0} model, {1} stage, {2} type.</summary>
     public static readonly DiagnosticDescriptor NotAMixer = Error("AFT0307",
         "Blocks need a mixer layer",
-        "{0}: {1}'s mixer '{2}' is not a layer; declare it with [AftFull], [AftLocal], [AftSimple], [AftConv] or [MultiHeadAttention]");
+        "{0}: the mixer '{2}' of {1} is not a layer; declare it with [AftFull], [AftLocal], [AftSimple], [AftConv] or [MultiHeadAttention]");
 
     /// <summary>{0} model, {1} property, {2} its type.</summary>
     public static readonly DiagnosticDescriptor StageNotPartial = Error("AFT0308",
@@ -171,7 +171,7 @@ internal static class Descriptors
     /// <summary>{0} model, {1} stage, {2} height or width, {3} its size, {4} patch, {5} divisors.</summary>
     public static readonly DiagnosticDescriptor PatchDoesNotDivide = Error("AFT0310",
         "Patch does not divide the image",
-        "{0}: {1}'s patch {4} does not divide the image {2} {3}; use a patch that divides {3} ({5}), or resize the images");
+        "{0}: the patch {4} of {1} does not divide the image {2} {3}; use a patch that divides {3} ({5}), or resize the images");
 
     /// <summary>{0} model, {1} stage, {2} stream shape.</summary>
     public static readonly DiagnosticDescriptor PositionsNeedFixedGrid = Error("AFT0311",

@@ -110,15 +110,16 @@ internal static class MixerEmitter
             Constant(w, "Rank of the factorised position bias w = pos_u·pos_wᵀ.", "long", "FactorRank", Literal(spec.FactorRank));
         }
         if (spec.Kind == MixerKind.Local)
-            Constant(w, "The window s: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.", "long", "Window", Literal(spec.Window));
+            Constant(w, "The window s = {value}: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.", "long", "Window", Literal(spec.Window));
         if (spec.Kind == MixerKind.Attention)
-            Constant(w, "Number of attention heads, each Dim / Heads wide.", "long", "Heads", Literal(spec.Heads));
+            Constant(w, "{value}, each Dim / Heads wide.", "long", "Heads", Literal(spec.Heads), spec.Heads == 1 ? "attention head" : "attention heads");
         if (spec.Kind == MixerKind.Conv)
         {
-            Constant(w, "Number of heads: K has one channel per head, and each head's kernel is shared by its Dim / Heads channels.", "long", "Heads", Literal(spec.Heads));
-            Constant(w, spec.Grid ? "Kernel size s: the kernel is s × s." : "Kernel size s (taps).", "long", "Window", Literal(spec.Window));
+            Constant(w, "{value}: K has one channel per head, and each head's kernel is shared by its Dim / Heads channels.", "long", "Heads",
+                Literal(spec.Heads), spec.Heads == 1 ? "head" : "heads");
+            Constant(w, spec.Grid ? "Kernel size s = {value}: the kernel is s × s." : "Kernel size s = {value} (taps).", "long", "Window", Literal(spec.Window));
         }
-        Constant(w, spec.Kind == MixerKind.Conv && spec.Grid ? "False: a grid has no order of positions." : "True when position t sees positions ≤ t only.", "bool", "Causal", Literal(spec.Causal));
+        Constant(w, spec.Kind == MixerKind.Conv && spec.Grid ? "{value}: a grid has no order of positions." : "True when position t sees positions ≤ t only.", "bool", "Causal", Literal(spec.Causal));
 
         var hidden = spec.HasHeads ? null : spec.HiddenDim;
         if (spec.Dim is { } d)
@@ -126,7 +127,8 @@ internal static class MixerEmitter
             Constant(w, "Width of the input and output features.", "long", "Dim", Literal(d));
             if (!spec.HasHeads)
                 Constant(w, "Width of Q, K and V.", "long", "HiddenDim", Literal(hidden ?? d));
-            Constant(w, "Number of trainable parameters, as TorchSharp counts them.", "long", "ParameterCount", Literal(ParameterCounts.Mixer(spec, d)));
+            Constant(w, "Number of trainable parameters, as TorchSharp counts them.", "long", "ParameterCount", Literal(ParameterCounts.Mixer(spec, d)),
+                ParameterCounts.Mixer(spec, d) == 1 ? "parameter" : "parameters");
             return;
         }
         w.Line("/// <summary>Width of the input and output features, given to the constructor.</summary>");
@@ -142,11 +144,8 @@ internal static class MixerEmitter
         }
     }
 
-    static void Constant(SourceWriter w, string summary, string type, string name, string value)
-    {
-        w.Line($"/// <summary>{summary}</summary>");
-        w.Line($"public const {type} {name} = {value};");
-    }
+    static void Constant(SourceWriter w, string summary, string type, string name, string value, string? unit = null) =>
+        w.Constant(summary, type, name, value, unit);
 
     static IEnumerable<(string Type, string Name)> Fields(MixerSpec spec)
     {

@@ -23,10 +23,11 @@ internal static class ModelEmitter
         w.Line($"/// {(spec.Causal ? "Causal model" : "Model")} declared with AftDsl: input <c>{Escape(spec.InputShape)}</c>; output <c>{Escape(spec.OutputShape)}</c>.");
         w.Line("/// </summary>");
         w.Line("/// <remarks>");
-        w.Line("/// Stages, in order (state-dict prefix in parentheses):");
+        w.Line("/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):");
         w.Line("/// <list type=\"number\">");
         foreach (var stage in spec.Stages)
-            w.Line($"/// <item><c>{stage.Property}</c> (<c>{stage.Field}</c>): {Escape(Describe(stage))}, {Literal(ParameterCounts.Stage(stage, spec.Input))} parameters.</item>");
+            w.Doc($"<item><c>{Escape(stage.Property)}</c> (<c>{Escape(stage.Field)}.</c>): <c>{Escape(stage.InputShape)}</c> → " +
+                $"<c>{Escape(stage.OutputShape)}</c>; {Escape(Describe(stage))}; {Parameters(spec, stage)}.</item>");
         w.Line("/// </list>");
         w.Line("/// </remarks>");
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
@@ -38,8 +39,15 @@ internal static class ModelEmitter
                 w.Line((stage.FieldIsProperty ? $"[global::TorchSharp.Utils.ComponentName(Name = \"{stage.Field}\")] " : "") +
                     $"private readonly {stage.PropertyType} {stage.Identifier};");
             w.Line();
-            foreach (var stage in spec.Stages)
+            for (var i = 0; i < spec.Stages.Count; i++)
+            {
+                var stage = spec.Stages[i];
+                if (i > 0)
+                    w.Line();
+                w.Summary($"Stage {i + 1} of {spec.Stages.Count}, {Escape(Describe(stage))}: <c>{Escape(stage.InputShape)}</c> → " +
+                    $"<c>{Escape(stage.OutputShape)}</c>; {Parameters(spec, stage)}; state-dict prefix <c>{Escape(stage.Field)}.</c>.");
                 w.Line($"{stage.Accessibility} partial {stage.PropertyType} {Identifiers.Escape(stage.Property)} {{ get => this.{stage.Identifier}; }}");
+            }
             w.Line();
             w.Line("/// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>");
             using (w.Block($"public {name}() : base(nameof({name}))"))
@@ -69,16 +77,19 @@ internal static class ModelEmitter
         if (dim > 0)
             Constant(w, "Width of the stream between the stages.", "long", "Dim", Literal(dim));
         foreach (var stage in spec.Stages)
-            Constant(w, $"Trainable parameters of <c>{stage.Property}</c>.", "long", stage.Property + "ParameterCount", Literal(ParameterCounts.Stage(stage, spec.Input)));
-        Constant(w, "Trainable parameters of the whole model, as TorchSharp counts them.", "long", "ParameterCount",
-            Literal(spec.Stages.Sum(s => ParameterCounts.Stage(s, spec.Input))));
+            Constant(w, $"Trainable parameters of <c>{XmlText(stage.Property)}</c>.", "long", stage.Property + "ParameterCount",
+                Literal(ParameterCounts.Stage(stage, spec.Input)), Parameters(ParameterCounts.Stage(stage, spec.Input)));
+        var total = spec.Stages.Sum(s => ParameterCounts.Stage(s, spec.Input));
+        Constant(w, "Trainable parameters of the whole model, as TorchSharp counts them.", "long", "ParameterCount", Literal(total), Parameters(total));
     }
 
-    static void Constant(SourceWriter w, string summary, string type, string name, string value)
-    {
-        w.Line($"/// <summary>{summary}</summary>");
-        w.Line($"public const {type} {name} = {value};");
-    }
+    static string Parameters(ModelSpec spec, StageSpec stage) =>
+        SourceWriter.Grouped(ParameterCounts.Stage(stage, spec.Input)) + " " + Parameters(ParameterCounts.Stage(stage, spec.Input));
+
+    static string Parameters(long count) => count == 1 ? "parameter" : "parameters";
+
+    static void Constant(SourceWriter w, string summary, string type, string name, string value, string? unit = null) =>
+        w.Constant(summary, type, name, value, unit);
 
     static void Forward(SourceWriter w, ModelSpec spec, bool guards)
     {
@@ -127,15 +138,18 @@ internal static class ModelEmitter
         _ => $"new global::AftDsl.Modules.ClassifierHead({Literal(stage.Dim)}, {Literal(stage.Classes)})",
     };
 
+    /// <summary>"1 pre-LN block", "24 pre-LN blocks": a count with its noun in the number it takes.</summary>
+    static string Count(long n, string one, string? many = null) => $"{Literal(n)} {(n == 1 ? one : many ?? one + "s")}";
+
     static string Describe(StageSpec stage) => stage.Kind switch
     {
         StageKind.Embedding => $"token embedding to width {stage.Dim}",
         StageKind.PatchEmbedding => $"{stage.Patch}×{stage.Patch} patch embedding to width {stage.Dim}",
         StageKind.PositionEmbedding => $"learned positions [{string.Join(", ", stage.Positions)}]",
-        StageKind.Blocks => $"{stage.Depth} pre-LN blocks of {stage.MixerType.Replace("global::", "")} and a {stage.Ffn}× GELU FFN" + (stage.FlattenGrid ? ", the grid mixed as one sequence" : ""),
+        StageKind.Blocks => $"{Count(stage.Depth, "pre-LN block")} of {stage.MixerType.Replace("global::", "")} and a {stage.Ffn}× GELU FFN" + (stage.FlattenGrid ? ", the grid mixed as one sequence" : ""),
         StageKind.FinalNorm => "final LayerNorm",
-        StageKind.Logits => $"logits over {stage.Classes} classes per position",
-        _ => $"global average pooling and {stage.Classes} class logits",
+        StageKind.Logits => $"logits over {Count(stage.Classes, "class", "classes")} per position",
+        _ => $"global average pooling and {Count(stage.Classes, "class logit")}",
     };
 
     static string Quote(string? text) => text is null ? "null" : "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";

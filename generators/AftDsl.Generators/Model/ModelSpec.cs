@@ -35,6 +35,12 @@ internal sealed record StageSpec(
     string MixerType = "",
     bool FlattenGrid = false)
 {
+    /// <summary>The shape the stage takes, as the model's shape inference found it, e.g. <c>[B, T] (token ids)</c>.</summary>
+    public string InputShape { get; init; } = "";
+
+    /// <summary>The shape the stage produces, e.g. <c>[B, T, 256]</c>.</summary>
+    public string OutputShape { get; init; } = "";
+
     /// <summary>The backing field, also the state-dict prefix: the property name in snake_case.</summary>
     public string Field => SnakeCase(Property);
 

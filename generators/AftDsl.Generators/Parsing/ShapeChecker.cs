@@ -59,7 +59,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
                 break;                                            // later edges would only repeat the same mistake; warnings go on
             if (!Representable(spec!, input, stages, stage))
                 break;
-            stages.Add(spec!);
+            stages.Add(spec! with { InputShape = stream.Shape, OutputShape = next.Shape });
             stream = next;
         }
         if (stages.Count < written.Count)
@@ -209,7 +209,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         var mixerDim = declared?.Named<int>("Dim")?.Location;
         var mixerCausal = declared?.Named<bool>("Causal")?.Location ?? declared?.Location;
         var mixerLength = declared?.Constructor<int>("maxLength")?.Location;
-        var edge = $"{name}[0..{depth.Value.Value - 1}].Mixer ({type.Name})";
+        var edge = depth.Value.Value == 1 ? $"{name}[0].Mixer ({type.Name})" : $"{name}[0..{depth.Value.Value - 1}].Mixer ({type.Name})";
         if (mixer.Dim is { } fixedDim && fixedDim != stream.Dim)
         {
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.EdgeWidth, location, model, edge, $"[B, {(mixer.TakesGrid ? "H, W" : "T")}, {fixedDim}]",

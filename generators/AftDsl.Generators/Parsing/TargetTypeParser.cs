@@ -16,10 +16,11 @@ internal static class TargetTypeParser
     {
         var before = diagnostics.Count;
         var identifier = declaration.Identifier.GetLocation();
+        var noun = layerName.StartsWith("AftModel ", StringComparison.Ordinal) ? "model" : "layer";   // AFT0002, AFT0005
         if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotPartial, identifier, layerName, symbol.Name));
         if (declaration.Modifiers.Any(SyntaxKind.StaticKeyword))
-            diagnostics.Add(DiagnosticInfo.Create(Descriptors.Static, identifier, layerName, symbol.Name));
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.Static, identifier, layerName, symbol.Name, noun));
         // A base class written on any part (the generated part's own base, Module<Tensor, Tensor>, is no mistake:
         // the analyzer sees it, and a user who writes the same base class conflicts with nothing).
         if (symbol.BaseType is { SpecialType: not SpecialType.System_Object, TypeKind: not TypeKind.Error } baseType
@@ -37,7 +38,7 @@ internal static class TargetTypeParser
                 break;
             }
         if (declaration.TypeParameterList is not null)
-            diagnostics.Add(DiagnosticInfo.Create(Descriptors.Generic, identifier, layerName, symbol.Name));
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.Generic, identifier, layerName, symbol.Name, noun));
 
         var containers = new List<ContainingType>();
         for (var node = declaration.Parent; node is TypeDeclarationSyntax outer; node = outer.Parent)
@@ -46,7 +47,7 @@ internal static class TargetTypeParser
             if (!outer.Modifiers.Any(SyntaxKind.PartialKeyword))
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotPartial, location, layerName, outer.Identifier.ValueText));
             if (outer.TypeParameterList is not null)
-                diagnostics.Add(DiagnosticInfo.Create(Descriptors.Generic, location, layerName, outer.Identifier.ValueText));
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.Generic, location, layerName, outer.Identifier.ValueText, noun));
             containers.Insert(0, new ContainingType(Keyword(outer), outer.Identifier.ValueText));
         }
 

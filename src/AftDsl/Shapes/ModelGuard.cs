@@ -51,15 +51,20 @@ public static class ModelGuard
             throw new AftShapeException(model, expected, $"{actual} of {input.dtype}", $"images must be floating point, not {input.dtype}; convert with .to(torch.float32).", nameof(input));
         if (input.shape[1] != channels)
             throw new AftShapeException(model, expected, actual,
-                $"the image has {input.shape[1]} channels, but the model takes {channels}." + (input.shape[3] == channels ? " The input looks channels-last: permute it with input.permute(0, 3, 1, 2)." : ""),
+                $"the image has {Count(input.shape[1], "channel")}, but the model takes {channels}." + (input.shape[3] == channels ? " The input looks channels-last: permute it with input.permute(0, 3, 1, 2)." : ""),
                 nameof(input));
         if (height is { } fixedHeight && width is { } fixedWidth && (input.shape[2] != fixedHeight || input.shape[3] != fixedWidth))
             throw new AftShapeException(model, expected, actual, $"the image is {input.shape[2]}×{input.shape[3]}, but the model declares {fixedHeight}×{fixedWidth}.", nameof(input));
         if (input.shape[2] % patch != 0 || input.shape[3] % patch != 0)
-            throw new AftShapeException(model, expected, actual,
-                $"AFT0401: {patchMessage ?? $"the image height and width must be divisible by the patch {patch}"}: {input.shape[2]}×{input.shape[3]} is not.", nameof(input));
+            throw AftShapeException.FromDiagnostic(model, expected, actual,
+                $"AFT0401: {patchMessage ?? $"{model}: the image height and width must be divisible by the patch {patch}"}: {input.shape[2]}×{input.shape[3]} is not.",
+                nameof(input));
         if (positions is { } bound && input.shape[2] / patch * (input.shape[3] / patch) > bound)
-            throw new AftShapeException(model, expected, actual,
-                $"AFT0402: {positionsMessage ?? $"at most {bound} patches are allowed"}: {input.shape[2] / patch}×{input.shape[3] / patch} = {input.shape[2] / patch * (input.shape[3] / patch)} patches.", nameof(input));
+            throw AftShapeException.FromDiagnostic(model, expected, actual,
+                $"AFT0402: {positionsMessage ?? $"{model}: at most {Count(bound, "patch", "patches")} are allowed"}: " +
+                $"{input.shape[2] / patch}×{input.shape[3] / patch} = {Count(input.shape[2] / patch * (input.shape[3] / patch), "patch", "patches")}.", nameof(input));
     }
+
+    /// <summary>"1 channel", "3 channels": a count with its noun in the number it takes.</summary>
+    static string Count(long n, string one, string? many = null) => $"{n} {(n == 1 ? one : many ?? one + "s")}";
 }

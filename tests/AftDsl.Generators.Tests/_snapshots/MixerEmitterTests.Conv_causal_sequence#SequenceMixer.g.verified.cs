@@ -14,21 +14,23 @@
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class SequenceMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>AftConv 'SequenceMixer'</c>.</summary>
     public const string LayerName = "AftConv 'SequenceMixer'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, T, 64] for any T ≥ 1</c>.</summary>
     public const string InputShape = "[B, T, 64] for any T ≥ 1";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 64]</c>.</summary>
     public const string OutputShape = "[B, T, 64]";
-    /// <summary>Number of heads: K has one channel per head, and each head's kernel is shared by its Dim / Heads channels.</summary>
+    /// <summary>
+    /// 8 heads: K has one channel per head, and each head's kernel is shared by its Dim / Heads channels.
+    /// </summary>
     public const long Heads = 8;
-    /// <summary>Kernel size s (taps).</summary>
+    /// <summary>Kernel size s = 4 (taps).</summary>
     public const long Window = 4;
-    /// <summary>True when position t sees positions ≤ t only.</summary>
+    /// <summary>True when position t sees positions ≤ t only: <c>true</c>.</summary>
     public const bool Causal = true;
-    /// <summary>Width of the input and output features.</summary>
+    /// <summary>Width of the input and output features: 64.</summary>
     public const long Dim = 64;
-    /// <summary>Number of trainable parameters, as TorchSharp counts them.</summary>
+    /// <summary>Number of trainable parameters, as TorchSharp counts them: 13,048 parameters.</summary>
     public const long ParameterCount = 13048;
 
     private readonly global::TorchSharp.Modules.Linear q_proj;

@@ -16,21 +16,23 @@ namespace Vision;
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class PatchMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>AftConv 'PatchMixer'</c>.</summary>
     public const string LayerName = "AftConv 'PatchMixer'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, 14, 14, 384]</c>.</summary>
     public const string InputShape = "[B, 14, 14, 384]";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, 14, 14, 384]</c>.</summary>
     public const string OutputShape = "[B, 14, 14, 384]";
-    /// <summary>Number of heads: K has one channel per head, and each head's kernel is shared by its Dim / Heads channels.</summary>
+    /// <summary>
+    /// 16 heads: K has one channel per head, and each head's kernel is shared by its Dim / Heads channels.
+    /// </summary>
     public const long Heads = 16;
-    /// <summary>Kernel size s: the kernel is s × s.</summary>
+    /// <summary>Kernel size s = 11: the kernel is s × s.</summary>
     public const long Window = 11;
-    /// <summary>False: a grid has no order of positions.</summary>
+    /// <summary><c>false</c>: a grid has no order of positions.</summary>
     public const bool Causal = false;
-    /// <summary>Width of the input and output features.</summary>
+    /// <summary>Width of the input and output features: 384.</summary>
     public const long Dim = 384;
-    /// <summary>Number of trainable parameters, as TorchSharp counts them.</summary>
+    /// <summary>Number of trainable parameters, as TorchSharp counts them: 451,648 parameters.</summary>
     public const long ParameterCount = 451648;
 
     private readonly global::TorchSharp.Modules.Linear q_proj;

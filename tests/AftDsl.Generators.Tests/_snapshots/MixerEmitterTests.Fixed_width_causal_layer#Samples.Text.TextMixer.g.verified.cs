@@ -16,23 +16,23 @@ namespace Samples.Text;
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class TextMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>AftFull 'TextMixer'</c>.</summary>
     public const string LayerName = "AftFull 'TextMixer'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, T, 64] with 1 ≤ T ≤ 1024</c>.</summary>
     public const string InputShape = "[B, T, 64] with 1 ≤ T ≤ 1024";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 64]</c>.</summary>
     public const string OutputShape = "[B, T, 64]";
-    /// <summary>Longest sequence length T that forward accepts.</summary>
+    /// <summary>Longest sequence length T that forward accepts: 1,024.</summary>
     public const long MaxLength = 1024;
-    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ.</summary>
+    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ: 128.</summary>
     public const long FactorRank = 128;
-    /// <summary>True when position t sees positions ≤ t only.</summary>
+    /// <summary>True when position t sees positions ≤ t only: <c>true</c>.</summary>
     public const bool Causal = true;
-    /// <summary>Width of the input and output features.</summary>
+    /// <summary>Width of the input and output features: 64.</summary>
     public const long Dim = 64;
-    /// <summary>Width of Q, K and V.</summary>
+    /// <summary>Width of Q, K and V: 64.</summary>
     public const long HiddenDim = 64;
-    /// <summary>Number of trainable parameters, as TorchSharp counts them.</summary>
+    /// <summary>Number of trainable parameters, as TorchSharp counts them: 278,784 parameters.</summary>
     public const long ParameterCount = 278784;
 
     private readonly global::TorchSharp.Modules.Linear q_proj;

@@ -14,23 +14,23 @@
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class GlobalMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>AftFull 'GlobalMixer'</c>.</summary>
     public const string LayerName = "AftFull 'GlobalMixer'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, T, 8] with 1 ≤ T ≤ 16</c>.</summary>
     public const string InputShape = "[B, T, 8] with 1 ≤ T ≤ 16";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 8]</c>.</summary>
     public const string OutputShape = "[B, T, 8]";
-    /// <summary>Longest sequence length T that forward accepts.</summary>
+    /// <summary>Longest sequence length T that forward accepts: 16.</summary>
     public const long MaxLength = 16;
-    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ.</summary>
+    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ: 16.</summary>
     public const long FactorRank = 16;
-    /// <summary>True when position t sees positions ≤ t only.</summary>
+    /// <summary>True when position t sees positions ≤ t only: <c>false</c>.</summary>
     public const bool Causal = false;
-    /// <summary>Width of the input and output features.</summary>
+    /// <summary>Width of the input and output features: 8.</summary>
     public const long Dim = 8;
-    /// <summary>Width of Q, K and V.</summary>
+    /// <summary>Width of Q, K and V: 8.</summary>
     public const long HiddenDim = 8;
-    /// <summary>Number of trainable parameters, as TorchSharp counts them.</summary>
+    /// <summary>Number of trainable parameters, as TorchSharp counts them: 800 parameters.</summary>
     public const long ParameterCount = 800;
 
     private readonly global::TorchSharp.Modules.Linear q_proj;

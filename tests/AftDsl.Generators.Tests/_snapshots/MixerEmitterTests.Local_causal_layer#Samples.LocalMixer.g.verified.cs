@@ -16,25 +16,25 @@ namespace Samples;
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class LocalMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>AftLocal 'LocalMixer'</c>.</summary>
     public const string LayerName = "AftLocal 'LocalMixer'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, T, 256] with 1 ≤ T ≤ 1024</c>.</summary>
     public const string InputShape = "[B, T, 256] with 1 ≤ T ≤ 1024";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 256]</c>.</summary>
     public const string OutputShape = "[B, T, 256]";
-    /// <summary>Longest sequence length T that forward accepts.</summary>
+    /// <summary>Longest sequence length T that forward accepts: 1,024.</summary>
     public const long MaxLength = 1024;
-    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ.</summary>
+    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ: 64.</summary>
     public const long FactorRank = 64;
-    /// <summary>The window s: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.</summary>
+    /// <summary>The window s = 32: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.</summary>
     public const long Window = 32;
-    /// <summary>True when position t sees positions ≤ t only.</summary>
+    /// <summary>True when position t sees positions ≤ t only: <c>true</c>.</summary>
     public const bool Causal = true;
-    /// <summary>Width of the input and output features.</summary>
+    /// <summary>Width of the input and output features: 256.</summary>
     public const long Dim = 256;
-    /// <summary>Width of Q, K and V.</summary>
+    /// <summary>Width of Q, K and V: 256.</summary>
     public const long HiddenDim = 256;
-    /// <summary>Number of trainable parameters, as TorchSharp counts them.</summary>
+    /// <summary>Number of trainable parameters, as TorchSharp counts them: 394,240 parameters.</summary>
     public const long ParameterCount = 394240;
 
     private readonly global::TorchSharp.Modules.Linear q_proj;

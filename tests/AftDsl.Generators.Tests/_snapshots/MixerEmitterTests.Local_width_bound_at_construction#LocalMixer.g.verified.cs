@@ -14,23 +14,23 @@
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class LocalMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>AftLocal 'LocalMixer'</c>.</summary>
     public const string LayerName = "AftLocal 'LocalMixer'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, T, Dim] with 1 ≤ T ≤ 512</c>.</summary>
     public const string InputShape = "[B, T, Dim] with 1 ≤ T ≤ 512";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, Dim]</c>.</summary>
     public const string OutputShape = "[B, T, Dim]";
-    /// <summary>Longest sequence length T that forward accepts.</summary>
+    /// <summary>Longest sequence length T that forward accepts: 512.</summary>
     public const long MaxLength = 512;
-    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ.</summary>
+    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ: 128.</summary>
     public const long FactorRank = 128;
-    /// <summary>The window s: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.</summary>
+    /// <summary>The window s = 8: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.</summary>
     public const long Window = 8;
-    /// <summary>True when position t sees positions ≤ t only.</summary>
+    /// <summary>True when position t sees positions ≤ t only: <c>false</c>.</summary>
     public const bool Causal = false;
     /// <summary>Width of the input and output features, given to the constructor.</summary>
     public long Dim { get; }
-    /// <summary>Width of Q, K and V.</summary>
+    /// <summary>Width of Q, K and V: 128.</summary>
     public const long HiddenDim = 128;
 
     private readonly global::TorchSharp.Modules.Linear q_proj;

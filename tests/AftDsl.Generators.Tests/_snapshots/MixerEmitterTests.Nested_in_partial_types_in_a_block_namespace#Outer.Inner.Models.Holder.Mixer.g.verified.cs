@@ -20,23 +20,23 @@ partial class Models
         [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
         partial class Mixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
         {
-            /// <summary>How errors name this layer.</summary>
+            /// <summary>How errors name this layer: <c>AftFull 'Mixer'</c>.</summary>
             public const string LayerName = "AftFull 'Mixer'";
-            /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+            /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, T, 32] with 1 ≤ T ≤ 64</c>.</summary>
             public const string InputShape = "[B, T, 32] with 1 ≤ T ≤ 64";
-            /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+            /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 32]</c>.</summary>
             public const string OutputShape = "[B, T, 32]";
-            /// <summary>Longest sequence length T that forward accepts.</summary>
+            /// <summary>Longest sequence length T that forward accepts: 64.</summary>
             public const long MaxLength = 64;
-            /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ.</summary>
+            /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ: 8.</summary>
             public const long FactorRank = 8;
-            /// <summary>True when position t sees positions ≤ t only.</summary>
+            /// <summary>True when position t sees positions ≤ t only: <c>false</c>.</summary>
             public const bool Causal = false;
-            /// <summary>Width of the input and output features.</summary>
+            /// <summary>Width of the input and output features: 32.</summary>
             public const long Dim = 32;
-            /// <summary>Width of Q, K and V.</summary>
+            /// <summary>Width of Q, K and V: 48.</summary>
             public const long HiddenDim = 48;
-            /// <summary>Number of trainable parameters, as TorchSharp counts them.</summary>
+            /// <summary>Number of trainable parameters, as TorchSharp counts them: 7,344 parameters.</summary>
             public const long ParameterCount = 7344;
 
             private readonly global::TorchSharp.Modules.Linear q_proj;

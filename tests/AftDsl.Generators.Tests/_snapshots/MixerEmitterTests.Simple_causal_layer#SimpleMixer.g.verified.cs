@@ -13,19 +13,19 @@
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class SimpleMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>AftSimple 'SimpleMixer'</c>.</summary>
     public const string LayerName = "AftSimple 'SimpleMixer'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, T, 128] for any T ≥ 1</c>.</summary>
     public const string InputShape = "[B, T, 128] for any T ≥ 1";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 128]</c>.</summary>
     public const string OutputShape = "[B, T, 128]";
-    /// <summary>True when position t sees positions ≤ t only.</summary>
+    /// <summary>True when position t sees positions ≤ t only: <c>true</c>.</summary>
     public const bool Causal = true;
-    /// <summary>Width of the input and output features.</summary>
+    /// <summary>Width of the input and output features: 128.</summary>
     public const long Dim = 128;
-    /// <summary>Width of Q, K and V.</summary>
+    /// <summary>Width of Q, K and V: 128.</summary>
     public const long HiddenDim = 128;
-    /// <summary>Number of trainable parameters, as TorchSharp counts them.</summary>
+    /// <summary>Number of trainable parameters, as TorchSharp counts them: 66,048 parameters.</summary>
     public const long ParameterCount = 66048;
 
     private readonly global::TorchSharp.Modules.Linear q_proj;

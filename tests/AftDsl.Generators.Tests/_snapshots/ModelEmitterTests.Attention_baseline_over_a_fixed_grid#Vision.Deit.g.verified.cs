@@ -8,41 +8,46 @@ namespace Vision;
 /// Model declared with AftDsl: input <c>[B, 3, 224, 224] float images</c>; output <c>[B, 1000] (class logits)</c>.
 /// </summary>
 /// <remarks>
-/// Stages, in order (state-dict prefix in parentheses):
+/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
 /// <list type="number">
-/// <item><c>Patches</c> (<c>patches</c>): 16×16 patch embedding to width 384, 295296 parameters.</item>
-/// <item><c>Positions</c> (<c>positions</c>): learned positions [14, 14, 384], 75264 parameters.</item>
-/// <item><c>Body</c> (<c>body</c>): 12 pre-LN blocks of Vision.Attention and a 4× GELU FFN, the grid mixed as one sequence, 21293568 parameters.</item>
-/// <item><c>Norm</c> (<c>norm</c>): final LayerNorm, 768 parameters.</item>
-/// <item><c>Head</c> (<c>head</c>): global average pooling and 1000 class logits, 385000 parameters.</item>
+/// <item><c>Patches</c> (<c>patches.</c>): <c>[B, 3, 224, 224] (images)</c> → <c>[B, 14, 14, 384]</c>; 16×16 patch
+/// embedding to width 384; 295,296 parameters.</item>
+/// <item><c>Positions</c> (<c>positions.</c>): <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; learned positions
+/// [14, 14, 384]; 75,264 parameters.</item>
+/// <item><c>Body</c> (<c>body.</c>): <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; 12 pre-LN blocks of
+/// Vision.Attention and a 4× GELU FFN, the grid mixed as one sequence; 21,293,568 parameters.</item>
+/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; final LayerNorm; 768
+/// parameters.</item>
+/// <item><c>Head</c> (<c>head.</c>): <c>[B, 14, 14, 384]</c> → <c>[B, 1000] (class logits)</c>; global average pooling
+/// and 1000 class logits; 385,000 parameters.</item>
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class Deit : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'Deit'</c>.</summary>
     public const string ModelName = "AftModel 'Deit'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, 3, 224, 224] float images</c>.</summary>
     public const string InputShape = "[B, 3, 224, 224] float images";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, 1000] (class logits)</c>.</summary>
     public const string OutputShape = "[B, 1000] (class logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>false</c>.</summary>
     public const bool Causal = false;
-    /// <summary>Image channels.</summary>
+    /// <summary>Image channels: 3.</summary>
     public const long Channels = 3;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 384.</summary>
     public const long Dim = 384;
-    /// <summary>Trainable parameters of <c>Patches</c>.</summary>
+    /// <summary>Trainable parameters of <c>Patches</c>: 295,296 parameters.</summary>
     public const long PatchesParameterCount = 295296;
-    /// <summary>Trainable parameters of <c>Positions</c>.</summary>
+    /// <summary>Trainable parameters of <c>Positions</c>: 75,264 parameters.</summary>
     public const long PositionsParameterCount = 75264;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 21,293,568 parameters.</summary>
     public const long BodyParameterCount = 21293568;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 768 parameters.</summary>
     public const long NormParameterCount = 768;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 385,000 parameters.</summary>
     public const long HeadParameterCount = 385000;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 22,049,896 parameters.</summary>
     public const long ParameterCount = 22049896;
 
     private readonly global::AftDsl.Modules.PatchEmbedding patches;
@@ -51,10 +56,34 @@ partial class Deit : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::AftDsl.Modules.ClassifierHead head;
 
+    /// <summary>
+    /// Stage 1 of 5, 16×16 patch embedding to width 384: <c>[B, 3, 224, 224] (images)</c> → <c>[B, 14, 14, 384]</c>;
+    /// 295,296 parameters; state-dict prefix <c>patches.</c>.
+    /// </summary>
     internal partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
+
+    /// <summary>
+    /// Stage 2 of 5, learned positions [14, 14, 384]: <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; 75,264
+    /// parameters; state-dict prefix <c>positions.</c>.
+    /// </summary>
     internal partial global::AftDsl.Modules.PositionEmbedding Positions { get => this.positions; }
+
+    /// <summary>
+    /// Stage 3 of 5, 12 pre-LN blocks of Vision.Attention and a 4× GELU FFN, the grid mixed as one sequence:
+    /// <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; 21,293,568 parameters; state-dict prefix <c>body.</c>.
+    /// </summary>
     internal partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+
+    /// <summary>
+    /// Stage 4 of 5, final LayerNorm: <c>[B, 14, 14, 384]</c> → <c>[B, 14, 14, 384]</c>; 768 parameters; state-dict
+    /// prefix <c>norm.</c>.
+    /// </summary>
     internal partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+
+    /// <summary>
+    /// Stage 5 of 5, global average pooling and 1000 class logits: <c>[B, 14, 14, 384]</c> →
+    /// <c>[B, 1000] (class logits)</c>; 385,000 parameters; state-dict prefix <c>head.</c>.
+    /// </summary>
     internal partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>

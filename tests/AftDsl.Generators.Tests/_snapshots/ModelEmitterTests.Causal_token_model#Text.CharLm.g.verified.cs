@@ -8,40 +8,45 @@ namespace Text;
 /// Causal model declared with AftDsl: input <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 1024</c>; output <c>[B, T, 256] (logits)</c>.
 /// </summary>
 /// <remarks>
-/// Stages, in order (state-dict prefix in parentheses):
+/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
 /// <list type="number">
-/// <item><c>Embed</c> (<c>embed</c>): token embedding to width 256, 65536 parameters.</item>
-/// <item><c>Body</c> (<c>body</c>): 4 pre-LN blocks of Text.TextMixer and a 4× GELU FFN, 4207616 parameters.</item>
-/// <item><c>Norm</c> (<c>norm</c>): final LayerNorm, 512 parameters.</item>
-/// <item><c>Head</c> (<c>head</c>): logits over 256 classes per position, 65792 parameters.</item>
+/// <item><c>Embed</c> (<c>embed.</c>): <c>[B, T] (token ids)</c> → <c>[B, T, 256]</c>; token embedding to width 256;
+/// 65,536 parameters.</item>
+/// <item><c>Body</c> (<c>body.</c>): <c>[B, T, 256]</c> → <c>[B, T, 256]</c>; 4 pre-LN blocks of Text.TextMixer and a
+/// 4× GELU FFN; 4,207,616 parameters.</item>
+/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, T, 256]</c> → <c>[B, T, 256]</c>; final LayerNorm; 512 parameters.</item>
+/// <item><c>Head</c> (<c>head.</c>): <c>[B, T, 256]</c> → <c>[B, T, 256] (logits)</c>; logits over 256 classes per
+/// position; 65,792 parameters.</item>
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class CharLm : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'CharLm'</c>.</summary>
     public const string ModelName = "AftModel 'CharLm'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>
+    /// Symbolic shape that <see cref="forward"/> accepts: <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 1024</c>.
+    /// </summary>
     public const string InputShape = "[B, T] int64 token ids below 256, 1 ≤ T ≤ 1024";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 256] (logits)</c>.</summary>
     public const string OutputShape = "[B, T, 256] (logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>true</c>.</summary>
     public const bool Causal = true;
-    /// <summary>Number of distinct token ids.</summary>
+    /// <summary>Number of distinct token ids: 256.</summary>
     public const long Vocab = 256;
-    /// <summary>Longest input sequence T.</summary>
+    /// <summary>Longest input sequence T: 1,024.</summary>
     public const long MaxLength = 1024;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 256.</summary>
     public const long Dim = 256;
-    /// <summary>Trainable parameters of <c>Embed</c>.</summary>
+    /// <summary>Trainable parameters of <c>Embed</c>: 65,536 parameters.</summary>
     public const long EmbedParameterCount = 65536;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 4,207,616 parameters.</summary>
     public const long BodyParameterCount = 4207616;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 512 parameters.</summary>
     public const long NormParameterCount = 512;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 65,792 parameters.</summary>
     public const long HeadParameterCount = 65792;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 4,339,456 parameters.</summary>
     public const long ParameterCount = 4339456;
 
     private readonly global::TorchSharp.Modules.Embedding embed;
@@ -49,9 +54,28 @@ partial class CharLm : global::TorchSharp.torch.nn.Module<global::TorchSharp.tor
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::TorchSharp.Modules.Linear head;
 
+    /// <summary>
+    /// Stage 1 of 4, token embedding to width 256: <c>[B, T] (token ids)</c> → <c>[B, T, 256]</c>; 65,536 parameters;
+    /// state-dict prefix <c>embed.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.Embedding Embed { get => this.embed; }
+
+    /// <summary>
+    /// Stage 2 of 4, 4 pre-LN blocks of Text.TextMixer and a 4× GELU FFN: <c>[B, T, 256]</c> → <c>[B, T, 256]</c>;
+    /// 4,207,616 parameters; state-dict prefix <c>body.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+
+    /// <summary>
+    /// Stage 3 of 4, final LayerNorm: <c>[B, T, 256]</c> → <c>[B, T, 256]</c>; 512 parameters; state-dict prefix
+    /// <c>norm.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+
+    /// <summary>
+    /// Stage 4 of 4, logits over 256 classes per position: <c>[B, T, 256]</c> → <c>[B, T, 256] (logits)</c>; 65,792
+    /// parameters; state-dict prefix <c>head.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.Linear Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>

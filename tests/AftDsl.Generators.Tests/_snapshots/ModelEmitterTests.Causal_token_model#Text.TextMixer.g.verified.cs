@@ -16,19 +16,19 @@ namespace Text;
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class TextMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>AftLocal 'TextMixer'</c>.</summary>
     public const string LayerName = "AftLocal 'TextMixer'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, T, Dim] with 1 ≤ T ≤ 1024</c>.</summary>
     public const string InputShape = "[B, T, Dim] with 1 ≤ T ≤ 1024";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, Dim]</c>.</summary>
     public const string OutputShape = "[B, T, Dim]";
-    /// <summary>Longest sequence length T that forward accepts.</summary>
+    /// <summary>Longest sequence length T that forward accepts: 1,024.</summary>
     public const long MaxLength = 1024;
-    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ.</summary>
+    /// <summary>Rank of the factorised position bias w = pos_u·pos_wᵀ: 128.</summary>
     public const long FactorRank = 128;
-    /// <summary>The window s: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.</summary>
+    /// <summary>The window s = 32: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.</summary>
     public const long Window = 32;
-    /// <summary>True when position t sees positions ≤ t only.</summary>
+    /// <summary>True when position t sees positions ≤ t only: <c>true</c>.</summary>
     public const bool Causal = true;
     /// <summary>Width of the input and output features, given to the constructor.</summary>
     public long Dim { get; }

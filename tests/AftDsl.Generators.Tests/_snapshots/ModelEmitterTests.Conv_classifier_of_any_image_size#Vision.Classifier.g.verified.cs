@@ -8,38 +8,42 @@ namespace Vision;
 /// Model declared with AftDsl: input <c>[B, 3, H, W] float images</c>; output <c>[B, 1000] (class logits)</c>.
 /// </summary>
 /// <remarks>
-/// Stages, in order (state-dict prefix in parentheses):
+/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
 /// <list type="number">
-/// <item><c>Patches</c> (<c>patches</c>): 16×16 patch embedding to width 384, 295296 parameters.</item>
-/// <item><c>Body</c> (<c>body</c>): 12 pre-LN blocks of Vision.PatchMixer and a 4× GELU FFN, 19686912 parameters.</item>
-/// <item><c>Norm</c> (<c>norm</c>): final LayerNorm, 768 parameters.</item>
-/// <item><c>Head</c> (<c>head</c>): global average pooling and 1000 class logits, 385000 parameters.</item>
+/// <item><c>Patches</c> (<c>patches.</c>): <c>[B, 3, H, W] (images)</c> → <c>[B, H, W, 384]</c>; 16×16 patch embedding
+/// to width 384; 295,296 parameters.</item>
+/// <item><c>Body</c> (<c>body.</c>): <c>[B, H, W, 384]</c> → <c>[B, H, W, 384]</c>; 12 pre-LN blocks of
+/// Vision.PatchMixer and a 4× GELU FFN; 19,686,912 parameters.</item>
+/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, H, W, 384]</c> → <c>[B, H, W, 384]</c>; final LayerNorm; 768
+/// parameters.</item>
+/// <item><c>Head</c> (<c>head.</c>): <c>[B, H, W, 384]</c> → <c>[B, 1000] (class logits)</c>; global average pooling
+/// and 1000 class logits; 385,000 parameters.</item>
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class Classifier : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'Classifier'</c>.</summary>
     public const string ModelName = "AftModel 'Classifier'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, 3, H, W] float images</c>.</summary>
     public const string InputShape = "[B, 3, H, W] float images";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, 1000] (class logits)</c>.</summary>
     public const string OutputShape = "[B, 1000] (class logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>false</c>.</summary>
     public const bool Causal = false;
-    /// <summary>Image channels.</summary>
+    /// <summary>Image channels: 3.</summary>
     public const long Channels = 3;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 384.</summary>
     public const long Dim = 384;
-    /// <summary>Trainable parameters of <c>Patches</c>.</summary>
+    /// <summary>Trainable parameters of <c>Patches</c>: 295,296 parameters.</summary>
     public const long PatchesParameterCount = 295296;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 19,686,912 parameters.</summary>
     public const long BodyParameterCount = 19686912;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 768 parameters.</summary>
     public const long NormParameterCount = 768;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 385,000 parameters.</summary>
     public const long HeadParameterCount = 385000;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 20,367,976 parameters.</summary>
     public const long ParameterCount = 20367976;
 
     private readonly global::AftDsl.Modules.PatchEmbedding patches;
@@ -47,9 +51,28 @@ partial class Classifier : global::TorchSharp.torch.nn.Module<global::TorchSharp
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::AftDsl.Modules.ClassifierHead head;
 
+    /// <summary>
+    /// Stage 1 of 4, 16×16 patch embedding to width 384: <c>[B, 3, H, W] (images)</c> → <c>[B, H, W, 384]</c>; 295,296
+    /// parameters; state-dict prefix <c>patches.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
+
+    /// <summary>
+    /// Stage 2 of 4, 12 pre-LN blocks of Vision.PatchMixer and a 4× GELU FFN: <c>[B, H, W, 384]</c> →
+    /// <c>[B, H, W, 384]</c>; 19,686,912 parameters; state-dict prefix <c>body.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+
+    /// <summary>
+    /// Stage 3 of 4, final LayerNorm: <c>[B, H, W, 384]</c> → <c>[B, H, W, 384]</c>; 768 parameters; state-dict prefix
+    /// <c>norm.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+
+    /// <summary>
+    /// Stage 4 of 4, global average pooling and 1000 class logits: <c>[B, H, W, 384]</c> →
+    /// <c>[B, 1000] (class logits)</c>; 385,000 parameters; state-dict prefix <c>head.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>

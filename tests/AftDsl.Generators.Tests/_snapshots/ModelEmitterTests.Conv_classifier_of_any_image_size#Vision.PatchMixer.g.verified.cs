@@ -16,17 +16,19 @@ namespace Vision;
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class PatchMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>AftConv 'PatchMixer'</c>.</summary>
     public const string LayerName = "AftConv 'PatchMixer'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, H, W, Dim] for any H, W</c>.</summary>
     public const string InputShape = "[B, H, W, Dim] for any H, W";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, H, W, Dim]</c>.</summary>
     public const string OutputShape = "[B, H, W, Dim]";
-    /// <summary>Number of heads: K has one channel per head, and each head's kernel is shared by its Dim / Heads channels.</summary>
+    /// <summary>
+    /// 32 heads: K has one channel per head, and each head's kernel is shared by its Dim / Heads channels.
+    /// </summary>
     public const long Heads = 32;
-    /// <summary>Kernel size s: the kernel is s × s.</summary>
+    /// <summary>Kernel size s = 7: the kernel is s × s.</summary>
     public const long Window = 7;
-    /// <summary>False: a grid has no order of positions.</summary>
+    /// <summary><c>false</c>: a grid has no order of positions.</summary>
     public const bool Causal = false;
     /// <summary>Width of the input and output features, given to the constructor.</summary>
     public long Dim { get; }

@@ -8,38 +8,42 @@ namespace AftLab.Models;
 /// Model declared with AftDsl: input <c>[B, 1, H, W] float images</c>; output <c>[B, 10] (class logits)</c>.
 /// </summary>
 /// <remarks>
-/// Stages, in order (state-dict prefix in parentheses):
+/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
 /// <list type="number">
-/// <item><c>Patches</c> (<c>patches</c>): 2×2 patch embedding to width 64, 320 parameters.</item>
-/// <item><c>Body</c> (<c>body</c>): 2 pre-LN blocks of AftLab.Models.ImageConvMixer and a 4× GELU FFN, 93120 parameters.</item>
-/// <item><c>Norm</c> (<c>norm</c>): final LayerNorm, 128 parameters.</item>
-/// <item><c>Head</c> (<c>head</c>): global average pooling and 10 class logits, 650 parameters.</item>
+/// <item><c>Patches</c> (<c>patches.</c>): <c>[B, 1, H, W] (images)</c> → <c>[B, H, W, 64]</c>; 2×2 patch embedding to
+/// width 64; 320 parameters.</item>
+/// <item><c>Body</c> (<c>body.</c>): <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; 2 pre-LN blocks of
+/// AftLab.Models.ImageConvMixer and a 4× GELU FFN; 93,120 parameters.</item>
+/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; final LayerNorm; 128
+/// parameters.</item>
+/// <item><c>Head</c> (<c>head.</c>): <c>[B, H, W, 64]</c> → <c>[B, 10] (class logits)</c>; global average pooling and
+/// 10 class logits; 650 parameters.</item>
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class ConvClassifier : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'ConvClassifier'</c>.</summary>
     public const string ModelName = "AftModel 'ConvClassifier'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, 1, H, W] float images</c>.</summary>
     public const string InputShape = "[B, 1, H, W] float images";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, 10] (class logits)</c>.</summary>
     public const string OutputShape = "[B, 10] (class logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>false</c>.</summary>
     public const bool Causal = false;
-    /// <summary>Image channels.</summary>
+    /// <summary>Image channels: 1.</summary>
     public const long Channels = 1;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 64.</summary>
     public const long Dim = 64;
-    /// <summary>Trainable parameters of <c>Patches</c>.</summary>
+    /// <summary>Trainable parameters of <c>Patches</c>: 320 parameters.</summary>
     public const long PatchesParameterCount = 320;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 93,120 parameters.</summary>
     public const long BodyParameterCount = 93120;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 128 parameters.</summary>
     public const long NormParameterCount = 128;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 650 parameters.</summary>
     public const long HeadParameterCount = 650;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 94,218 parameters.</summary>
     public const long ParameterCount = 94218;
 
     private readonly global::AftDsl.Modules.PatchEmbedding patches;
@@ -47,9 +51,28 @@ partial class ConvClassifier : global::TorchSharp.torch.nn.Module<global::TorchS
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::AftDsl.Modules.ClassifierHead head;
 
+    /// <summary>
+    /// Stage 1 of 4, 2×2 patch embedding to width 64: <c>[B, 1, H, W] (images)</c> → <c>[B, H, W, 64]</c>; 320
+    /// parameters; state-dict prefix <c>patches.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
+
+    /// <summary>
+    /// Stage 2 of 4, 2 pre-LN blocks of AftLab.Models.ImageConvMixer and a 4× GELU FFN: <c>[B, H, W, 64]</c> →
+    /// <c>[B, H, W, 64]</c>; 93,120 parameters; state-dict prefix <c>body.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+
+    /// <summary>
+    /// Stage 3 of 4, final LayerNorm: <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; 128 parameters; state-dict prefix
+    /// <c>norm.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+
+    /// <summary>
+    /// Stage 4 of 4, global average pooling and 10 class logits: <c>[B, H, W, 64]</c> → <c>[B, 10] (class logits)</c>;
+    /// 650 parameters; state-dict prefix <c>head.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>

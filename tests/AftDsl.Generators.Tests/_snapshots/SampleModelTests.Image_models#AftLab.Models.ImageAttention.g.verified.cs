@@ -15,15 +15,15 @@ namespace AftLab.Models;
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class ImageAttention : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer.</summary>
+    /// <summary>How errors name this layer: <c>MultiHeadAttention 'ImageAttention'</c>.</summary>
     public const string LayerName = "MultiHeadAttention 'ImageAttention'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, T, Dim] for any T ≥ 1</c>.</summary>
     public const string InputShape = "[B, T, Dim] for any T ≥ 1";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, Dim]</c>.</summary>
     public const string OutputShape = "[B, T, Dim]";
-    /// <summary>Number of attention heads, each Dim / Heads wide.</summary>
+    /// <summary>4 attention heads, each Dim / Heads wide.</summary>
     public const long Heads = 4;
-    /// <summary>True when position t sees positions ≤ t only.</summary>
+    /// <summary>True when position t sees positions ≤ t only: <c>false</c>.</summary>
     public const bool Causal = false;
     /// <summary>Width of the input and output features, given to the constructor.</summary>
     public long Dim { get; }

@@ -8,40 +8,45 @@ namespace AftLab.Models;
 /// Causal model declared with AftDsl: input <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 784</c>; output <c>[B, T, 256] (logits)</c>.
 /// </summary>
 /// <remarks>
-/// Stages, in order (state-dict prefix in parentheses):
+/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
 /// <list type="number">
-/// <item><c>Embed</c> (<c>embed</c>): token embedding to width 64, 16384 parameters.</item>
-/// <item><c>Body</c> (<c>body</c>): 2 pre-LN blocks of AftLab.Models.PixelFullMixer and a 4× GELU FFN, 150144 parameters.</item>
-/// <item><c>Norm</c> (<c>norm</c>): final LayerNorm, 128 parameters.</item>
-/// <item><c>Head</c> (<c>head</c>): logits over 256 classes per position, 16640 parameters.</item>
+/// <item><c>Embed</c> (<c>embed.</c>): <c>[B, T] (token ids)</c> → <c>[B, T, 64]</c>; token embedding to width 64;
+/// 16,384 parameters.</item>
+/// <item><c>Body</c> (<c>body.</c>): <c>[B, T, 64]</c> → <c>[B, T, 64]</c>; 2 pre-LN blocks of
+/// AftLab.Models.PixelFullMixer and a 4× GELU FFN; 150,144 parameters.</item>
+/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, T, 64]</c> → <c>[B, T, 64]</c>; final LayerNorm; 128 parameters.</item>
+/// <item><c>Head</c> (<c>head.</c>): <c>[B, T, 64]</c> → <c>[B, T, 256] (logits)</c>; logits over 256 classes per
+/// position; 16,640 parameters.</item>
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class PixelFull : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'PixelFull'</c>.</summary>
     public const string ModelName = "AftModel 'PixelFull'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>
+    /// Symbolic shape that <see cref="forward"/> accepts: <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 784</c>.
+    /// </summary>
     public const string InputShape = "[B, T] int64 token ids below 256, 1 ≤ T ≤ 784";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 256] (logits)</c>.</summary>
     public const string OutputShape = "[B, T, 256] (logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>true</c>.</summary>
     public const bool Causal = true;
-    /// <summary>Number of distinct token ids.</summary>
+    /// <summary>Number of distinct token ids: 256.</summary>
     public const long Vocab = 256;
-    /// <summary>Longest input sequence T.</summary>
+    /// <summary>Longest input sequence T: 784.</summary>
     public const long MaxLength = 784;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 64.</summary>
     public const long Dim = 64;
-    /// <summary>Trainable parameters of <c>Embed</c>.</summary>
+    /// <summary>Trainable parameters of <c>Embed</c>: 16,384 parameters.</summary>
     public const long EmbedParameterCount = 16384;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 150,144 parameters.</summary>
     public const long BodyParameterCount = 150144;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 128 parameters.</summary>
     public const long NormParameterCount = 128;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 16,640 parameters.</summary>
     public const long HeadParameterCount = 16640;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 183,296 parameters.</summary>
     public const long ParameterCount = 183296;
 
     private readonly global::TorchSharp.Modules.Embedding embed;
@@ -49,9 +54,28 @@ partial class PixelFull : global::TorchSharp.torch.nn.Module<global::TorchSharp.
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::TorchSharp.Modules.Linear head;
 
+    /// <summary>
+    /// Stage 1 of 4, token embedding to width 64: <c>[B, T] (token ids)</c> → <c>[B, T, 64]</c>; 16,384 parameters;
+    /// state-dict prefix <c>embed.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.Embedding Embed { get => this.embed; }
+
+    /// <summary>
+    /// Stage 2 of 4, 2 pre-LN blocks of AftLab.Models.PixelFullMixer and a 4× GELU FFN: <c>[B, T, 64]</c> →
+    /// <c>[B, T, 64]</c>; 150,144 parameters; state-dict prefix <c>body.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+
+    /// <summary>
+    /// Stage 3 of 4, final LayerNorm: <c>[B, T, 64]</c> → <c>[B, T, 64]</c>; 128 parameters; state-dict prefix
+    /// <c>norm.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+
+    /// <summary>
+    /// Stage 4 of 4, logits over 256 classes per position: <c>[B, T, 64]</c> → <c>[B, T, 256] (logits)</c>; 16,640
+    /// parameters; state-dict prefix <c>head.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.Linear Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>

@@ -8,40 +8,45 @@ namespace AftLab.Models;
 /// Causal model declared with AftDsl: input <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 256</c>; output <c>[B, T, 256] (logits)</c>.
 /// </summary>
 /// <remarks>
-/// Stages, in order (state-dict prefix in parentheses):
+/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
 /// <list type="number">
-/// <item><c>Embed</c> (<c>embed</c>): token embedding to width 128, 32768 parameters.</item>
-/// <item><c>Body</c> (<c>body</c>): 2 pre-LN blocks of AftLab.Models.TextFullMixer and a 4× GELU FFN, 429312 parameters.</item>
-/// <item><c>Norm</c> (<c>norm</c>): final LayerNorm, 256 parameters.</item>
-/// <item><c>Head</c> (<c>head</c>): logits over 256 classes per position, 33024 parameters.</item>
+/// <item><c>Embed</c> (<c>embed.</c>): <c>[B, T] (token ids)</c> → <c>[B, T, 128]</c>; token embedding to width 128;
+/// 32,768 parameters.</item>
+/// <item><c>Body</c> (<c>body.</c>): <c>[B, T, 128]</c> → <c>[B, T, 128]</c>; 2 pre-LN blocks of
+/// AftLab.Models.TextFullMixer and a 4× GELU FFN; 429,312 parameters.</item>
+/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, T, 128]</c> → <c>[B, T, 128]</c>; final LayerNorm; 256 parameters.</item>
+/// <item><c>Head</c> (<c>head.</c>): <c>[B, T, 128]</c> → <c>[B, T, 256] (logits)</c>; logits over 256 classes per
+/// position; 33,024 parameters.</item>
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class ByteLmFull : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'ByteLmFull'</c>.</summary>
     public const string ModelName = "AftModel 'ByteLmFull'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>
+    /// Symbolic shape that <see cref="forward"/> accepts: <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 256</c>.
+    /// </summary>
     public const string InputShape = "[B, T] int64 token ids below 256, 1 ≤ T ≤ 256";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 256] (logits)</c>.</summary>
     public const string OutputShape = "[B, T, 256] (logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>true</c>.</summary>
     public const bool Causal = true;
-    /// <summary>Number of distinct token ids.</summary>
+    /// <summary>Number of distinct token ids: 256.</summary>
     public const long Vocab = 256;
-    /// <summary>Longest input sequence T.</summary>
+    /// <summary>Longest input sequence T: 256.</summary>
     public const long MaxLength = 256;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 128.</summary>
     public const long Dim = 128;
-    /// <summary>Trainable parameters of <c>Embed</c>.</summary>
+    /// <summary>Trainable parameters of <c>Embed</c>: 32,768 parameters.</summary>
     public const long EmbedParameterCount = 32768;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 429,312 parameters.</summary>
     public const long BodyParameterCount = 429312;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 256 parameters.</summary>
     public const long NormParameterCount = 256;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 33,024 parameters.</summary>
     public const long HeadParameterCount = 33024;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 495,360 parameters.</summary>
     public const long ParameterCount = 495360;
 
     private readonly global::TorchSharp.Modules.Embedding embed;
@@ -49,9 +54,28 @@ partial class ByteLmFull : global::TorchSharp.torch.nn.Module<global::TorchSharp
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::TorchSharp.Modules.Linear head;
 
+    /// <summary>
+    /// Stage 1 of 4, token embedding to width 128: <c>[B, T] (token ids)</c> → <c>[B, T, 128]</c>; 32,768 parameters;
+    /// state-dict prefix <c>embed.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.Embedding Embed { get => this.embed; }
+
+    /// <summary>
+    /// Stage 2 of 4, 2 pre-LN blocks of AftLab.Models.TextFullMixer and a 4× GELU FFN: <c>[B, T, 128]</c> →
+    /// <c>[B, T, 128]</c>; 429,312 parameters; state-dict prefix <c>body.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+
+    /// <summary>
+    /// Stage 3 of 4, final LayerNorm: <c>[B, T, 128]</c> → <c>[B, T, 128]</c>; 256 parameters; state-dict prefix
+    /// <c>norm.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+
+    /// <summary>
+    /// Stage 4 of 4, logits over 256 classes per position: <c>[B, T, 128]</c> → <c>[B, T, 256] (logits)</c>; 33,024
+    /// parameters; state-dict prefix <c>head.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.Linear Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>

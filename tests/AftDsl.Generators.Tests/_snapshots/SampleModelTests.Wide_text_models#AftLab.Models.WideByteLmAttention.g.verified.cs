@@ -8,43 +8,49 @@ namespace AftLab.Models;
 /// Causal model declared with AftDsl: input <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 4096</c>; output <c>[B, T, 256] (logits)</c>.
 /// </summary>
 /// <remarks>
-/// Stages, in order (state-dict prefix in parentheses):
+/// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
 /// <list type="number">
-/// <item><c>Embed</c> (<c>embed</c>): token embedding to width 512, 131072 parameters.</item>
-/// <item><c>Positions</c> (<c>positions</c>): learned positions [4096, 512], 2097152 parameters.</item>
-/// <item><c>Body</c> (<c>body</c>): 12 pre-LN blocks of AftLab.Models.WideAttention and a 4× GELU FFN, 37828608 parameters.</item>
-/// <item><c>Norm</c> (<c>norm</c>): final LayerNorm, 1024 parameters.</item>
-/// <item><c>Head</c> (<c>head</c>): logits over 256 classes per position, 131328 parameters.</item>
+/// <item><c>Embed</c> (<c>embed.</c>): <c>[B, T] (token ids)</c> → <c>[B, T, 512]</c>; token embedding to width 512;
+/// 131,072 parameters.</item>
+/// <item><c>Positions</c> (<c>positions.</c>): <c>[B, T, 512]</c> → <c>[B, T, 512]</c>; learned positions [4096, 512];
+/// 2,097,152 parameters.</item>
+/// <item><c>Body</c> (<c>body.</c>): <c>[B, T, 512]</c> → <c>[B, T, 512]</c>; 12 pre-LN blocks of
+/// AftLab.Models.WideAttention and a 4× GELU FFN; 37,828,608 parameters.</item>
+/// <item><c>Norm</c> (<c>norm.</c>): <c>[B, T, 512]</c> → <c>[B, T, 512]</c>; final LayerNorm; 1,024 parameters.</item>
+/// <item><c>Head</c> (<c>head.</c>): <c>[B, T, 512]</c> → <c>[B, T, 256] (logits)</c>; logits over 256 classes per
+/// position; 131,328 parameters.</item>
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
 partial class WideByteLmAttention : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model.</summary>
+    /// <summary>How errors name this model: <c>AftModel 'WideByteLmAttention'</c>.</summary>
     public const string ModelName = "AftModel 'WideByteLmAttention'";
-    /// <summary>Symbolic shape that <see cref="forward"/> accepts.</summary>
+    /// <summary>
+    /// Symbolic shape that <see cref="forward"/> accepts: <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 4096</c>.
+    /// </summary>
     public const string InputShape = "[B, T] int64 token ids below 256, 1 ≤ T ≤ 4096";
-    /// <summary>Symbolic shape that <see cref="forward"/> returns.</summary>
+    /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, T, 256] (logits)</c>.</summary>
     public const string OutputShape = "[B, T, 256] (logits)";
-    /// <summary>True when position t sees positions ≤ t only, in every mixer.</summary>
+    /// <summary>True when position t sees positions ≤ t only, in every mixer: <c>true</c>.</summary>
     public const bool Causal = true;
-    /// <summary>Number of distinct token ids.</summary>
+    /// <summary>Number of distinct token ids: 256.</summary>
     public const long Vocab = 256;
-    /// <summary>Longest input sequence T.</summary>
+    /// <summary>Longest input sequence T: 4,096.</summary>
     public const long MaxLength = 4096;
-    /// <summary>Width of the stream between the stages.</summary>
+    /// <summary>Width of the stream between the stages: 512.</summary>
     public const long Dim = 512;
-    /// <summary>Trainable parameters of <c>Embed</c>.</summary>
+    /// <summary>Trainable parameters of <c>Embed</c>: 131,072 parameters.</summary>
     public const long EmbedParameterCount = 131072;
-    /// <summary>Trainable parameters of <c>Positions</c>.</summary>
+    /// <summary>Trainable parameters of <c>Positions</c>: 2,097,152 parameters.</summary>
     public const long PositionsParameterCount = 2097152;
-    /// <summary>Trainable parameters of <c>Body</c>.</summary>
+    /// <summary>Trainable parameters of <c>Body</c>: 37,828,608 parameters.</summary>
     public const long BodyParameterCount = 37828608;
-    /// <summary>Trainable parameters of <c>Norm</c>.</summary>
+    /// <summary>Trainable parameters of <c>Norm</c>: 1,024 parameters.</summary>
     public const long NormParameterCount = 1024;
-    /// <summary>Trainable parameters of <c>Head</c>.</summary>
+    /// <summary>Trainable parameters of <c>Head</c>: 131,328 parameters.</summary>
     public const long HeadParameterCount = 131328;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them.</summary>
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 40,189,184 parameters.</summary>
     public const long ParameterCount = 40189184;
 
     private readonly global::TorchSharp.Modules.Embedding embed;
@@ -53,10 +59,34 @@ partial class WideByteLmAttention : global::TorchSharp.torch.nn.Module<global::T
     private readonly global::TorchSharp.Modules.LayerNorm norm;
     private readonly global::TorchSharp.Modules.Linear head;
 
+    /// <summary>
+    /// Stage 1 of 5, token embedding to width 512: <c>[B, T] (token ids)</c> → <c>[B, T, 512]</c>; 131,072 parameters;
+    /// state-dict prefix <c>embed.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.Embedding Embed { get => this.embed; }
+
+    /// <summary>
+    /// Stage 2 of 5, learned positions [4096, 512]: <c>[B, T, 512]</c> → <c>[B, T, 512]</c>; 2,097,152 parameters;
+    /// state-dict prefix <c>positions.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.PositionEmbedding Positions { get => this.positions; }
+
+    /// <summary>
+    /// Stage 3 of 5, 12 pre-LN blocks of AftLab.Models.WideAttention and a 4× GELU FFN: <c>[B, T, 512]</c> →
+    /// <c>[B, T, 512]</c>; 37,828,608 parameters; state-dict prefix <c>body.</c>.
+    /// </summary>
     public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
+
+    /// <summary>
+    /// Stage 4 of 5, final LayerNorm: <c>[B, T, 512]</c> → <c>[B, T, 512]</c>; 1,024 parameters; state-dict prefix
+    /// <c>norm.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.LayerNorm Norm { get => this.norm; }
+
+    /// <summary>
+    /// Stage 5 of 5, logits over 256 classes per position: <c>[B, T, 512]</c> → <c>[B, T, 256] (logits)</c>; 131,328
+    /// parameters; state-dict prefix <c>head.</c>.
+    /// </summary>
     public partial global::TorchSharp.Modules.Linear Head { get => this.head; }
 
     /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
