@@ -19,7 +19,9 @@ internal static class Identifiers
     /// <summary>
     /// A hint name from a qualified type name: letters, digits, '.', '_' and '-' kept, anything else (a
     /// combining mark, a formatting character) replaced by '_', with a hash of the whole name appended then, so
-    /// that two names differing only there do not claim one file.
+    /// that two names differing only there do not claim one file. Roslyn compares hint names ignoring case, so a
+    /// name with a part that starts in lower case (<c>l</c> beside <c>L</c>, <c>model</c> beside <c>Model</c>) gets
+    /// the hash too; names in the usual casing keep their plain file names.
     /// </summary>
     public static string HintName(string qualifiedName)
     {
@@ -31,7 +33,7 @@ internal static class Identifiers
             text.Append(kept ? c : '_');
             replaced |= !kept;
         }
-        if (replaced)
+        if (replaced || qualifiedName.Split('.').Any(part => part.TrimStart('@') is { Length: > 0 } p && char.IsLower(p[0])))
         {
             var hash = 2166136261u;                                      // FNV-1a: stable across runs and platforms
             foreach (var c in qualifiedName)
