@@ -6,9 +6,9 @@ namespace AftDsl.Cuda;
 /// <summary>
 /// Compiles kernel sources with NVRTC and loads them with the CUDA driver, in the primary context PyTorch
 /// uses. Binaries come from the disk cache (<see cref="CubinCache"/>) when an identical compilation was
-/// done before, by this process or an earlier one. Each module is compiled for the device that is current
-/// when it is created (device 0 if none is), and again on first launch on another device if that one has
-/// another architecture.
+/// done before, by this process or an earlier one. Each module is compiled when it is created, for the device
+/// whose context was current when the compiler was created (device 0 if none was), and loaded at its first
+/// launch on each device (compiled again there if that device has another architecture).
 /// </summary>
 public sealed class NvrtcCompiler : ICudaCompiler
 {
@@ -57,7 +57,7 @@ public sealed class NvrtcCompiler : ICudaCompiler
     /// <summary>The disk cache folder, or null when the disk cache is off.</summary>
     public string? CacheFolder => cache.Folder;
 
-    /// <summary>The device modules are compiled for first, and launches with no CUDA tensor argument run on.</summary>
+    /// <summary>The device modules are compiled for when created, and that launches with no CUDA tensor argument run on.</summary>
     public int DefaultDevice { get; }
 
     /// <summary>The newest CUDA version the driver supports, as the driver reports it (e.g. 13000 for 13.0).</summary>
@@ -85,8 +85,10 @@ public sealed class NvrtcCompiler : ICudaCompiler
     public ICudaModule Compile(string name, string source, IReadOnlyList<KeyValuePair<string, string>> defines)
     {
         var module = new NvrtcModule(this, name, source, defines.ToArray());
-        // Compile now, so that a source that does not compile fails here, where the caller can fall back.
-        using (Contexts.Enter(DefaultDevice)) module.On(DefaultDevice);
+        // Compile now, so that a source that does not compile fails here, where the caller can fall back. Loading
+        // waits for the first launch, on the launch's device: loading here would create a context on a device
+        // the process may never use.
+        module.Binary(Target(DefaultDevice));
         return module;
     }
 

@@ -12,15 +12,17 @@ internal sealed class NvrtcModule(NvrtcCompiler compiler, string name, string so
     /// <summary>The legacy default stream, PyTorch's current stream unless a program changes it.</summary>
     const nint DefaultStream = 0;
 
+    readonly ConcurrentDictionary<string, Lazy<byte[]>> binaries = new();
     readonly ConcurrentDictionary<int, Lazy<LoadedModule>> devices = new();
+
+    /// <summary>The compiled code for <paramref name="target"/>'s architecture (compiled once, or read from the disk cache).</summary>
+    public byte[] Binary(NvrtcCompiler.DeviceTarget target) =>
+        binaries.GetOrAdd(target.Architecture, _ => new Lazy<byte[]>(() => compiler.Binary(name, source, defines, target))).Value;
 
     /// <summary>The module loaded on device <paramref name="ordinal"/>; its primary context must be current.</summary>
     public LoadedModule On(int ordinal) =>
         devices.GetOrAdd(ordinal, o => new Lazy<LoadedModule>(() =>
-        {
-            var binary = compiler.Binary(name, source, defines, compiler.Target(o));
-            return new LoadedModule(compiler.Driver, compiler.LoadModule(binary, name), name);
-        })).Value;
+            new LoadedModule(compiler.Driver, compiler.LoadModule(Binary(compiler.Target(o)), name), name))).Value;
 
     /// <inheritdoc/>
     public void Launch(string kernel, Dim3 grid, Dim3 block, uint sharedBytes, KernelArguments arguments)
