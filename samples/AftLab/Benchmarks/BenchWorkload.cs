@@ -89,7 +89,7 @@ public sealed class BenchWorkload : IDisposable
 
     static Func<Tensor[], Tensor> Operation(BenchCase c) => (c.Variant, c.Implementation) switch
     {
-        (_, Implementation.Operators) => WithOperatorKernels(Operation(c with { Implementation = Implementation.Fused })),
+        (_, Implementation.Operators) => x => KernelChoice.With(AftKernelImplementation.Torch, () => Operation(c with { Implementation = Implementation.Fused })(x)),
         (Variant.Full, Implementation.Fused) => x => AftFull.Apply(x[0], x[1], x[2], x[3], x[4], c.Causal),
         (Variant.Full, Implementation.Unfused) => x => AftUnfused.Full(x[0], x[1], x[2], x[3].matmul(x[4].t()), c.Causal),
         (Variant.Full, Implementation.Naive) => x => AftNaive.Full(x[0], x[1], x[2], x[3].matmul(x[4].t()), c.Causal),
@@ -115,14 +115,5 @@ public sealed class BenchWorkload : IDisposable
         Variant.LocalLayer => new BenchLocalLayer(),
         Variant.AttentionLayer => new BenchAttentionLayer(),
         _ => null,
-    };
-
-    // The forward picks its kernels when it runs, and its backward follows the same path.
-    static Func<Tensor[], Tensor> WithOperatorKernels(Func<Tensor[], Tensor> fused) => x =>
-    {
-        var previous = AftKernels.Implementation;
-        AftKernels.Implementation = AftKernelImplementation.Torch;
-        try { return fused(x); }
-        finally { AftKernels.Implementation = previous; }
     };
 }

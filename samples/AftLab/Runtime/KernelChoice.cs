@@ -21,4 +21,16 @@ public static class KernelChoice
         var value = kernels.Trim().ToLowerInvariant();
         return value is "fused" or "torch" ? null : $"--kernels must be fused or torch, got '{kernels}'.";
     }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with <paramref name="implementation"/> kernels, then restores the previous choice.
+    /// A forward picks its kernels when it runs and its backward follows the same path, so the backward may run later.
+    /// </summary>
+    public static T With<T>(AftKernelImplementation implementation, Func<T> action)
+    {
+        var previous = AftKernels.Implementation;
+        AftKernels.Implementation = implementation;
+        try { return action(); }
+        finally { AftKernels.Implementation = previous; }
+    }
 }

@@ -1,4 +1,5 @@
 using AftDsl.Kernels;
+using AftLab.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -28,7 +29,7 @@ public static class KernelChecks
         using var scope = NewDisposeScope();
         var generator = new Generator(7);
         var exact = c.Inputs(generator).Select(x => x.to(dtype).to(float64)).ToArray();     // representable in dtype
-        var upstream = randn(Reference(c, exact).shape, dtype: float64, generator: generator).to(dtype).to(float64);
+        var upstream = randn(exact[0].shape, dtype: float64, generator: generator).to(dtype).to(float64);   // outputs are shaped as Q
         var (outputLimit, gradientLimit) = Tolerance(dtype);
         var name = dtype.ToString().ToLowerInvariant();
         CheckResult Result(string check, double measured, double limit, string detail = "") =>
@@ -71,12 +72,6 @@ public static class KernelChecks
             yield return Result($"NaN key at t = {cut}: earlier outputs of batch 0 that differ", Differing(output.narrow(0, 0, 1), nan.narrow(0, 0, 1), c.TimeAxis, cut), 0);
     }
 
-    static Tensor Reference(KernelCase c, Tensor[] inputs)
-    {
-        using var noGrad = no_grad();
-        return Apply(c, inputs, AftKernelImplementation.Torch);
-    }
-
     // Output (float64, CPU) and, for an upstream gradient, the gradients of the differentiable inputs.
     static (Tensor Output, Tensor[] Gradients) ForwardBackward(KernelCase c, Tensor[] inputs, Tensor? upstream, ScalarType dtype, Device device, AftKernelImplementation implementation)
     {
@@ -89,15 +84,7 @@ public static class KernelChecks
     }
 
     static Tensor Apply(KernelCase c, Tensor[] inputs, AftKernelImplementation implementation) =>
-        WithImplementation(implementation, () => c.Apply(inputs));
-
-    static T WithImplementation<T>(AftKernelImplementation implementation, Func<T> action)
-    {
-        var previous = AftKernels.Implementation;
-        AftKernels.Implementation = implementation;
-        try { return action(); }
-        finally { AftKernels.Implementation = previous; }
-    }
+        KernelChoice.With(implementation, () => c.Apply(inputs));
 
     static double Relative(Tensor actual, Tensor expected)
     {
