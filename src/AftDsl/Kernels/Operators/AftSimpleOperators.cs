@@ -35,10 +35,12 @@ internal static class AftSimpleOperators
         }
         else
         {
-            // One context vector: R = Σ_t softmax_t(K) V, with log D = logsumexp_t K.
-            logDenominator = k.logsumexp(1, keepdim: true);
-            using var weights = (k - logDenominator).exp_();
-            ratio = weights.mul_(v).sum(1, keepdim: true);
+            // One context vector: R = Σ_t softmax_t(K) V, with log D = logsumexp_t K. In bfloat16, K − log D
+            // would keep only ~2 decimal digits (log D ≈ log T + max K): the weights are formed in float32.
+            using var wideK = k.to(WideType(k.dtype));
+            logDenominator = wideK.logsumexp(1, keepdim: true);
+            using var weights = (wideK - logDenominator).exp_();
+            ratio = weights.mul_(v).sum(1, keepdim: true).to(k.dtype);
         }
         SavedTensors.Save(ctx, inputs: [q, k, v], created: [ratio, logDenominator]);
         return q.sigmoid().mul_(ratio).MoveToOuterDisposeScope();
@@ -67,12 +69,14 @@ internal static class AftSimpleOperators
         {
             using var total = s.sum(1, keepdim: true);
             using var weighted = s.mul_(ratio).sum(1, keepdim: true);                           // Σ_t S R
-            dv = (k - logDenominator).exp_();                                                    // softmax_t(K)
-            dk = v.mul(total).sub_(weighted).mul_(dv);
-            dv.mul_(total);
+            using var weights = (k.to(logDenominator.dtype) - logDenominator).exp_();         // softmax_t(K), float32 in bfloat16
+            dk = v.mul(total).sub_(weighted).mul_(weights).to(k.dtype);
+            dv = weights.mul(total).to(v.dtype);
         }
         return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope()];
     }
+
+    static ScalarType WideType(ScalarType dtype) => dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : dtype;
 
     /// <summary>∂Q = G ⊙ R ⊙ σ(Q)(1 − σ(Q)) and S = G ⊙ σ(Q), with one temporary.</summary>
     internal static (Tensor DQ, Tensor S) GateGradients(Tensor q, Tensor grad, Tensor ratio)
