@@ -89,6 +89,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
         var output = Path.GetFullPath(settings.Output);
         Directory.CreateDirectory(output);
+        // "fused" rows time the fused kernels themselves, also where the library runs the operator kernels by default.
+        AftDsl.Kernels.AftKernels.FusedEverywhere = true;
         var results = BenchRunner.Run(plan, device, settings.Iterations ?? (cuda ? 10 : 3), output);
         if (settings.Peers is { } peers)
             results.AddRange(File.ReadLines(peers).Skip(1).Where(l => l.Length > 0).Select(BenchResult.Parse));

@@ -54,6 +54,7 @@ public sealed class CheckKernelsCommand : Command<CheckKernelsCommand.Settings>
         var prefixes = settings.Cases?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var cases = KernelCase.All().Where(c => prefixes is null || prefixes.Any(p => c.Name.StartsWith(p, StringComparison.Ordinal))).ToList();
 
+        AftKernels.FusedEverywhere = true;             // check every fused kernel, also where the default runs the operator kernels
         AnsiConsole.MarkupLineInterpolated($"Kernels: {AftKernels.Describe(device)}");
         var results = new List<CheckResult>();
         foreach (var dtype in dtypes)

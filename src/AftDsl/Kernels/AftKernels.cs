@@ -38,6 +38,14 @@ public static class AftKernels
             : throw new ArgumentOutOfRangeException(nameof(value), value, "Use AftKernelImplementation.Fused or .Torch.");
     }
 
+    /// <summary>
+    /// False (the default): the few cases where the libtorch-operator kernels measure faster than the fused kernel run
+    /// those (non-causal AFT-local and AFT-full on the CPU, non-causal AFT-local on CUDA; the README's benchmarks).
+    /// True: every forward that a fused kernel takes runs it, as <c>aftlab check-kernels</c> and <c>aftlab bench</c>
+    /// do to check and time the fused kernels themselves.
+    /// </summary>
+    public static bool FusedEverywhere { get; set; }
+
     /// <summary>Reads <c>AFTDSL_KERNELS</c>: unset or empty means <see cref="AftKernelImplementation.Fused"/>.</summary>
     /// <exception cref="ArgumentException">The value is neither <c>fused</c> nor <c>torch</c>.</exception>
     public static AftKernelImplementation FromEnvironment(string? value) => value?.Trim().ToLowerInvariant() switch

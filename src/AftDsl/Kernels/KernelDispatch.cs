@@ -33,27 +33,28 @@ internal static class KernelDispatch
     }
 
     /// <summary>The path a forward on <paramref name="input"/> takes.</summary>
-    public static KernelPath Choose(FusedKernels kernels, Tensor input, bool cpuPreferred = true)
+    public static KernelPath Choose(FusedKernels kernels, Tensor input, bool cpuPreferred = true, bool cudaPreferred = true)
     {
         if (forced.Value is { } path) return path;
         if (AftKernels.Implementation == AftKernelImplementation.Torch) return KernelPath.Torch;
+        if (AftKernels.FusedEverywhere) cpuPreferred = cudaPreferred = true;
         return input.device_type switch
         {
             DeviceType.CPU when kernels.CpuDtypes.Contains(input.dtype) && cpuPreferred => KernelPath.Cpu,
-            DeviceType.CUDA when kernels.CudaDtypes.Contains(input.dtype) && cudaUnavailable is null && !variantUnavailable.ContainsKey(kernels.Variant) => KernelPath.Cuda,
+            DeviceType.CUDA when kernels.CudaDtypes.Contains(input.dtype) && cudaPreferred && cudaUnavailable is null && !variantUnavailable.ContainsKey(kernels.Variant) => KernelPath.Cuda,
             _ => KernelPath.Torch,
         };
     }
 
     /// <summary>
     /// Runs the forward on the chosen path and records it for <see cref="Backward"/>. <paramref name="cpuPreferred"/>
-    /// false sends CPU tensors to the operator kernels unless a test forces the CPU path: for the cases where those
-    /// measure faster than the C# kernel (the README's benchmark says which).
+    /// (<paramref name="cudaPreferred"/>) false sends CPU (CUDA) tensors to the operator kernels unless a test forces
+    /// the fused path: for the cases where those measure faster than the fused kernel (the README's benchmarks say which).
     /// </summary>
     public static Tensor Forward(AutogradContext ctx, FusedKernels kernels, Tensor input,
-        Func<Tensor> torch, Func<Tensor>? cpu = null, Func<Tensor>? cuda = null, bool cpuPreferred = true)
+        Func<Tensor> torch, Func<Tensor>? cpu = null, Func<Tensor>? cuda = null, bool cpuPreferred = true, bool cudaPreferred = true)
     {
-        var path = Choose(kernels, input, cpuPreferred);
+        var path = Choose(kernels, input, cpuPreferred, cudaPreferred);
         if (path == KernelPath.Cpu && cpu is null || path == KernelPath.Cuda && cuda is null) path = KernelPath.Torch;
         if (path == KernelPath.Cuda)
         {
