@@ -234,7 +234,7 @@ public sealed class ModelDiagnosticTests
         Assert.Single(result.Diagnostics, d => d.Id == "AFT0101");
         var model = Assert.Single(result.GeneratedTrees, t => t.FilePath.EndsWith("X.g.cs", StringComparison.Ordinal)).ToString();
         Assert.Contains("Not generated", model);
-        Assert.Contains("public partial global::AftDsl.Modules.BlockStack B { get => throw", model);
+        Assert.Contains("public partial global::AftDsl.Modules.BlockStack B { get => throw", GeneratedText.Flat(model));
         Assert.Equal(["AFT0101"], GeneratorHarness.EffectiveDiagnostics(result, output).Select(d => d.Id));
     }
 

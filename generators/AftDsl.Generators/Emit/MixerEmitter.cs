@@ -30,7 +30,7 @@ internal static class MixerEmitter
         foreach (var line in StateDictRemarks(spec))
             w.Line("/// " + line);
         w.Line("/// </remarks>");
-        w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
+        w.GeneratedCodeAttribute();
         using (w.Block($"partial class {spec.Target.Identifier} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
         {
             Constants(w, spec, dim);
@@ -241,8 +241,8 @@ internal static class MixerEmitter
     static string Guard(MixerSpec spec) => spec.Kind switch
     {
         MixerKind.Full or MixerKind.Local => "global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, MaxLength, q_proj.weight!);",
-        MixerKind.Conv when spec.Grid && spec.GridHeight > 0 => $"global::AftDsl.ShapeGuard.Grid(input, LayerName, Dim, {Literal(spec.GridHeight)}, {Literal(spec.GridWidth)}, q_proj.weight!);",
-        MixerKind.Conv when spec.Grid => "global::AftDsl.ShapeGuard.Grid(input, LayerName, Dim, null, null, q_proj.weight!);",
+        MixerKind.Conv when spec.Grid && spec.GridHeight > 0 => $"global::AftDsl.ShapeGuard.Grid(input, LayerName, Dim, height: {Literal(spec.GridHeight)}, width: {Literal(spec.GridWidth)}, q_proj.weight!);",
+        MixerKind.Conv when spec.Grid => "global::AftDsl.ShapeGuard.Grid(input, LayerName, Dim, height: null, width: null, q_proj.weight!);",
         _ => "global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, q_proj.weight!);",
     };
 

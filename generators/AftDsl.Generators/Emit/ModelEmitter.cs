@@ -30,7 +30,7 @@ internal static class ModelEmitter
                 $"<c>{Escape(stage.OutputShape)}</c>; {Escape(Describe(stage))}; {Parameters(spec, stage)}.</item>");
         w.Line("/// </list>");
         w.Line("/// </remarks>");
-        w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
+        w.GeneratedCodeAttribute();
         using (w.Block($"partial class {name} : {Nn}.Module<{Tensor}, {Tensor}>"))
         {
             Constants(w, spec, dim);
@@ -120,8 +120,11 @@ internal static class ModelEmitter
         var patchCheck = spec.Deferred.FirstOrDefault(d => d.Kind == "patch");
         var positions = spec.Deferred.FirstOrDefault(d => d.Kind == "positions");
         string Side(int value) => value > 0 ? Literal(value) : "null";
-        return $"global::AftDsl.ModelGuard.Images(input, ModelName, Channels, {Side(spec.Input.Height)}, {Side(spec.Input.Width)}, {Literal(patch)}, " +
-               $"{(positions is null ? "null" : Literal(positions.Value))}, {Quote(patchCheck?.Message)}, {Quote(positions?.Message)});";
+        // Named arguments: a reader sees which size is unknown until run time, and which checks are deferred to it.
+        var messages = (patchCheck is null ? "" : $", patchMessage: {Quote(patchCheck.Message)}")
+                       + (positions is null ? "" : $", positionsMessage: {Quote(positions.Message)}");
+        return $"global::AftDsl.ModelGuard.Images(input, ModelName, Channels, height: {Side(spec.Input.Height)}, width: {Side(spec.Input.Width)}, " +
+               $"patch: {Literal(patch)}, positions: {(positions is null ? "null" : Literal(positions.Value))}{messages});";
     }
 
     static string Construction(StageSpec stage, InputSpec input) => stage.Kind switch

@@ -33,7 +33,7 @@ internal static class SkeletonEmitter
         w.Line($"/// Not generated: {Escape(spec.DisplayName)} is declared with an error ({Escape(spec.Reason)}).");
         w.Line("/// Only its members are declared, so that the code using it compiles; forward throws until the declaration is fixed.");
         w.Line("/// </summary>");
-        w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"0.1.0\")]");
+        w.GeneratedCodeAttribute();
         using (w.Block($"partial class {name} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
         {
             w.Line(message);

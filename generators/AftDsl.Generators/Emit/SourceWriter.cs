@@ -14,6 +14,14 @@ internal sealed class SourceWriter
 
     public SourceWriter() => writer = new IndentedTextWriter(text, "    ") { NewLine = "\n" };
 
+    /// <summary>The generator's version, as <c>[GeneratedCode]</c> states it (the package's version).</summary>
+    public static readonly string GeneratorVersion =
+        typeof(SourceWriter).Assembly.GetName().Version is { } version ? version.ToString(3) : "0.0.0";
+
+    /// <summary>Writes the <c>[GeneratedCode]</c> attribute that marks a generated type.</summary>
+    public void GeneratedCodeAttribute() =>
+        Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"AftDsl.Generators\", \"{GeneratorVersion}\")]");
+
     /// <summary>A number as C# source, independent of the current culture.</summary>
     public static string Literal(long value) => value.ToString(CultureInfo.InvariantCulture);
 
@@ -43,10 +51,12 @@ internal sealed class SourceWriter
         Line($"public const {type} {name} = {value};");
     }
 
+    /// <summary>The longest line the generated code has, indentation included.</summary>
+    public const int Width = 120;
+
     /// <summary>Writes a doc summary on one line where it fits in 120 characters, else over as many lines as it needs.</summary>
     public void Summary(string text)
     {
-        const int Width = 120;
         var indent = writer.Indent * 4;
         var single = $"/// <summary>{text}</summary>";
         if (indent + single.Length <= Width)
@@ -62,32 +72,40 @@ internal sealed class SourceWriter
     /// <summary>Writes documentation text as <c>///</c> lines of at most 120 characters, broken at spaces.</summary>
     public void Doc(string text)
     {
-        const int Width = 120;
-        var indent = writer.Indent * 4;
+        foreach (var line in DocLines(text, writer.Indent * 4))
+            Raw(line);
+    }
+
+    static IEnumerable<string> DocLines(string text, int indent)
+    {
         var line = "";
         foreach (var word in Words(text))
         {
             if (line.Length > 0 && indent + 4 + line.Length + 1 + word.Length > Width)
             {
-                Line("/// " + line);
+                yield return "/// " + line;
                 line = "";
             }
             line = line.Length == 0 ? word : line + " " + word;
         }
         if (line.Length > 0)
-            Line("/// " + line);
+            yield return "/// " + line;
     }
 
-    // The text split at spaces, but not inside <c>…</c>: a shape such as [B, H, W, 384] stays on one line.
+    // The text split at spaces, but not inside <c>…</c> (a shape such as [B, H, W, 384] stays on one line) nor
+    // inside a tag (<exception cref="…">).
     static IEnumerable<string> Words(string text)
     {
         var start = 0;
         var code = false;
+        var tag = false;
         for (var i = 0; i < text.Length; i++)
         {
             if (string.CompareOrdinal(text, i, "<c>", 0, 3) == 0) code = true;
             else if (string.CompareOrdinal(text, i, "</c>", 0, 4) == 0) code = false;
-            else if (text[i] == ' ' && !code)
+            else if (text[i] == '<') tag = true;
+            else if (text[i] == '>') tag = false;
+            else if (text[i] == ' ' && !code && !tag)
             {
                 yield return text.Substring(start, i - start);
                 start = i + 1;
@@ -96,7 +114,21 @@ internal sealed class SourceWriter
         yield return text.Substring(start);
     }
 
+    /// <summary>
+    /// Writes a line at the current indentation; one longer than <see cref="Width"/> is broken: documentation at
+    /// spaces, code by <see cref="CodeWrapper"/>.
+    /// </summary>
     public void Line(string line = "")
+    {
+        var indent = writer.Indent * 4;
+        if (line.Length == 0 || indent + line.Length <= Width) Raw(line);
+        else if (line.StartsWith("/// <summary>", StringComparison.Ordinal) && line.EndsWith("</summary>", StringComparison.Ordinal))
+            Summary(line.Substring(13, line.Length - 13 - 10));
+        else if (line.StartsWith("/// ", StringComparison.Ordinal)) Doc(line.Substring(4));
+        else foreach (var piece in CodeWrapper.Wrap(line, indent, Width)) Raw(piece);
+    }
+
+    void Raw(string line)
     {
         if (line.Length == 0) writer.WriteLineNoTabs("");
         else writer.WriteLine(line);

@@ -8,10 +8,12 @@ namespace Broken;
 /// Not generated: AftModel 'Lm' is declared with an error (AFT0103 in its mixer 'Mixer').
 /// Only its members are declared, so that the code using it compiles; forward throws until the declaration is fixed.
 /// </summary>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
 partial class Lm : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    private const string AftDslNotGenerated = "AftModel 'Lm' was not generated because of AFT0103 in its mixer 'Mixer'. Fix the declaration (the build reports it).";
+    private const string AftDslNotGenerated =
+        "AftModel 'Lm' was not generated because of AFT0103 in its mixer 'Mixer'. Fix the declaration (the build " +
+        "reports it).";
     public const string ModelName = "AftModel 'Lm'";
     public const string InputShape = "not generated";
     public const string OutputShape = "not generated";
@@ -22,9 +24,19 @@ partial class Lm : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.T
     public const long BodyParameterCount = 0;
     public const long HeadParameterCount = 0;
     public const long ParameterCount = 0;
-    public partial global::TorchSharp.Modules.Embedding Embed { get => throw new global::System.InvalidOperationException(AftDslNotGenerated); }
-    internal partial global::AftDsl.Modules.BlockStack Body { get => throw new global::System.InvalidOperationException(AftDslNotGenerated); }
-    public partial global::TorchSharp.Modules.Linear Head { get => throw new global::System.InvalidOperationException(AftDslNotGenerated); }
+    public partial global::TorchSharp.Modules.Embedding Embed
+    {
+        get => throw new global::System.InvalidOperationException(AftDslNotGenerated);
+    }
+    internal partial global::AftDsl.Modules.BlockStack Body
+    {
+        get => throw new global::System.InvalidOperationException(AftDslNotGenerated);
+    }
+    public partial global::TorchSharp.Modules.Linear Head
+    {
+        get => throw new global::System.InvalidOperationException(AftDslNotGenerated);
+    }
     public Lm() : base(nameof(Lm)) { }
-    public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input) => throw new global::System.InvalidOperationException(AftDslNotGenerated);
+    public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
+        => throw new global::System.InvalidOperationException(AftDslNotGenerated);
 }

@@ -5,13 +5,19 @@
 namespace Broken;
 
 /// <summary>
-/// Not generated: AftLocal 'Mixer' is declared with an error (AFT0103: AftLocal 'Mixer': window (100) must be at most maxLength (64): no two positions are 64 or more apart, so a window of 64 already covers the whole sequence (AFT-full); use a window between 1 and 64).
+/// Not generated: AftLocal 'Mixer' is declared with an error (AFT0103: AftLocal 'Mixer': window (100) must be at most
+/// maxLength (64): no two positions are 64 or more apart, so a window of 64 already covers the whole sequence
+/// (AFT-full); use a window between 1 and 64).
 /// Only its members are declared, so that the code using it compiles; forward throws until the declaration is fixed.
 /// </summary>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class Mixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class Mixer
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    private const string AftDslNotGenerated = "AftLocal 'Mixer' was not generated because of AFT0103: AftLocal 'Mixer': window (100) must be at most maxLength (64): no two positions are 64 or more apart, so a window of 64 already covers the whole sequence (AFT-full); use a window between 1 and 64. Fix the declaration (the build reports it).";
+    private const string AftDslNotGenerated =
+        "AftLocal 'Mixer' was not generated because of AFT0103: AftLocal 'Mixer': window (100) must be at most " +
+        "maxLength (64): no two positions are 64 or more apart, so a window of 64 already covers the whole sequence " +
+        "(AFT-full); use a window between 1 and 64. Fix the declaration (the build reports it).";
     public const string LayerName = "AftLocal 'Mixer'";
     public const string InputShape = "not generated";
     public const string OutputShape = "not generated";
@@ -22,5 +28,6 @@ partial class Mixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torc
     public long Dim { get; }
     public long HiddenDim => Dim;
     public Mixer(long dim) : base(nameof(Mixer)) { Dim = dim; }
-    public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input) => throw new global::System.InvalidOperationException(AftDslNotGenerated);
+    public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
+        => throw new global::System.InvalidOperationException(AftDslNotGenerated);
 }

@@ -3,16 +3,21 @@
 #nullable enable
 
 /// <summary>
-/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 8 heads, 4-tap kernel over a sequence, causal: position t sees positions ≤ t only; declared as <c>[AftConv(heads: 8, window: 4, Dim = 64, Layout = AftConvLayout.Sequence, Causal = true)]</c>.
+/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 8 heads, 4-tap kernel over a sequence, causal: position t sees
+/// positions ≤ t only; declared as
+/// <c>[AftConv(heads: 8, window: 4, Dim = 64, Layout = AftConvLayout.Sequence, Causal = true)]</c>.
 /// Input <c>[B, T, 64] for any T ≥ 1</c>; output <c>[B, T, 64]</c>.
 /// </summary>
 /// <remarks>
-/// State-dict names: <c>q_proj</c>, <c>v_proj</c> (Dim → Dim), <c>k_proj</c> (Dim → Heads), <c>out_proj</c> (Dim → Dim),
-/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c> (the raw kernel, N(0, 1)), <c>pos_gamma</c> and <c>pos_beta</c> ([Heads], 0),
+/// State-dict names: <c>q_proj</c>, <c>v_proj</c> (Dim → Dim), <c>k_proj</c> (Dim → Heads), <c>out_proj</c> (Dim →
+/// Dim),
+/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c> (the raw kernel, N(0, 1)), <c>pos_gamma</c> and
+/// <c>pos_beta</c> ([Heads], 0),
 /// reparameterised per head as w = γ·(w − mean)/(std + ε) + β, so a new layer is exactly AFT-simple.
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class SequenceMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class SequenceMixer
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this layer: <c>AftConv 'SequenceMixer'</c>.</summary>
     public const string LayerName = "AftConv 'SequenceMixer'";
@@ -41,7 +46,10 @@ partial class SequenceMixer : global::TorchSharp.torch.nn.Module<global::TorchSh
     private readonly global::TorchSharp.Modules.Parameter pos_gamma;
     private readonly global::TorchSharp.Modules.Parameter pos_beta;
 
-    /// <summary>Creates the layer; projections use TorchSharp's default initialisation, kernel γ = β = 0 (so the layer starts as AFT-simple).</summary>
+    /// <summary>
+    /// Creates the layer; projections use TorchSharp's default initialisation, kernel γ = β = 0 (so the layer starts as
+    /// AFT-simple).
+    /// </summary>
     public SequenceMixer() : base(nameof(SequenceMixer))
     {
         q_proj = global::TorchSharp.torch.nn.Linear(Dim, Dim);
@@ -53,25 +61,46 @@ partial class SequenceMixer : global::TorchSharp.torch.nn.Module<global::TorchSh
     }
 
     /// <summary>Mixes the input: <c>[B, T, 64] for any T ≥ 1</c> → <c>[B, T, 64]</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, 64] for any T ≥ 1</c>, or its dtype or device differs from the layer's.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, 64] for any T ≥ 1</c>, or its
+    /// dtype or device differs from the layer's.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, q_proj.weight!);
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
-        global::TorchSharp.torch.Tensor kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);
-        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), kernel);
+        global::TorchSharp.torch.Tensor kernel = global::AftDsl.Kernels.AftConv.Reparameterise(
+            pos_w,
+            pos_gamma,
+            pos_beta);
+        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(
+            q_proj.forward(input),
+            k_proj.forward(input),
+            v_proj.forward(input),
+            kernel);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 
-    /// <summary>This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the mathematics lives in <see cref="global::AftDsl.Kernels.AftConvKernel"/>.</summary>
+    /// <summary>
+    /// This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the
+    /// mathematics lives in <see cref="global::AftDsl.Kernels.AftConvKernel"/>.
+    /// </summary>
     private sealed class MixingFunction : global::TorchSharp.torch.autograd.SingleTensorFunction<MixingFunction>
     {
         public override string Name => "SequenceMixer.MixingFunction";
 
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.autograd.AutogradContext ctx, params object[] vars) =>
-            global::AftDsl.Kernels.AftConvKernel.Forward(ctx, (global::TorchSharp.torch.Tensor)vars[0], (global::TorchSharp.torch.Tensor)vars[1], (global::TorchSharp.torch.Tensor)vars[2], (global::TorchSharp.torch.Tensor)vars[3], causal: Causal);
+        public override global::TorchSharp.torch.Tensor forward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            params object[] vars) =>
+            global::AftDsl.Kernels.AftConvKernel.Forward(
+            ctx,
+            (global::TorchSharp.torch.Tensor)vars[0],
+            (global::TorchSharp.torch.Tensor)vars[1],
+            (global::TorchSharp.torch.Tensor)vars[2],
+            (global::TorchSharp.torch.Tensor)vars[3],
+            causal: Causal);
 
-        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(global::TorchSharp.torch.autograd.AutogradContext ctx, global::TorchSharp.torch.Tensor grad_output) =>
+        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            global::TorchSharp.torch.Tensor grad_output) =>
             global::AftDsl.Kernels.AftConvKernel.Backward(ctx, grad_output);
     }
 }

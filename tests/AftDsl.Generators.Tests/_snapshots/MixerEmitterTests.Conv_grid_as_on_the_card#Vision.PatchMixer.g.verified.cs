@@ -5,16 +5,20 @@
 namespace Vision;
 
 /// <summary>
-/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 32 heads, 7×7 kernel over a 2-d grid, non-causal: every position sees the whole input; declared as <c>[AftConv(heads: 32, window: 7)]</c>.
+/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 32 heads, 7×7 kernel over a 2-d grid, non-causal: every position
+/// sees the whole input; declared as <c>[AftConv(heads: 32, window: 7)]</c>.
 /// Input <c>[B, H, W, Dim] for any H, W</c>; output <c>[B, H, W, Dim]</c>.
 /// </summary>
 /// <remarks>
-/// State-dict names: <c>q_proj</c>, <c>v_proj</c> (Dim → Dim), <c>k_proj</c> (Dim → Heads), <c>out_proj</c> (Dim → Dim),
-/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c> (the raw kernel, N(0, 1)), <c>pos_gamma</c> and <c>pos_beta</c> ([Heads], 0),
+/// State-dict names: <c>q_proj</c>, <c>v_proj</c> (Dim → Dim), <c>k_proj</c> (Dim → Heads), <c>out_proj</c> (Dim →
+/// Dim),
+/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c> (the raw kernel, N(0, 1)), <c>pos_gamma</c> and
+/// <c>pos_beta</c> ([Heads], 0),
 /// reparameterised per head as w = γ·(w − mean)/(std + ε) + β, so a new layer is exactly AFT-simple.
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class PatchMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class PatchMixer
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this layer: <c>AftConv 'PatchMixer'</c>.</summary>
     public const string LayerName = "AftConv 'PatchMixer'";
@@ -41,7 +45,10 @@ partial class PatchMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp
     private readonly global::TorchSharp.Modules.Parameter pos_gamma;
     private readonly global::TorchSharp.Modules.Parameter pos_beta;
 
-    /// <summary>Creates the layer; projections use TorchSharp's default initialisation, kernel γ = β = 0 (so the layer starts as AFT-simple).</summary>
+    /// <summary>
+    /// Creates the layer; projections use TorchSharp's default initialisation, kernel γ = β = 0 (so the layer starts as
+    /// AFT-simple).
+    /// </summary>
     /// <param name="dim">Width of the input and output features; must be positive and divisible by 32 (Heads).</param>
     public PatchMixer(long dim) : base(nameof(PatchMixer))
     {
@@ -55,25 +62,46 @@ partial class PatchMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp
     }
 
     /// <summary>Mixes the input: <c>[B, H, W, Dim] for any H, W</c> → <c>[B, H, W, Dim]</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, H, W, Dim] for any H, W</c>, or its dtype or device differs from the layer's.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, H, W, Dim] for any H, W</c>, or its
+    /// dtype or device differs from the layer's.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
-        global::AftDsl.ShapeGuard.Grid(input, LayerName, Dim, null, null, q_proj.weight!);
+        global::AftDsl.ShapeGuard.Grid(input, LayerName, Dim, height: null, width: null, q_proj.weight!);
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
-        global::TorchSharp.torch.Tensor kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);
-        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), kernel);
+        global::TorchSharp.torch.Tensor kernel = global::AftDsl.Kernels.AftConv.Reparameterise(
+            pos_w,
+            pos_gamma,
+            pos_beta);
+        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(
+            q_proj.forward(input),
+            k_proj.forward(input),
+            v_proj.forward(input),
+            kernel);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 
-    /// <summary>This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the mathematics lives in <see cref="global::AftDsl.Kernels.AftConvKernel"/>.</summary>
+    /// <summary>
+    /// This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the
+    /// mathematics lives in <see cref="global::AftDsl.Kernels.AftConvKernel"/>.
+    /// </summary>
     private sealed class MixingFunction : global::TorchSharp.torch.autograd.SingleTensorFunction<MixingFunction>
     {
         public override string Name => "PatchMixer.MixingFunction";
 
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.autograd.AutogradContext ctx, params object[] vars) =>
-            global::AftDsl.Kernels.AftConvKernel.Forward(ctx, (global::TorchSharp.torch.Tensor)vars[0], (global::TorchSharp.torch.Tensor)vars[1], (global::TorchSharp.torch.Tensor)vars[2], (global::TorchSharp.torch.Tensor)vars[3], causal: Causal);
+        public override global::TorchSharp.torch.Tensor forward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            params object[] vars) =>
+            global::AftDsl.Kernels.AftConvKernel.Forward(
+            ctx,
+            (global::TorchSharp.torch.Tensor)vars[0],
+            (global::TorchSharp.torch.Tensor)vars[1],
+            (global::TorchSharp.torch.Tensor)vars[2],
+            (global::TorchSharp.torch.Tensor)vars[3],
+            causal: Causal);
 
-        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(global::TorchSharp.torch.autograd.AutogradContext ctx, global::TorchSharp.torch.Tensor grad_output) =>
+        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            global::TorchSharp.torch.Tensor grad_output) =>
             global::AftDsl.Kernels.AftConvKernel.Backward(ctx, grad_output);
     }
 }

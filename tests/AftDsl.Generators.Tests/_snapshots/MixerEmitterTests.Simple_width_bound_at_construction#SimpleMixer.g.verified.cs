@@ -3,15 +3,17 @@
 #nullable enable
 
 /// <summary>
-/// AFT-simple token mixer (Zhai et al., 2021, Eq. 5), O(T·d), non-causal: every position sees the whole input; declared as <c>[AftSimple()]</c>.
+/// AFT-simple token mixer (Zhai et al., 2021, Eq. 5), O(T·d), non-causal: every position sees the whole input; declared
+/// as <c>[AftSimple()]</c>.
 /// Input <c>[B, T, Dim] for any T ≥ 1</c>; output <c>[B, T, Dim]</c>.
 /// </summary>
 /// <remarks>
 /// State-dict names: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c> (Dim → HiddenDim), <c>out_proj</c> (HiddenDim → Dim),
 /// each with <c>.weight</c> and <c>.bias</c>. AFT-simple has no position parameters.
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class SimpleMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class SimpleMixer
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this layer: <c>AftSimple 'SimpleMixer'</c>.</summary>
     public const string LayerName = "AftSimple 'SimpleMixer'";
@@ -31,7 +33,9 @@ partial class SimpleMixer : global::TorchSharp.torch.nn.Module<global::TorchShar
     private readonly global::TorchSharp.Modules.Linear v_proj;
     private readonly global::TorchSharp.Modules.Linear out_proj;
 
-    /// <summary>Creates the layer; projections use TorchSharp's default initialisation, no position parameters.</summary>
+    /// <summary>
+    /// Creates the layer; projections use TorchSharp's default initialisation, no position parameters.
+    /// </summary>
     /// <param name="dim">Width of the input and output features; must be positive.</param>
     public SimpleMixer(long dim) : base(nameof(SimpleMixer))
     {
@@ -44,24 +48,40 @@ partial class SimpleMixer : global::TorchSharp.torch.nn.Module<global::TorchShar
     }
 
     /// <summary>Mixes the input: <c>[B, T, Dim] for any T ≥ 1</c> → <c>[B, T, Dim]</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] for any T ≥ 1</c>, or its dtype or device differs from the layer's.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] for any T ≥ 1</c>, or its
+    /// dtype or device differs from the layer's.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, q_proj.weight!);
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
-        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input));
+        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(
+            q_proj.forward(input),
+            k_proj.forward(input),
+            v_proj.forward(input));
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 
-    /// <summary>This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the mathematics lives in <see cref="global::AftDsl.Kernels.AftSimpleKernel"/>.</summary>
+    /// <summary>
+    /// This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the
+    /// mathematics lives in <see cref="global::AftDsl.Kernels.AftSimpleKernel"/>.
+    /// </summary>
     private sealed class MixingFunction : global::TorchSharp.torch.autograd.SingleTensorFunction<MixingFunction>
     {
         public override string Name => "SimpleMixer.MixingFunction";
 
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.autograd.AutogradContext ctx, params object[] vars) =>
-            global::AftDsl.Kernels.AftSimpleKernel.Forward(ctx, (global::TorchSharp.torch.Tensor)vars[0], (global::TorchSharp.torch.Tensor)vars[1], (global::TorchSharp.torch.Tensor)vars[2], causal: Causal);
+        public override global::TorchSharp.torch.Tensor forward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            params object[] vars) =>
+            global::AftDsl.Kernels.AftSimpleKernel.Forward(
+            ctx,
+            (global::TorchSharp.torch.Tensor)vars[0],
+            (global::TorchSharp.torch.Tensor)vars[1],
+            (global::TorchSharp.torch.Tensor)vars[2],
+            causal: Causal);
 
-        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(global::TorchSharp.torch.autograd.AutogradContext ctx, global::TorchSharp.torch.Tensor grad_output) =>
+        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            global::TorchSharp.torch.Tensor grad_output) =>
             global::AftDsl.Kernels.AftSimpleKernel.Backward(ctx, grad_output);
     }
 }

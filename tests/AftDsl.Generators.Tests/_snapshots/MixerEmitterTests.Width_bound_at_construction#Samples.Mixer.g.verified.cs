@@ -5,16 +5,19 @@
 namespace Samples;
 
 /// <summary>
-/// AFT-full token mixer (Zhai et al., 2021, Eq. 2), non-causal: every position sees the whole input; declared as <c>[AftFull(maxLength: 256, FactorRank = 32)]</c>.
+/// AFT-full token mixer (Zhai et al., 2021, Eq. 2), non-causal: every position sees the whole input; declared as
+/// <c>[AftFull(maxLength: 256, FactorRank = 32)]</c>.
 /// Input <c>[B, T, Dim] with 1 ≤ T ≤ 256</c>; output <c>[B, T, Dim]</c>.
 /// </summary>
 /// <remarks>
 /// State-dict names: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c> (Dim → HiddenDim), <c>out_proj</c> (HiddenDim → Dim),
-/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_u</c> and <c>pos_w</c> ([MaxLength, FactorRank]), the factors of the
+/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_u</c> and <c>pos_w</c> ([MaxLength, FactorRank]), the factors of
+/// the
 /// position bias w = pos_u·pos_wᵀ, drawn from N(0, 0.1²).
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class Mixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class Mixer
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this layer: <c>AftFull 'Mixer'</c>.</summary>
     public const string LayerName = "AftFull 'Mixer'";
@@ -40,7 +43,9 @@ partial class Mixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torc
     private readonly global::TorchSharp.Modules.Parameter pos_u;
     private readonly global::TorchSharp.Modules.Parameter pos_w;
 
-    /// <summary>Creates the layer; projections use TorchSharp's default initialisation, position-bias factors N(0, 0.1²).</summary>
+    /// <summary>
+    /// Creates the layer; projections use TorchSharp's default initialisation, position-bias factors N(0, 0.1²).
+    /// </summary>
     /// <param name="dim">Width of the input and output features; must be positive.</param>
     public Mixer(long dim) : base(nameof(Mixer))
     {
@@ -54,24 +59,44 @@ partial class Mixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torc
     }
 
     /// <summary>Mixes the input: <c>[B, T, Dim] with 1 ≤ T ≤ 256</c> → <c>[B, T, Dim]</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] with 1 ≤ T ≤ 256</c>, or its dtype or device differs from the layer's.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] with 1 ≤ T ≤ 256</c>, or its
+    /// dtype or device differs from the layer's.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, MaxLength, q_proj.weight!);
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
-        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), pos_u, pos_w);
+        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(
+            q_proj.forward(input),
+            k_proj.forward(input),
+            v_proj.forward(input),
+            pos_u,
+            pos_w);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 
-    /// <summary>This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the mathematics lives in <see cref="global::AftDsl.Kernels.AftFullKernel"/>.</summary>
+    /// <summary>
+    /// This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the
+    /// mathematics lives in <see cref="global::AftDsl.Kernels.AftFullKernel"/>.
+    /// </summary>
     private sealed class MixingFunction : global::TorchSharp.torch.autograd.SingleTensorFunction<MixingFunction>
     {
         public override string Name => "Mixer.MixingFunction";
 
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.autograd.AutogradContext ctx, params object[] vars) =>
-            global::AftDsl.Kernels.AftFullKernel.Forward(ctx, (global::TorchSharp.torch.Tensor)vars[0], (global::TorchSharp.torch.Tensor)vars[1], (global::TorchSharp.torch.Tensor)vars[2], (global::TorchSharp.torch.Tensor)vars[3], (global::TorchSharp.torch.Tensor)vars[4], causal: Causal);
+        public override global::TorchSharp.torch.Tensor forward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            params object[] vars) =>
+            global::AftDsl.Kernels.AftFullKernel.Forward(
+            ctx,
+            (global::TorchSharp.torch.Tensor)vars[0],
+            (global::TorchSharp.torch.Tensor)vars[1],
+            (global::TorchSharp.torch.Tensor)vars[2],
+            (global::TorchSharp.torch.Tensor)vars[3],
+            (global::TorchSharp.torch.Tensor)vars[4],
+            causal: Causal);
 
-        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(global::TorchSharp.torch.autograd.AutogradContext ctx, global::TorchSharp.torch.Tensor grad_output) =>
+        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            global::TorchSharp.torch.Tensor grad_output) =>
             global::AftDsl.Kernels.AftFullKernel.Backward(ctx, grad_output);
     }
 }

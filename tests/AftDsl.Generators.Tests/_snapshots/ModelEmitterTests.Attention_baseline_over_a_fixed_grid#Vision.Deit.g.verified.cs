@@ -22,8 +22,9 @@ namespace Vision;
 /// and 1000 class logits; 385,000 parameters.</item>
 /// </list>
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class Deit : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class Deit
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this model: <c>AftModel 'Deit'</c>.</summary>
     public const string ModelName = "AftModel 'Deit'";
@@ -86,22 +87,37 @@ partial class Deit : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch
     /// </summary>
     internal partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
-    /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
+    /// <summary>
+    /// Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under
+    /// torch.manual_seed).
+    /// </summary>
     public Deit() : base(nameof(Deit))
     {
         this.patches = new global::AftDsl.Modules.PatchEmbedding(3, 16, 384);
         this.positions = new global::AftDsl.Modules.PositionEmbedding(14, 14, 384);
-        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 12), _ => new global::AftDsl.Modules.PreNormBlock(new global::Vision.Attention(384), 384, 4)), flattenGrid: true);
+        this.body = new global::AftDsl.Modules.BlockStack(
+            global::System.Linq.Enumerable.Select(
+                global::System.Linq.Enumerable.Range(0, 12),
+                _ => new global::AftDsl.Modules.PreNormBlock(new global::Vision.Attention(384), 384, 4)),
+            flattenGrid: true);
         this.norm = global::TorchSharp.torch.nn.LayerNorm(384);
         this.head = new global::AftDsl.Modules.ClassifierHead(384, 1000);
         RegisterComponents();
     }
 
     /// <summary>Runs the stages: <c>[B, 3, 224, 224] float images</c> → <c>[B, 1000] (class logits)</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model takes.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model
+    /// takes.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
-        global::AftDsl.ModelGuard.Images(input, ModelName, Channels, 224, 224, 16, null, null, null);
+        global::AftDsl.ModelGuard.Images(
+            input,
+            ModelName,
+            Channels,
+            height: 224,
+            width: 224,
+            patch: 16,
+            positions: null);
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
         global::TorchSharp.torch.Tensor x = this.patches.forward(input);
         x = this.positions.forward(x);

@@ -20,8 +20,9 @@ namespace Vision;
 /// and 1000 class logits; 385,000 parameters.</item>
 /// </list>
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class Classifier : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class Classifier
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this model: <c>AftModel 'Classifier'</c>.</summary>
     public const string ModelName = "AftModel 'Classifier'";
@@ -75,21 +76,39 @@ partial class Classifier : global::TorchSharp.torch.nn.Module<global::TorchSharp
     /// </summary>
     public partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
-    /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
+    /// <summary>
+    /// Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under
+    /// torch.manual_seed).
+    /// </summary>
     public Classifier() : base(nameof(Classifier))
     {
         this.patches = new global::AftDsl.Modules.PatchEmbedding(3, 16, 384);
-        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 12), _ => new global::AftDsl.Modules.PreNormBlock(new global::Vision.PatchMixer(384), 384, 4)), flattenGrid: false);
+        this.body = new global::AftDsl.Modules.BlockStack(
+            global::System.Linq.Enumerable.Select(
+                global::System.Linq.Enumerable.Range(0, 12),
+                _ => new global::AftDsl.Modules.PreNormBlock(new global::Vision.PatchMixer(384), 384, 4)),
+            flattenGrid: false);
         this.norm = global::TorchSharp.torch.nn.LayerNorm(384);
         this.head = new global::AftDsl.Modules.ClassifierHead(384, 1000);
         RegisterComponents();
     }
 
     /// <summary>Runs the stages: <c>[B, 3, H, W] float images</c> → <c>[B, 1000] (class logits)</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model takes.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model
+    /// takes.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
-        global::AftDsl.ModelGuard.Images(input, ModelName, Channels, null, null, 16, null, "AftModel 'Classifier': Patches cuts images into 16×16 patches, so the image height and width must be divisible by 16; the input's size is only known at run time, so forward checks it", null);
+        global::AftDsl.ModelGuard.Images(
+            input,
+            ModelName,
+            Channels,
+            height: null,
+            width: null,
+            patch: 16,
+            positions: null,
+            patchMessage:
+                "AftModel 'Classifier': Patches cuts images into 16×16 patches, so the image height and width must " +
+                "be divisible by 16; the input's size is only known at run time, so forward checks it");
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
         global::TorchSharp.torch.Tensor x = this.patches.forward(input);
         x = this.body.forward(x);

@@ -22,8 +22,9 @@ namespace AftLab.Models;
 /// 10 class logits; 650 parameters.</item>
 /// </list>
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class AttentionClassifier : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class AttentionClassifier
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this model: <c>AftModel 'AttentionClassifier'</c>.</summary>
     public const string ModelName = "AftModel 'AttentionClassifier'";
@@ -86,22 +87,30 @@ partial class AttentionClassifier : global::TorchSharp.torch.nn.Module<global::T
     /// </summary>
     public partial global::AftDsl.Modules.ClassifierHead Head { get => this.head; }
 
-    /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
+    /// <summary>
+    /// Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under
+    /// torch.manual_seed).
+    /// </summary>
     public AttentionClassifier() : base(nameof(AttentionClassifier))
     {
         this.patches = new global::AftDsl.Modules.PatchEmbedding(1, 2, 64);
         this.positions = new global::AftDsl.Modules.PositionEmbedding(14, 14, 64);
-        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.ImageAttention(64), 64, 4)), flattenGrid: true);
+        this.body = new global::AftDsl.Modules.BlockStack(
+            global::System.Linq.Enumerable.Select(
+                global::System.Linq.Enumerable.Range(0, 2),
+                _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.ImageAttention(64), 64, 4)),
+            flattenGrid: true);
         this.norm = global::TorchSharp.torch.nn.LayerNorm(64);
         this.head = new global::AftDsl.Modules.ClassifierHead(64, 10);
         RegisterComponents();
     }
 
     /// <summary>Runs the stages: <c>[B, 1, 28, 28] float images</c> → <c>[B, 10] (class logits)</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model takes.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model
+    /// takes.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
-        global::AftDsl.ModelGuard.Images(input, ModelName, Channels, 28, 28, 2, null, null, null);
+        global::AftDsl.ModelGuard.Images(input, ModelName, Channels, height: 28, width: 28, patch: 2, positions: null);
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
         global::TorchSharp.torch.Tensor x = this.patches.forward(input);
         x = this.positions.forward(x);

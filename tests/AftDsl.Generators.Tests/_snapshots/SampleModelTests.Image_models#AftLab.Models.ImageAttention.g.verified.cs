@@ -5,15 +5,18 @@
 namespace AftLab.Models;
 
 /// <summary>
-/// Multi-head attention mixer (scaled dot-product attention), 4 heads, non-causal: every position sees the whole input; the baseline AFT is compared with; declared as <c>[MultiHeadAttention(heads: 4)]</c>.
+/// Multi-head attention mixer (scaled dot-product attention), 4 heads, non-causal: every position sees the whole input;
+/// the baseline AFT is compared with; declared as <c>[MultiHeadAttention(heads: 4)]</c>.
 /// Input <c>[B, T, Dim] for any T ≥ 1</c>; output <c>[B, T, Dim]</c>.
 /// </summary>
 /// <remarks>
-/// State-dict names: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>out_proj</c> (Dim → Dim), each with <c>.weight</c> and <c>.bias</c>.
+/// State-dict names: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c>, <c>out_proj</c> (Dim → Dim), each with <c>.weight</c>
+/// and <c>.bias</c>.
 /// No position parameters: a model gives positions with <c>[PositionEmbedding]</c>.
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class ImageAttention : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class ImageAttention
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this layer: <c>MultiHeadAttention 'ImageAttention'</c>.</summary>
     public const string LayerName = "MultiHeadAttention 'ImageAttention'";
@@ -33,7 +36,9 @@ partial class ImageAttention : global::TorchSharp.torch.nn.Module<global::TorchS
     private readonly global::TorchSharp.Modules.Linear v_proj;
     private readonly global::TorchSharp.Modules.Linear out_proj;
 
-    /// <summary>Creates the layer; projections use TorchSharp's default initialisation, no position parameters.</summary>
+    /// <summary>
+    /// Creates the layer; projections use TorchSharp's default initialisation, no position parameters.
+    /// </summary>
     /// <param name="dim">Width of the input and output features; must be positive and divisible by 4 (Heads).</param>
     public ImageAttention(long dim) : base(nameof(ImageAttention))
     {
@@ -46,12 +51,18 @@ partial class ImageAttention : global::TorchSharp.torch.nn.Module<global::TorchS
     }
 
     /// <summary>Mixes the input: <c>[B, T, Dim] for any T ≥ 1</c> → <c>[B, T, Dim]</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] for any T ≥ 1</c>, or its dtype or device differs from the layer's.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] for any T ≥ 1</c>, or its
+    /// dtype or device differs from the layer's.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, q_proj.weight!);
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
-        global::TorchSharp.torch.Tensor mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), Heads, Causal);
+        global::TorchSharp.torch.Tensor mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply(
+            q_proj.forward(input),
+            k_proj.forward(input),
+            v_proj.forward(input),
+            Heads,
+            Causal);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 }

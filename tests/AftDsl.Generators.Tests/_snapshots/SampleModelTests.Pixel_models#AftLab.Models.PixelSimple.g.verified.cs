@@ -5,7 +5,8 @@
 namespace AftLab.Models;
 
 /// <summary>
-/// Causal model declared with AftDsl: input <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 784</c>; output <c>[B, T, 256] (logits)</c>.
+/// Causal model declared with AftDsl: input <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 784</c>; output
+/// <c>[B, T, 256] (logits)</c>.
 /// </summary>
 /// <remarks>
 /// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
@@ -21,8 +22,9 @@ namespace AftLab.Models;
 /// position; 16,640 parameters.</item>
 /// </list>
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class PixelSimple : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class PixelSimple
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this model: <c>AftModel 'PixelSimple'</c>.</summary>
     public const string ModelName = "AftModel 'PixelSimple'";
@@ -89,19 +91,29 @@ partial class PixelSimple : global::TorchSharp.torch.nn.Module<global::TorchShar
     /// </summary>
     public partial global::TorchSharp.Modules.Linear Head { get => this.head; }
 
-    /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
+    /// <summary>
+    /// Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under
+    /// torch.manual_seed).
+    /// </summary>
     public PixelSimple() : base(nameof(PixelSimple))
     {
         this.embed = global::TorchSharp.torch.nn.Embedding(256, 64);
         this.positions = new global::AftDsl.Modules.PositionEmbedding(784, 64);
-        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 2), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.PixelSimpleMixer(64), 64, 4)), flattenGrid: false);
+        this.body = new global::AftDsl.Modules.BlockStack(
+            global::System.Linq.Enumerable.Select(
+                global::System.Linq.Enumerable.Range(0, 2),
+                _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.PixelSimpleMixer(64), 64, 4)),
+            flattenGrid: false);
         this.norm = global::TorchSharp.torch.nn.LayerNorm(64);
         this.head = global::TorchSharp.torch.nn.Linear(64, 256);
         RegisterComponents();
     }
 
-    /// <summary>Runs the stages: <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 784</c> → <c>[B, T, 256] (logits)</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model takes.</exception>
+    /// <summary>
+    /// Runs the stages: <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 784</c> → <c>[B, T, 256] (logits)</c>.
+    /// </summary>
+    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model
+    /// takes.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ModelGuard.Tokens(input, ModelName, Vocab, MaxLength);

@@ -5,16 +5,19 @@
 namespace AftLab.Models;
 
 /// <summary>
-/// AFT-local token mixer (Zhai et al., 2021, Eq. 4), position biases within |t − t'| &lt; 8, causal: position t sees positions ≤ t only; declared as <c>[AftLocal(maxLength: 256, window: 8, FactorRank = 32, Causal = true)]</c>.
+/// AFT-local token mixer (Zhai et al., 2021, Eq. 4), position biases within |t − t'| &lt; 8, causal: position t sees
+/// positions ≤ t only; declared as <c>[AftLocal(maxLength: 256, window: 8, FactorRank = 32, Causal = true)]</c>.
 /// Input <c>[B, T, Dim] with 1 ≤ T ≤ 256</c>; output <c>[B, T, Dim]</c>.
 /// </summary>
 /// <remarks>
 /// State-dict names: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c> (Dim → HiddenDim), <c>out_proj</c> (HiddenDim → Dim),
-/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_u</c> and <c>pos_w</c> ([MaxLength, FactorRank]), the factors of the
+/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_u</c> and <c>pos_w</c> ([MaxLength, FactorRank]), the factors of
+/// the
 /// position bias w = pos_u·pos_wᵀ, drawn from N(0, 0.1²).
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class TextLocal8Mixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class TextLocal8Mixer
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this layer: <c>AftLocal 'TextLocal8Mixer'</c>.</summary>
     public const string LayerName = "AftLocal 'TextLocal8Mixer'";
@@ -42,7 +45,9 @@ partial class TextLocal8Mixer : global::TorchSharp.torch.nn.Module<global::Torch
     private readonly global::TorchSharp.Modules.Parameter pos_u;
     private readonly global::TorchSharp.Modules.Parameter pos_w;
 
-    /// <summary>Creates the layer; projections use TorchSharp's default initialisation, position-bias factors N(0, 0.1²).</summary>
+    /// <summary>
+    /// Creates the layer; projections use TorchSharp's default initialisation, position-bias factors N(0, 0.1²).
+    /// </summary>
     /// <param name="dim">Width of the input and output features; must be positive.</param>
     public TextLocal8Mixer(long dim) : base(nameof(TextLocal8Mixer))
     {
@@ -56,24 +61,45 @@ partial class TextLocal8Mixer : global::TorchSharp.torch.nn.Module<global::Torch
     }
 
     /// <summary>Mixes the input: <c>[B, T, Dim] with 1 ≤ T ≤ 256</c> → <c>[B, T, Dim]</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] with 1 ≤ T ≤ 256</c>, or its dtype or device differs from the layer's.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] with 1 ≤ T ≤ 256</c>, or its
+    /// dtype or device differs from the layer's.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, MaxLength, q_proj.weight!);
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
-        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input), pos_u, pos_w);
+        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(
+            q_proj.forward(input),
+            k_proj.forward(input),
+            v_proj.forward(input),
+            pos_u,
+            pos_w);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 
-    /// <summary>This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the mathematics lives in <see cref="global::AftDsl.Kernels.AftLocalKernel"/>.</summary>
+    /// <summary>
+    /// This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the
+    /// mathematics lives in <see cref="global::AftDsl.Kernels.AftLocalKernel"/>.
+    /// </summary>
     private sealed class MixingFunction : global::TorchSharp.torch.autograd.SingleTensorFunction<MixingFunction>
     {
         public override string Name => "TextLocal8Mixer.MixingFunction";
 
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.autograd.AutogradContext ctx, params object[] vars) =>
-            global::AftDsl.Kernels.AftLocalKernel.Forward(ctx, (global::TorchSharp.torch.Tensor)vars[0], (global::TorchSharp.torch.Tensor)vars[1], (global::TorchSharp.torch.Tensor)vars[2], (global::TorchSharp.torch.Tensor)vars[3], (global::TorchSharp.torch.Tensor)vars[4], window: Window, causal: Causal);
+        public override global::TorchSharp.torch.Tensor forward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            params object[] vars) =>
+            global::AftDsl.Kernels.AftLocalKernel.Forward(
+            ctx,
+            (global::TorchSharp.torch.Tensor)vars[0],
+            (global::TorchSharp.torch.Tensor)vars[1],
+            (global::TorchSharp.torch.Tensor)vars[2],
+            (global::TorchSharp.torch.Tensor)vars[3],
+            (global::TorchSharp.torch.Tensor)vars[4],
+            window: Window,
+            causal: Causal);
 
-        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(global::TorchSharp.torch.autograd.AutogradContext ctx, global::TorchSharp.torch.Tensor grad_output) =>
+        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            global::TorchSharp.torch.Tensor grad_output) =>
             global::AftDsl.Kernels.AftLocalKernel.Backward(ctx, grad_output);
     }
 }

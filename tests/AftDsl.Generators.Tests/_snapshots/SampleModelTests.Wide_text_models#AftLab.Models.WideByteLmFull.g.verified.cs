@@ -5,7 +5,8 @@
 namespace AftLab.Models;
 
 /// <summary>
-/// Causal model declared with AftDsl: input <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 4096</c>; output <c>[B, T, 256] (logits)</c>.
+/// Causal model declared with AftDsl: input <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 4096</c>; output
+/// <c>[B, T, 256] (logits)</c>.
 /// </summary>
 /// <remarks>
 /// Stages, in order, with the shape each takes and produces (state-dict prefix in parentheses):
@@ -19,8 +20,9 @@ namespace AftLab.Models;
 /// position; 131,328 parameters.</item>
 /// </list>
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class WideByteLmFull : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class WideByteLmFull
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this model: <c>AftModel 'WideByteLmFull'</c>.</summary>
     public const string ModelName = "AftModel 'WideByteLmFull'";
@@ -78,18 +80,28 @@ partial class WideByteLmFull : global::TorchSharp.torch.nn.Module<global::TorchS
     /// </summary>
     public partial global::TorchSharp.Modules.Linear Head { get => this.head; }
 
-    /// <summary>Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under torch.manual_seed).</summary>
+    /// <summary>
+    /// Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under
+    /// torch.manual_seed).
+    /// </summary>
     public WideByteLmFull() : base(nameof(WideByteLmFull))
     {
         this.embed = global::TorchSharp.torch.nn.Embedding(256, 512);
-        this.body = new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, 12), _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.WideFullMixer(512), 512, 4)), flattenGrid: false);
+        this.body = new global::AftDsl.Modules.BlockStack(
+            global::System.Linq.Enumerable.Select(
+                global::System.Linq.Enumerable.Range(0, 12),
+                _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.WideFullMixer(512), 512, 4)),
+            flattenGrid: false);
         this.norm = global::TorchSharp.torch.nn.LayerNorm(512);
         this.head = global::TorchSharp.torch.nn.Linear(512, 256);
         RegisterComponents();
     }
 
-    /// <summary>Runs the stages: <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 4096</c> → <c>[B, T, 256] (logits)</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model takes.</exception>
+    /// <summary>
+    /// Runs the stages: <c>[B, T] int64 token ids below 256, 1 ≤ T ≤ 4096</c> → <c>[B, T, 256] (logits)</c>.
+    /// </summary>
+    /// <exception cref="global::AftDsl.AftShapeException">The input does not have the shape, dtype or values the model
+    /// takes.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ModelGuard.Tokens(input, ModelName, Vocab, MaxLength);

@@ -5,15 +5,17 @@
 namespace AftLab.Models;
 
 /// <summary>
-/// AFT-simple token mixer (Zhai et al., 2021, Eq. 5), O(T·d), causal: position t sees positions ≤ t only; declared as <c>[AftSimple(Causal = true)]</c>.
+/// AFT-simple token mixer (Zhai et al., 2021, Eq. 5), O(T·d), causal: position t sees positions ≤ t only; declared as
+/// <c>[AftSimple(Causal = true)]</c>.
 /// Input <c>[B, T, Dim] for any T ≥ 1</c>; output <c>[B, T, Dim]</c>.
 /// </summary>
 /// <remarks>
 /// State-dict names: <c>q_proj</c>, <c>k_proj</c>, <c>v_proj</c> (Dim → HiddenDim), <c>out_proj</c> (HiddenDim → Dim),
 /// each with <c>.weight</c> and <c>.bias</c>. AFT-simple has no position parameters.
 /// </remarks>
-[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "0.1.0")]
-partial class WideSimpleMixer : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+[global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
+partial class WideSimpleMixer
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
     /// <summary>How errors name this layer: <c>AftSimple 'WideSimpleMixer'</c>.</summary>
     public const string LayerName = "AftSimple 'WideSimpleMixer'";
@@ -33,7 +35,9 @@ partial class WideSimpleMixer : global::TorchSharp.torch.nn.Module<global::Torch
     private readonly global::TorchSharp.Modules.Linear v_proj;
     private readonly global::TorchSharp.Modules.Linear out_proj;
 
-    /// <summary>Creates the layer; projections use TorchSharp's default initialisation, no position parameters.</summary>
+    /// <summary>
+    /// Creates the layer; projections use TorchSharp's default initialisation, no position parameters.
+    /// </summary>
     /// <param name="dim">Width of the input and output features; must be positive.</param>
     public WideSimpleMixer(long dim) : base(nameof(WideSimpleMixer))
     {
@@ -46,24 +50,40 @@ partial class WideSimpleMixer : global::TorchSharp.torch.nn.Module<global::Torch
     }
 
     /// <summary>Mixes the input: <c>[B, T, Dim] for any T ≥ 1</c> → <c>[B, T, Dim]</c>.</summary>
-    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] for any T ≥ 1</c>, or its dtype or device differs from the layer's.</exception>
+    /// <exception cref="global::AftDsl.AftShapeException">The input is not <c>[B, T, Dim] for any T ≥ 1</c>, or its
+    /// dtype or device differs from the layer's.</exception>
     public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.Tensor input)
     {
         global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, q_proj.weight!);
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
-        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(q_proj.forward(input), k_proj.forward(input), v_proj.forward(input));
+        global::TorchSharp.torch.Tensor mixed = MixingFunction.apply(
+            q_proj.forward(input),
+            k_proj.forward(input),
+            v_proj.forward(input));
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
 
-    /// <summary>This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the mathematics lives in <see cref="global::AftDsl.Kernels.AftSimpleKernel"/>.</summary>
+    /// <summary>
+    /// This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the
+    /// mathematics lives in <see cref="global::AftDsl.Kernels.AftSimpleKernel"/>.
+    /// </summary>
     private sealed class MixingFunction : global::TorchSharp.torch.autograd.SingleTensorFunction<MixingFunction>
     {
         public override string Name => "WideSimpleMixer.MixingFunction";
 
-        public override global::TorchSharp.torch.Tensor forward(global::TorchSharp.torch.autograd.AutogradContext ctx, params object[] vars) =>
-            global::AftDsl.Kernels.AftSimpleKernel.Forward(ctx, (global::TorchSharp.torch.Tensor)vars[0], (global::TorchSharp.torch.Tensor)vars[1], (global::TorchSharp.torch.Tensor)vars[2], causal: Causal);
+        public override global::TorchSharp.torch.Tensor forward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            params object[] vars) =>
+            global::AftDsl.Kernels.AftSimpleKernel.Forward(
+            ctx,
+            (global::TorchSharp.torch.Tensor)vars[0],
+            (global::TorchSharp.torch.Tensor)vars[1],
+            (global::TorchSharp.torch.Tensor)vars[2],
+            causal: Causal);
 
-        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(global::TorchSharp.torch.autograd.AutogradContext ctx, global::TorchSharp.torch.Tensor grad_output) =>
+        public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(
+            global::TorchSharp.torch.autograd.AutogradContext ctx,
+            global::TorchSharp.torch.Tensor grad_output) =>
             global::AftDsl.Kernels.AftSimpleKernel.Backward(ctx, grad_output);
     }
 }
