@@ -14,7 +14,8 @@ namespace AftDsl.Generators.Tests.Docs;
 /// <item><c>// expect AFT0102</c> (any number of IDs, on lines of their own): exactly those diagnostics, no others.</item>
 /// <item><c>```csharp fragment</c> as the info string: a piece of a declaration, shown but not compiled.</item>
 /// </list>
-/// docs/README.md tells writers the same.
+/// A block that is a whole program (top-level statements, no <c>// expect</c>) is also run: it must not throw, and
+/// must print what it shows. docs/README.md tells writers the same.
 /// </summary>
 public sealed partial class DocsCodeBlockTests
 {
@@ -46,6 +47,36 @@ public sealed partial class DocsCodeBlockTests
             $"{where}: expected [{string.Join(", ", expected)}], got:\n" + string.Join("\n", reported.Select(d => d.ToString())));
     }
 
+    /// <summary>Each compiled block that is a whole program (top-level statements) and expects no diagnostic.</summary>
+    public static TheoryData<string> Programs() =>
+        [.. Blocks.Value.Values.Where(b => IsCompiled(b) && IsProgram(Parse(b.Code)) && !ExpectPattern().IsMatch(b.Code)).Select(b => b.ToString())];
+
+    [Theory]
+    [MemberData(nameof(Programs))]
+    public void The_program_runs_as_pasted(string where)
+    {
+        // A program that compiles could still throw (a shape guard, a wrong dtype): run it, in this process, against
+        // the same AftDsl and TorchSharp assemblies the tests load.
+        var block = Blocks.Value[where];
+        var compilation = ProgramCompilation(block.Code, out _);
+        using var image = new MemoryStream();
+        var emitted = compilation.Emit(image);
+        Assert.True(emitted.Success, string.Join("\n", emitted.Diagnostics));
+        var entry = System.Reflection.Assembly.Load(image.ToArray()).EntryPoint!;
+        var console = Console.Out;
+        using var output = new StringWriter();
+        Console.SetOut(output);
+        try
+        {
+            entry.Invoke(null, entry.GetParameters().Length == 0 ? null : [Array.Empty<string>()]);
+        }
+        finally
+        {
+            Console.SetOut(console);
+        }
+        Assert.NotEmpty(output.ToString());
+    }
+
     [Fact]
     public void The_docs_have_C_sharp_blocks_and_every_block_names_a_known_language()
     {
@@ -71,14 +102,24 @@ public sealed partial class DocsCodeBlockTests
     /// </summary>
     static IReadOnlyList<Diagnostic> Compile(string code)
     {
-        var compilation = GeneratorHarness.Compilation(code);
-        var isProgram = compilation.SyntaxTrees.Single().GetRoot().DescendantNodes().OfType<GlobalStatementSyntax>().Any();
-        if (isProgram)
-            compilation = compilation.WithOptions(compilation.Options.WithOutputKind(OutputKind.ConsoleApplication));
-        var driver = GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
-        var run = new GeneratorRun(driver.GetRunResult(), GeneratorHarness.AnalyzerDiagnostics(output));
+        var output = ProgramCompilation(code, out var run);
         return GeneratorHarness.EffectiveDiagnostics(run, output);
     }
+
+    /// <summary>The block's compilation with the generated sources: an executable when it has top-level statements.</summary>
+    static Compilation ProgramCompilation(string code, out GeneratorRun run)
+    {
+        var compilation = GeneratorHarness.Compilation(code);
+        if (IsProgram(compilation.SyntaxTrees.Single()))
+            compilation = compilation.WithOptions(compilation.Options.WithOutputKind(OutputKind.ConsoleApplication));
+        var driver = GeneratorHarness.Driver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        run = new GeneratorRun(driver.GetRunResult(), GeneratorHarness.AnalyzerDiagnostics(output));
+        return output;
+    }
+
+    static SyntaxTree Parse(string code) => Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(code, GeneratorHarness.ParseOptions);
+
+    static bool IsProgram(SyntaxTree tree) => tree.GetRoot().DescendantNodes().OfType<GlobalStatementSyntax>().Any();
 
     [GeneratedRegex(@"^\s*//\s*expect\s+([A-Z]+\d+(?:[ ,]+[A-Z]+\d+)*)\s*$", RegexOptions.Multiline)]
     private static partial Regex ExpectPattern();
