@@ -87,6 +87,15 @@ public sealed partial class DocsCodeBlockTests
     }
 
     [Fact]
+    public void Fragments_are_not_compiled_and_everything_else_fenced_as_csharp_is()
+    {
+        var doc = MarkdownDocument.Parse("x.md", "```csharp\nclass A;\n```\n\n```csharp fragment\nB\n```\n\n  ```bash\n  ls\n  ```\n");
+        Assert.Equal([true, false, false], doc.CodeBlocks.Select(IsCompiled));
+        Assert.Equal(["csharp", "csharp", "bash"], doc.CodeBlocks.Select(b => b.Language));
+        Assert.Equal("ls\n", doc.CodeBlocks[2].Code);
+    }
+
+    [Fact]
     public void A_block_that_does_not_compile_is_reported()
     {
         // The test's own check can fail: a stage without its using, and a layer with a mistake nobody expected.

@@ -42,6 +42,14 @@ public sealed class DocsLinkTests
         Assert.True(checkedLinks > 20, $"only {checkedLinks} relative links found");
     }
 
+    [Fact]
+    public void Links_in_code_are_not_links_and_repeated_headings_get_numbered_anchors()
+    {
+        var doc = MarkdownDocument.Parse("x.md", "# A\n\nsee [b](b.md), `[c](c.md)`, ![d](d.png)\n\n```text\n[e](e.md)\n```\n\n## A\n<a id=\"f\"></a>\n");
+        Assert.Equal(["b.md", "d.png"], doc.Links.Select(l => l.Target));
+        Assert.Equal(new HashSet<string> { "a", "a-1", "f" }, doc.Anchors);
+    }
+
     [Theory]
     [InlineData("The main job: `aftlab`", "the-main-job-aftlab")]
     [InlineData("Results: the paper's three experiments at small scale", "results-the-papers-three-experiments-at-small-scale")]

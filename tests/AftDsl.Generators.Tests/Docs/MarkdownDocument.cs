@@ -83,7 +83,10 @@ public sealed partial class MarkdownDocument
 
     /// <summary>Reads <paramref name="relativePath"/> under <paramref name="root"/>.</summary>
     public static MarkdownDocument Read(string root, string relativePath) =>
-        new(relativePath.Replace('\\', '/'), System.IO.File.ReadAllText(Path.Combine(root, relativePath)));
+        Parse(relativePath.Replace('\\', '/'), System.IO.File.ReadAllText(Path.Combine(root, relativePath)));
+
+    /// <summary>Markdown <paramref name="text"/>, named <paramref name="file"/> in what it reports.</summary>
+    public static MarkdownDocument Parse(string file, string text) => new(file, text);
 
     /// <summary>README.md and every Markdown file under docs/: the documentation a user reads.</summary>
     public static IReadOnlyList<MarkdownDocument> UserDocs()
