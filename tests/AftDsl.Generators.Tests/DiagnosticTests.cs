@@ -241,11 +241,11 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
-    public void Every_diagnostic_has_a_help_link_to_the_readme()
+    public void Every_diagnostic_has_a_help_link_to_its_heading_in_the_diagnostics_doc()
     {
         var (result, _) = GeneratorHarness.Run("[AftDsl.AftFull(maxLength: 0)] public partial class Mixer;");
         var descriptor = Assert.Single(result.Diagnostics).Descriptor;
-        Assert.EndsWith("README.md#aft0101", descriptor.HelpLinkUri);
+        Assert.EndsWith("docs/diagnostics.md#aft0101", descriptor.HelpLinkUri);
     }
 
     [Fact]

@@ -25,7 +25,7 @@ internal static class Descriptors
             .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
             .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
             .ToImmutableArray());
-    const string HelpRoot = "https://github.com/aftdsl/aftdsl/blob/main/README.md#";
+    const string HelpRoot = "https://github.com/aftdsl/aftdsl/blob/main/docs/diagnostics.md#";
 
     static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpRoot + id.ToLowerInvariant());
