@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates the README's results table: the paper's three experiments at small scale, each AFT model
+# Regenerates the results table of docs/results.md: the paper's three experiments at small scale, each AFT model
 # against its multi-head-attention baseline with the same time budget, one after the other (so that no
 # two runs share the CPU). Every line is the command of one row; results land in runs/exp/<model>/
 # (results.json, metrics.csv, curves.png, tensorboard/, checkpoints/). About 80 minutes on 2 cores.

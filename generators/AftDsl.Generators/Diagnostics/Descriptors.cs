@@ -8,7 +8,7 @@ namespace AftDsl.Generators.Diagnostics;
 /// declaring class, AFT01xx the sizes of a layer, AFT02xx heads and grids, AFT03xx the edges of a
 /// model, AFT04xx relations only run time can decide (warnings, checked again by the generated
 /// forward with the same ID and wording), AFT9xxx the generator itself. Each help link
-/// points at the README's Diagnostics section, which lists the mistake and its fix.
+/// points at its section of docs/diagnostics.md, which shows the mistake and its fix.
 /// </summary>
 internal static class Descriptors
 {

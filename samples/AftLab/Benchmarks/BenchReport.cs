@@ -8,7 +8,7 @@ namespace AftLab.Benchmarks;
 public sealed record TargetCheck(string Target, string Measured, bool? Met);
 
 /// <summary>
-/// Turns the results of one run into the files the README quotes: results.csv (every case, with
+/// Turns the results of one run into the files docs/benchmarks.md quotes: results.csv (every case, with
 /// median, quartiles and peak memory), exponents.csv (fitted growth of time and memory in T),
 /// summary.md (tables, ratios, FLOP and bandwidth fractions, and each target met or missed).
 /// </summary>

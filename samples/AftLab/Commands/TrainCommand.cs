@@ -99,6 +99,6 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     }
 }
 
-/// <summary>What a training run reports in results.json, for the README's tables.</summary>
+/// <summary>What a training run reports in results.json, for the tables of docs/results.md.</summary>
 public sealed record RunResults(string Model, long Parameters, string Data, int Steps, long Tokens, double Seconds, double TrainMetric,
     IReadOnlyDictionary<string, double> Evaluation, string Command);
