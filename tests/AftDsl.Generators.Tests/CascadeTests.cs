@@ -56,6 +56,39 @@ public sealed class CascadeTests
     }
 
     [Fact]
+    public void Generic_and_abstract_declarations_get_skeletons_and_only_their_AFT_diagnostics()
+    {
+        var (result, output) = GeneratorHarness.Run(ModelEmitterTests.Usings + """
+            [AftSimple(Causal = true)] public partial class Mix;
+            [AftSimple(Dim = 16)] public partial class GenericLayer<T>;
+            [AftSimple(Dim = 16)] public abstract partial class AbstractLayer;
+            [AftSimple(Dim = 16)] public abstract partial class G;
+            public partial class Outer<TKey, TValue>
+            {
+                [AftSimple(Dim = 16)] public partial class Inner;
+            }
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 64)]
+            public partial class GenericModel<T> where T : class
+            {
+                [Embedding(dim: 32)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, mixer: typeof(Mix))] public partial BlockStack Body { get; }
+                [Logits] public partial Linear Head { get; }
+            }
+            [AftSimple(Dim = 16)] public partial class G<T>;
+            public static class Uses
+            {
+                public static long Sizes() => GenericLayer<int>.Dim + AbstractLayer.Dim + Outer<int, string>.Inner.Dim
+                    + GenericModel<string>.ParameterCount + G<int>.Dim;
+                public static Linear Head(GenericModel<string> model) => model.Head;
+            }
+            """);
+        var effective = GeneratorHarness.EffectiveDiagnostics(result, output);
+        var compiler = effective.Where(d => !d.Id.StartsWith("AFT", StringComparison.Ordinal)).ToList();
+        Assert.True(compiler.Count == 0, "compiler diagnostics beside the AFT ones:\n" + string.Join("\n", compiler));
+        Assert.Equal(["AFT0002", "AFT0002", "AFT0002", "AFT0002", "AFT0008", "AFT0008"], effective.Select(d => d.Id).Order());
+    }
+
+    [Fact]
     public void A_skeletons_forward_throws_naming_the_diagnostic()
     {
         var (result, _) = GeneratorHarness.Run(Broken);

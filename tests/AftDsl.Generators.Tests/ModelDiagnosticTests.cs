@@ -333,7 +333,7 @@ public sealed class ModelDiagnosticTests
                 [Blocks(depth: 1, [|mixer: typeof(M)|])] public partial BlockStack Body { get; }
             }
             """, "AFT0201");
-        Assert.StartsWith("AftModel 'X' Body[0].Mixer (M), whose width 64 is fixed by Patches: heads (6) must divide dim (64): 64 / 6 = 10.667.", d.GetMessage());
+        Assert.StartsWith("AftModel 'X': Body[0].Mixer (M), whose width 64 is fixed by Patches: heads (6) must divide dim (64): 64 / 6 = 10.667.", d.GetMessage());
         Assert.Equal(["heads: 6", "dim: 64"], Also(d));
     }
 }

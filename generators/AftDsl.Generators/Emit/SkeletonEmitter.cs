@@ -22,7 +22,7 @@ internal static class SkeletonEmitter
         var message = $"private const string AftDslNotGenerated = {SymbolDisplay.FormatLiteral(spec.Message, quote: true)};";
         if (spec.StagesOnly)
         {
-            using (w.Block($"partial class {name}"))
+            using (w.Block($"partial class {name}{spec.Target.TypeParameters}"))
             {
                 w.Line(message);
                 Stages(w, spec, failure);
@@ -34,7 +34,7 @@ internal static class SkeletonEmitter
         w.Line("/// Only its members are declared, so that the code using it compiles; forward throws until the declaration is fixed.");
         w.Line("/// </summary>");
         w.GeneratedCodeAttribute();
-        using (w.Block($"partial class {name} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
+        using (w.Block($"partial class {name}{spec.Target.TypeParameters} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
         {
             w.Line(message);
             foreach (var constant in spec.Constants)
@@ -43,7 +43,7 @@ internal static class SkeletonEmitter
                 w.Line(member);
             Stages(w, spec, failure);
             foreach (var constructor in spec.Constructors)
-                w.Line($"public {name}({constructor.Parameters}) : base(nameof({name})) {{ {constructor.Body}}}");
+                w.Line($"public {name}({constructor.Parameters}) : base(nameof({name}{spec.Target.TypeParameters})) {{ {constructor.Body}}}");
             w.Line($"public override {Tensor} forward({Tensor} input) => {failure};");
         }
     }

@@ -17,7 +17,7 @@ internal static class TargetTypeEmitter
             writer.Line($"namespace {Identifiers.EscapeDotted(target.Namespace)};");
             writer.Line();
         }
-        var scopes = target.Containers.Select(c => writer.Block($"partial {c.Keyword} {c.Identifier}")).ToList();
+        var scopes = target.Containers.Select(c => writer.Block($"partial {c.Keyword} {c.Identifier}{c.TypeParameters}")).ToList();
         body(writer);
         for (var i = scopes.Count - 1; i >= 0; i--)
             scopes[i].Dispose();

@@ -219,7 +219,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         if (mixer.HasHeads && mixer.Dim is null && stream.Dim % mixer.Heads != 0)
         {
             var found0201 = diagnostics.Count;
-            new SizeChecks($"{model} {edge}, whose width {stream.Dim} is fixed by {stream.WidthStage}", diagnostics)
+            new SizeChecks($"{model}: {edge}, whose width {stream.Dim} is fixed by {stream.WidthStage}", diagnostics)
                 .HeadsDivideDim(new Argument<int>(mixer.Heads, location), new Argument<int>(stream.Dim, location));
             for (var i = found0201; i < diagnostics.Count; i++)
                 diagnostics[i] = diagnostics[i].Also(declared?.Constructor<int>("heads")?.Location, stream.WidthOrigin);

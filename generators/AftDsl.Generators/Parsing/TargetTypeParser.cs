@@ -28,6 +28,8 @@ internal static class TargetTypeParser
             && BaseListOf(declaration, symbol) is { } baseList)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.HasBaseType, baseList.Types[0].GetLocation(),
                 layerName, symbol.Name, baseType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)));
+        // Generic or abstract, the class can still take a part: a skeleton then keeps the code that uses it compiling.
+        var blocking = diagnostics.Count > before;
         if (declaration.Modifiers.Any(SyntaxKind.AbstractKeyword) || symbol.IsAbstract && !symbol.IsStatic)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.Abstract, identifier, layerName, symbol.Name));
         for (var type = symbol; type is not null; type = type.ContainingType)
@@ -35,6 +37,7 @@ internal static class TargetTypeParser
             {
                 var where = type.Equals(symbol, SymbolEqualityComparer.Default) ? identifier : type.Locations.FirstOrDefault() ?? identifier;
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.FileLocal, where, layerName, type.Name));
+                blocking = true;
                 break;
             }
         if (declaration.TypeParameterList is not null)
@@ -45,17 +48,24 @@ internal static class TargetTypeParser
         {
             var location = outer.Identifier.GetLocation();
             if (!outer.Modifiers.Any(SyntaxKind.PartialKeyword))
+            {
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotPartial, location, layerName, outer.Identifier.ValueText));
+                blocking = true;
+            }
             if (outer.TypeParameterList is not null)
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.Generic, location, layerName, outer.Identifier.ValueText, noun));
-            containers.Insert(0, new ContainingType(Keyword(outer), outer.Identifier.ValueText));
+            containers.Insert(0, new ContainingType(Keyword(outer), outer.Identifier.ValueText, TypeParameters(outer.TypeParameterList)));
         }
 
-        if (diagnostics.Count > before)
+        if (blocking)
             return null;
         var ns = Namespace(symbol);
-        return new TargetType(ns, containers.ToEquatableArray(), symbol.Name);
+        return new TargetType(ns, containers.ToEquatableArray(), symbol.Name, TypeParameters(declaration.TypeParameterList));
     }
+
+    // The list as another partial part repeats it: names only (attributes and constraints stay on the user's part).
+    static string TypeParameters(TypeParameterListSyntax? list) =>
+        list is null ? "" : "<" + string.Join(", ", list.Parameters.Select(p => Identifiers.Escape(p.Identifier.ValueText))) + ">";
 
     /// <summary>AFT0007 on a record that carries a layer or model attribute: it can never be a module.</summary>
     public static DiagnosticInfo Record(RecordDeclarationSyntax record, INamedTypeSymbol symbol, string displayName) =>
