@@ -16,11 +16,14 @@ public static class Dotnet
     static string Metadata(string key) =>
         typeof(Dotnet).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
+    // The dotnet that runs the tests (dotnet test sets DOTNET_HOST_PATH), so that the consumers build with the same SDK.
+    static string Host => System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
     /// <summary>Runs <c>dotnet <paramref name="arguments"/></c>; <paramref name="environment"/> adds or overrides variables.</summary>
     public static (int ExitCode, string Output) Run(string arguments, string workingDirectory, TimeSpan timeout,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet", arguments)
+        var start = new ProcessStartInfo(Host, arguments)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
