@@ -218,6 +218,18 @@ internal static class Descriptors
         "A grid's length is checked at run time",
         "{0}");
 
+    /// <summary>
+    /// No arguments. The project builds AFT declarations without AftDsl's build targets (a project reference that does
+    /// not import them), so the MSBuild property AftDslRuntimeGuards cannot reach the generator. Reported once per
+    /// compilation, at its end, hence the CompilationEnd tag. Internal, so that it stays out of <see cref="All"/>: only
+    /// BuildTargetsAnalyzer reports it, and an IDE treats an analyzer with a compilation-end descriptor differently.
+    /// </summary>
+    internal static readonly DiagnosticDescriptor BuildTargetsNotImported = new("AFT9002",
+        "AftDsl's build targets are not imported",
+        "AftDsl's build targets are not imported into this project, so <AftDslRuntimeGuards> has no effect here and TorchSharp's native library is not made loadable on Debian 12; reference the AftDsl package (it imports them), or next to project references add <Import Project=\"path/to/src/AftDsl/buildTransitive/AftDsl.targets\" /> to the project",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + "aft9002",
+        customTags: WellKnownDiagnosticTags.CompilationEnd);
+
     /// <summary>{0} class name, {1} exception type, {2} message.</summary>
     public static readonly DiagnosticDescriptor GeneratorFailure = new("AFT9001",
         "AftDsl generator failed",

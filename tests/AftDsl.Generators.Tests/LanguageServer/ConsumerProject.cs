@@ -76,6 +76,8 @@ public sealed class ConsumerProject : IDisposable
                 <Reference Include="AftDsl" HintPath="lib/AftDsl.dll" />
                 <Reference Include="TorchSharp" HintPath="lib/TorchSharp.dll" />
                 <Analyzer Include="lib/AftDsl.Generators.dll" />
+                <!-- What the package's build targets declare (else AFT9002 says they are not imported). -->
+                <CompilerVisibleProperty Include="AftDslRuntimeGuards" />
               </ItemGroup>
             </Project>
             """);
