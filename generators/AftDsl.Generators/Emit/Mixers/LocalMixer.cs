@@ -1,0 +1,23 @@
+using AftDsl.Generators.Model;
+using static AftDsl.Generators.Emit.SourceWriter;
+
+namespace AftDsl.Generators.Emit.Mixers;
+
+/// <summary>AFT-local (Eq. 4): the position bias within the window only.</summary>
+internal sealed class LocalMixer : PositionBiasMixer
+{
+    public static readonly LocalMixer Instance = new();
+
+    public override string Summary(MixerSpec spec, string mode) =>
+        $"AFT-local token mixer (Zhai et al., 2021, Eq. 4), position biases within |t − t'| &lt; {Literal(spec.Window)}, {mode}";
+
+    public override void KindConstants(SourceWriter w, MixerSpec spec)
+    {
+        base.KindConstants(w, spec);
+        w.Constant("The window s = {value}: position biases apply where |t − t'| &lt; s, and are 0 elsewhere.", "long", "Window", Literal(spec.Window));
+    }
+
+    public override (int Tensors, string Constants)? Kernel => (5, "window: Window, causal: Causal");
+
+    public override IEnumerable<string> DeclarationArguments(MixerSpec spec) => [.. base.DeclarationArguments(spec), $"window: {Literal(spec.Window)}"];
+}
