@@ -1,5 +1,6 @@
 using AftDsl.Generators.Diagnostics;
 using AftDsl.Generators.Model;
+using AftDsl.Generators.Shapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;

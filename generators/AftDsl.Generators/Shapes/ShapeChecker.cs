@@ -1,9 +1,10 @@
 using System.Globalization;
 using AftDsl.Generators.Diagnostics;
 using AftDsl.Generators.Model;
+using AftDsl.Generators.Parsing;
 using Microsoft.CodeAnalysis;
 
-namespace AftDsl.Generators.Parsing;
+namespace AftDsl.Generators.Shapes;
 
 /// <summary>
 /// Compile-time shape inference over a model: B and T stay symbolic, every other size is a constant.
