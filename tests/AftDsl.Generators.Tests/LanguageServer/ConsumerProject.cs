@@ -1,3 +1,4 @@
+using AftDsl.Tests.Shared;
 using Microsoft.CodeAnalysis.Text;
 
 namespace AftDsl.Generators.Tests.LanguageServer;
@@ -88,7 +89,7 @@ public sealed class ConsumerProject : IDisposable
             dotnet_diagnostic.AFT0202.severity = warning
             """);
         File.WriteAllText(LayersPath, Layers);
-        var (code, output) = Tools.Run("dotnet", "restore", Directory, TimeSpan.FromMinutes(2));
+        var (code, output) = ProcessRunner.Run("dotnet", "restore", Directory, TimeSpan.FromMinutes(2));
         if (code != 0)
             throw new InvalidOperationException($"dotnet restore of the consumer project failed ({code}):\n{output}");
     }

@@ -1,3 +1,4 @@
+using AftDsl.Tests.Shared;
 using System.Text.Json.Nodes;
 using Xunit;
 
@@ -15,7 +16,7 @@ public sealed class LanguageServerTests(ConsumerProject consumer) : IClassFixtur
     [Fact]
     public void Dotnet_build_reports_each_AFT_mistake_once_on_its_argument()
     {
-        var (code, output) = Tools.Run("dotnet", "build --no-restore -nologo", consumer.Directory, TimeSpan.FromMinutes(2));
+        var (code, output) = ProcessRunner.Run("dotnet", "build --no-restore -nologo", consumer.Directory, TimeSpan.FromMinutes(2));
         Assert.True(code != 0, "the consumer's errors must fail its build:\n" + output);
         var sarif = Path.Combine(consumer.Directory, "build.sarif");
         Assert.True(File.Exists(sarif), "the compiler wrote no SARIF log:\n" + output);

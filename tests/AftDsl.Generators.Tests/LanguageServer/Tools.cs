@@ -1,38 +1,7 @@
+using AftDsl.Tests.Shared;
 using System.Diagnostics;
-using System.Text;
 
 namespace AftDsl.Generators.Tests.LanguageServer;
-
-/// <summary>Runs a command to completion with a timeout, keeping its output for the failure message.</summary>
-public static class Tools
-{
-    public static (int ExitCode, string Output) Run(string file, string arguments, string workingDirectory, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(file, arguments)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.Environment["DOTNET_CLI_UI_LANGUAGE"] = "en";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"'{file} {arguments}' did not finish within {timeout.TotalSeconds:0} s:\n{output}");
-        }
-        process.WaitForExit();
-        lock (output) return (process.ExitCode, output.ToString());
-    }
-}
 
 /// <summary>
 /// csharp-ls 0.28.0, a Roslyn-based language server, installed once as a dotnet tool from NuGet into a folder
@@ -54,7 +23,7 @@ public static class CSharpLs
         var executable = System.IO.Path.Combine(folder, OperatingSystem.IsWindows() ? "csharp-ls.exe" : "csharp-ls");
         if (File.Exists(executable))
             return executable;
-        var (code, output) = Tools.Run("dotnet", $"tool install csharp-ls --version {Version} --tool-path \"{folder}\"",
+        var (code, output) = ProcessRunner.Run("dotnet", $"tool install csharp-ls --version {Version} --tool-path \"{folder}\"",
             System.IO.Path.GetTempPath(), TimeSpan.FromMinutes(4));
         if (code != 0 || !File.Exists(executable))
             throw new InvalidOperationException($"could not install csharp-ls {Version} from NuGet (exit code {code}); the test needs it:\n{output}");

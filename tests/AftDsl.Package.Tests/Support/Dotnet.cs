@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Text;
+using AftDsl.Tests.Shared;
 
 namespace AftDsl.Package.Tests.Support;
 
@@ -23,33 +23,9 @@ public static class Dotnet
     public static (int ExitCode, string Output) Run(string arguments, string workingDirectory, TimeSpan timeout,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo(Host, arguments)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.Environment["DOTNET_CLI_UI_LANGUAGE"] = "en";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-            start.Environment[name] = value;
         var watch = Stopwatch.StartNew();
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"'dotnet {arguments}' did not finish within {timeout.TotalSeconds:0} s:\n{output}");
-        }
-        process.WaitForExit();
-        lock (output) return (process.ExitCode, $"$ dotnet {arguments}  ({watch.Elapsed.TotalSeconds:0.0} s, exit code {process.ExitCode})\n{output}");
+        var (code, output) = ProcessRunner.Run(Host, arguments, workingDirectory, timeout, environment);
+        return (code, $"$ dotnet {arguments}  ({watch.Elapsed.TotalSeconds:0.0} s, exit code {code})\n{output}");
     }
 
     /// <summary>As <see cref="Run"/>, failing with the command's output unless it exits with 0.</summary>
