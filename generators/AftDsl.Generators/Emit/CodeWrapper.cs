@@ -47,12 +47,11 @@ internal static class CodeWrapper
     static (int Open, int Close)? ArgumentList(string line)
     {
         var groups = new List<(int Open, int Close)>();
-        var depth = 0;
         var open = -1;
-        foreach (var (i, c) in Code(line))
+        foreach (var (i, c, depth) in Code(line))
         {
-            if (c == '(' && depth++ == 0) open = i;
-            else if (c == ')' && --depth == 0 && open >= 0 && i > open + 1)
+            if (c == '(' && depth == 0) open = i;
+            else if (c == ')' && depth == 1 && open >= 0 && i > open + 1)
                 groups.Add((open, i));
         }
         foreach (var group in groups)
@@ -64,8 +63,8 @@ internal static class CodeWrapper
     // The " => " of an expression-bodied member, outside any bracket (a lambda's arrow sits inside its call).
     static int? ExpressionBody(string line)
     {
-        foreach (var (i, c) in Code(line))
-            if (c == '=' && i > 0 && line[i - 1] == ' ' && i + 2 < line.Length && line[i + 1] == '>' && line[i + 2] == ' ' && Depth(line, i) == 0)
+        foreach (var (i, c, depth) in Code(line))
+            if (c == '=' && depth == 0 && i > 0 && line[i - 1] == ' ' && i + 2 < line.Length && line[i + 1] == '>' && line[i + 2] == ' ')
                 return i;
         return null;
     }
@@ -74,16 +73,19 @@ internal static class CodeWrapper
     static int? BracedBody(string line)
     {
         if (!line.EndsWith("}", StringComparison.Ordinal)) return null;
-        foreach (var (i, c) in Code(line))
-            if (c == '{' && i > 0 && line[i - 1] == ' ' && Depth(line, i) == 0)
-                return Depth(line, line.Length - 1) == 1 ? i : null;
+        int? brace = null;
+        foreach (var (i, c, depth) in Code(line))
+        {
+            if (c == '{' && depth == 0 && brace is null && i > 0 && line[i - 1] == ' ') brace = i;
+            if (i == line.Length - 1) return depth == 1 ? brace : null;       // the last '}' closes that brace
+        }
         return null;
     }
 
     static int? BaseList(string line)
     {
-        foreach (var (i, c) in Code(line))
-            if (c == ':' && i > 0 && line[i - 1] == ' ' && i + 1 < line.Length && line[i + 1] == ' ' && Depth(line, i) == 0)
+        foreach (var (i, c, depth) in Code(line))
+            if (c == ':' && depth == 0 && i > 0 && line[i - 1] == ' ' && i + 1 < line.Length && line[i + 1] == ' ')
                 return i;
         return null;
     }
@@ -123,8 +125,8 @@ internal static class CodeWrapper
     {
         var items = new List<string>();
         var start = 0;
-        foreach (var (i, c) in Code(text))
-            if (c == separator && Depth(text, i) == 0)
+        foreach (var (i, c, depth) in Code(text))
+            if (c == separator && depth == 0)
             {
                 items.Add(text.Substring(start, i - start));
                 start = i + 1;
@@ -133,23 +135,12 @@ internal static class CodeWrapper
         return items;
     }
 
-    // Bracket depth at position `at`: parentheses, brackets, braces and generic angle brackets (a '<' right after a name).
-    static int Depth(string text, int at)
-    {
-        var depth = 0;
-        foreach (var (i, c) in Code(text))
-        {
-            if (i >= at) break;
-            if (c is '(' or '[' or '{' || c == '<' && i > 0 && (char.IsLetterOrDigit(text[i - 1]) || text[i - 1] == '_')) depth++;
-            else if (c is ')' or ']' or '}' || c == '>' && depth > 0 && i > 0 && text[i - 1] != '=') depth--;
-        }
-        return depth;
-    }
-
-    // The characters outside string and character literals, with their positions.
-    static IEnumerable<(int Index, char Char)> Code(string text)
+    // The characters outside string and character literals, with their positions and the bracket depth before each:
+    // parentheses, brackets, braces and generic angle brackets (a '<' right after a name; not the '>' of "=>").
+    static IEnumerable<(int Index, char Char, int Depth)> Code(string text)
     {
         var quote = '\0';
+        var depth = 0;
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
@@ -159,8 +150,14 @@ internal static class CodeWrapper
                 else if (c == quote) quote = '\0';
                 continue;
             }
-            if (c is '"' or '\'') quote = c;
-            else yield return (i, c);
+            if (c is '"' or '\'')
+            {
+                quote = c;
+                continue;
+            }
+            yield return (i, c, depth);
+            if (c is '(' or '[' or '{' || c == '<' && i > 0 && (char.IsLetterOrDigit(text[i - 1]) || text[i - 1] == '_')) depth++;
+            else if (c is ')' or ']' or '}' || c == '>' && depth > 0 && i > 0 && text[i - 1] != '=') depth--;
         }
     }
 }

@@ -25,10 +25,10 @@ internal static class MixerEmitter
         var dim = spec.Dim is { } d ? Literal(d) : "Dim";
         w.Line("/// <summary>");
         w.Line($"/// {Summary(spec)}; declared as <c>{Declaration(spec)}</c>.");
-        w.Line($"/// Input <c>{InputShape(spec, dim)}</c>; output <c>{OutputShape(spec, dim)}</c>.");
+        w.Line($"/// Input <c>{Kind(spec).InputShape(spec, dim)}</c>; output <c>{Kind(spec).OutputShape(spec, dim)}</c>.");
         w.Line("/// </summary>");
         w.Line("/// <remarks>");
-        foreach (var line in StateDictRemarks(spec))
+        foreach (var line in Kind(spec).StateDictRemarks(spec))
             w.Line("/// " + line);
         w.Line("/// </remarks>");
         w.GeneratedCodeAttribute();
@@ -55,27 +55,21 @@ internal static class MixerEmitter
 
     static MixerDescriptor Kind(MixerSpec spec) => MixerDescriptor.For(spec.Kind);
 
-    static string InputShape(MixerSpec spec, string dim) => Kind(spec).InputShape(spec, dim);
-
-    static string OutputShape(MixerSpec spec, string dim) => Kind(spec).OutputShape(spec, dim);
-
-    static IEnumerable<string> StateDictRemarks(MixerSpec spec) => Kind(spec).StateDictRemarks(spec);
-
     static void Constants(SourceWriter w, MixerSpec spec, string dim)
     {
-        Constant(w, "How errors name this layer.", "string", "LayerName", $"\"{spec.LayerName}\"");
-        Constant(w, "Symbolic shape that <see cref=\"forward\"/> accepts.", "string", "InputShape", $"\"{InputShape(spec, dim)}\"");
-        Constant(w, "Symbolic shape that <see cref=\"forward\"/> returns.", "string", "OutputShape", $"\"{OutputShape(spec, dim)}\"");
+        w.Constant("How errors name this layer.", "string", "LayerName", $"\"{spec.LayerName}\"");
+        w.Constant("Symbolic shape that <see cref=\"forward\"/> accepts.", "string", "InputShape", $"\"{Kind(spec).InputShape(spec, dim)}\"");
+        w.Constant("Symbolic shape that <see cref=\"forward\"/> returns.", "string", "OutputShape", $"\"{Kind(spec).OutputShape(spec, dim)}\"");
         Kind(spec).KindConstants(w, spec);
-        Constant(w, Kind(spec).CausalSummary(spec), "bool", "Causal", Literal(spec.Causal));
+        w.Constant(Kind(spec).CausalSummary(spec), "bool", "Causal", Literal(spec.Causal));
 
         var hidden = spec.HasHeads ? null : spec.HiddenDim;
         if (spec.Dim is { } d)
         {
-            Constant(w, "Width of the input and output features.", "long", "Dim", Literal(d));
+            w.Constant("Width of the input and output features.", "long", "Dim", Literal(d));
             if (!spec.HasHeads)
-                Constant(w, "Width of Q, K and V.", "long", "HiddenDim", Literal(hidden ?? d));
-            Constant(w, "Number of trainable parameters, as TorchSharp counts them.", "long", "ParameterCount", Literal(ParameterCounts.Mixer(spec, d)),
+                w.Constant("Width of Q, K and V.", "long", "HiddenDim", Literal(hidden ?? d));
+            w.Constant("Number of trainable parameters, as TorchSharp counts them.", "long", "ParameterCount", Literal(ParameterCounts.Mixer(spec, d)),
                 ParameterCounts.Mixer(spec, d) == 1 ? "parameter" : "parameters");
             return;
         }
@@ -84,16 +78,13 @@ internal static class MixerEmitter
         if (spec.HasHeads)
             return;
         if (hidden is { } h)
-            Constant(w, "Width of Q, K and V.", "long", "HiddenDim", Literal(h));
+            w.Constant("Width of Q, K and V.", "long", "HiddenDim", Literal(h));
         else
         {
             w.Line("/// <summary>Width of Q, K and V: the same as <see cref=\"Dim\"/>.</summary>");
             w.Line("public long HiddenDim => Dim;");
         }
     }
-
-    static void Constant(SourceWriter w, string summary, string type, string name, string value, string? unit = null) =>
-        w.Constant(summary, type, name, value, unit);
 
     static IEnumerable<(string Type, string Name)> Fields(MixerSpec spec) =>
         [(Linear, "q_proj"), (Linear, "k_proj"), (Linear, "v_proj"), (Linear, "out_proj"), .. Kind(spec).PositionFields];
@@ -126,14 +117,14 @@ internal static class MixerEmitter
 
     static void Forward(SourceWriter w, MixerSpec spec, string dim, bool guards)
     {
-        var input = InputShape(spec, dim);
-        w.Line($"/// <summary>Mixes the input: <c>{input}</c> → <c>{OutputShape(spec, dim)}</c>.</summary>");
+        var input = Kind(spec).InputShape(spec, dim);
+        w.Line($"/// <summary>Mixes the input: <c>{input}</c> → <c>{Kind(spec).OutputShape(spec, dim)}</c>.</summary>");
         if (guards)
             w.Line($"/// <exception cref=\"global::AftDsl.AftShapeException\">The input is not <c>{input}</c>, or its dtype or device differs from the layer's.</exception>");
         using (w.Block($"public override {Tensor} forward({Tensor} input)"))
         {
             if (guards)
-                w.Line(Guard(spec));
+                w.Line(Kind(spec).Guard(spec));
             // Explicit types, not var: a user type named 'var' in scope would change what var means.
             w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             var projected = "q_proj.forward(input), k_proj.forward(input), v_proj.forward(input)";
@@ -142,8 +133,6 @@ internal static class MixerEmitter
             w.Line("return out_proj.forward(mixed).MoveToOuterDisposeScope();");
         }
     }
-
-    static string Guard(MixerSpec spec) => Kind(spec).Guard(spec);
 
     static void MixingFunction(SourceWriter w, MixerSpec spec)
     {
