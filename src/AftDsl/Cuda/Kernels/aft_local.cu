@@ -37,6 +37,37 @@
 // each lie within this range, so every product is a normal float and no term is lost to underflow.
 #define AFT_PRODUCT_RANGE 20.0f
 
+#if (RPB & (RPB - 1)) == 0
+// Sums v[p] over the warp's 32 lanes for each of the RPB pairs p at once: log2(RPB) halving exchanges leave
+// each lane one partial sum (of pair aft_spread_pair(lane), over the lanes that share its low bits), then
+// the usual butterfly finishes it: RPB − 1 + log2(32 / RPB) shuffles instead of 5 per pair.
+__device__ __forceinline__ float aft_warp_sum_spread(float (&v)[RPB], int lane)
+{
+#pragma unroll
+    for (int step = 0, n = RPB; n > 1; step++, n /= 2) {
+        bool upper = (lane >> step) & 1;
+#pragma unroll
+        for (int i = 0; i < n / 2; i++) {
+            float send = upper ? v[i] : v[n / 2 + i], keep = upper ? v[n / 2 + i] : v[i];
+            v[i] = keep + __shfl_xor_sync(0xffffffffu, send, 1 << step);
+        }
+    }
+    float sum = v[0];
+#pragma unroll
+    for (int offset = RPB; offset < 32; offset *= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    return sum;
+}
+
+// The pair whose sum aft_warp_sum_spread leaves in `lane`: each exchange kept the upper half where the lane's bit is set.
+__device__ __forceinline__ int aft_spread_pair(int lane)
+{
+    int pair = 0;
+#pragma unroll
+    for (int step = 0, n = RPB; n > 1; step++, n /= 2) pair += ((lane >> step) & 1) * (n / 2);
+    return pair;
+}
+#endif
+
 // ---- bias band: band[t][j] = U_t · W_{t − LO + j}, 0 where the source lies outside the sequence ----
 // One block per row, a warp per band entry with its lanes over the rank (so the loads of W are coalesced),
 // then the row's shift ω_t = max_j w_t,j and the band's exponentials e^{w_t,j − ω_t} for the product path.
@@ -310,6 +341,7 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
 #if DW_PRIVATE
                 float* cells = dbias + ((ry * RPB) * BAND + j0) * CB + cx;          // pair (row ry·RPB + i, j0 + i)
 #endif
+                float contributions[RPB];
 #pragma unroll
                 for (int i = 0; i < RPB; i++) {
                     float contribution = 0.0f;
@@ -319,13 +351,21 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
                         gradR[i] += e * b;
                         contribution = e * (a * value[i] - b);
                     }
+                    contributions[i] = contribution;
 #if DW_PRIVATE
                     cells[i * (BAND + 1) * CB] += contribution;
-#else
+#elif (RPB & (RPB - 1)) != 0
                     for (int offset = 16; offset > 0; offset /= 2) contribution += __shfl_xor_sync(0xffffffffu, contribution, offset);
                     if (cx == 0) dbias[(ry * RPB + i) * BAND + j0 + i] += contribution;
 #endif
                 }
+#if !DW_PRIVATE && (RPB & (RPB - 1)) == 0
+                float sum = aft_warp_sum_spread(contributions, cx);
+                if (cx < RPB) {
+                    int i = aft_spread_pair(cx);
+                    dbias[(ry * RPB + i) * BAND + j0 + i] += sum;
+                }
+#endif
                 continue;
             }
 #pragma unroll

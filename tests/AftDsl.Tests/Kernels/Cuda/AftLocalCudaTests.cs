@@ -73,15 +73,22 @@ public sealed class AftLocalCudaTests : IDisposable
             Inputs(2, length, 35, 3), ["Q", "K", "V", "U", "W"], float32, 2e-5);
     }
 
+    /// <summary>
+    /// Two and four source rows per thread take the halving exchanges; three, a butterfly per pair. Window 5, so that a
+    /// causal band holds a whole group of four sources.
+    /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Bias_gradients_reduced_by_warp_shuffles_match_autograd_too(bool causal)
+    [InlineData(false, 4)]
+    [InlineData(true, 4)]
+    [InlineData(false, 8)]
+    [InlineData(true, 8)]
+    [InlineData(true, 6)]
+    public void Bias_gradients_reduced_by_warp_shuffles_match_autograd_too(bool causal, int backwardRows)
     {
-        using var shuffles = CudaKernelChecks.SmallTiles(AftLocalCuda.Tiles with { PrivateBiasGradients = false });
+        using var shuffles = CudaKernelChecks.SmallTiles(AftLocalCuda.Tiles with { BackwardRows = backwardRows, PrivateBiasGradients = false });
         CudaKernelChecks.GradientsMatch(
-            y => AftLocal.Apply(y[0], y[1], y[2], y[3], y[4], 3, causal),
-            y => AftNaive.Local(y[0], y[1], y[2], Bias(y), 3, causal),
+            y => AftLocal.Apply(y[0], y[1], y[2], y[3], y[4], 5, causal),
+            y => AftNaive.Local(y[0], y[1], y[2], Bias(y), 5, causal),
             Inputs(2, 14, 35, 3), ["Q", "K", "V", "U", "W"], float32, 2e-5);
     }
 
