@@ -67,7 +67,7 @@ public sealed class CheckKernelsCommand : Command<CheckKernelsCommand.Settings>
                 var status = failed.Count == 0 ? "[green]ok[/]" : $"[red]{failed.Count} failed[/]";
                 AnsiConsole.MarkupLine($"{Markup.Escape($"{c.Name}{(c.Causal ? " causal" : "")} {dtype}")}: {status} ({(DateTime.UtcNow - started).TotalSeconds:0.0} s)");
                 foreach (var f in failed)
-                    AnsiConsole.MarkupLineInterpolated($"  [red]{f.Check}[/]: {f.Measured:G3} > {f.Limit:G3}");
+                    AnsiConsole.MarkupLineInterpolated($"  [red]{f.Check}[/]: {f.Measured:G3} > {f.Limit:G3}{(f.Detail.Length > 0 ? $" ({f.Detail})" : "")}");
             }
 
         var failures = results.Count(r => !r.Passed);
@@ -96,7 +96,7 @@ public sealed class CheckKernelsCommand : Command<CheckKernelsCommand.Settings>
         text.AppendLine("| case | dtype | check | measured | limit | passed |");
         text.AppendLine("|---|---|---|---|---|---|");
         foreach (var r in results)
-            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Case} | {r.Dtype} | {r.Check} | {r.Measured:G3} | {r.Limit:G3} | {(r.Passed ? "yes" : "**no**")} |"));
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {r.Case} | {r.Dtype} | {r.Check}{(r.Detail.Length > 0 ? $" ({r.Detail})" : "")} | {r.Measured:G3} | {r.Limit:G3} | {(r.Passed ? "yes" : "**no**")} |"));
         return text.ToString();
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using AftDsl.Kernels;
 using AftLab.Runtime;
 using TorchSharp;
@@ -61,15 +62,20 @@ public static class KernelChecks
             foreach (var i in new[] { 0, 1, 2 })
                 changed[i].narrow(c.TimeAxis, cut + 1, length - cut - 1).mul_(i == c.KeyIndex ? 50 : -3).add_(1);
             var (after, _) = ForwardBackward(c, changed, null, dtype, device, AftKernelImplementation.Fused);
-            yield return Result($"future inputs changed after t = {cut}: outputs ≤ t that differ", Differing(output, after, c.TimeAxis, cut + 1), 0);
+            var (count, detail) = Differing(output, after, c.TimeAxis, cut + 1);
+            yield return Result($"future inputs changed after t = {cut}: outputs ≤ t that differ", count, 0, detail);
         }
 
         var poisoned = exact.Select(x => x.clone()).ToArray();
         poisoned[c.KeyIndex][0].narrow(c.TimeAxis - 1, cut, 1).fill_(double.NaN);
         var (nan, _) = ForwardBackward(c, poisoned, null, dtype, device, AftKernelImplementation.Fused);
-        yield return Result("NaN key in batch 0: other batch elements that differ", Differing(output.narrow(0, 1, output.shape[0] - 1), nan.narrow(0, 1, nan.shape[0] - 1), c.TimeAxis, length), 0);
+        var (others, othersDetail) = Differing(output.narrow(0, 1, output.shape[0] - 1), nan.narrow(0, 1, nan.shape[0] - 1), c.TimeAxis, length);
+        yield return Result("NaN key in batch 0: other batch elements that differ", others, 0, othersDetail);
         if (c.Causal)
-            yield return Result($"NaN key at t = {cut}: earlier outputs of batch 0 that differ", Differing(output.narrow(0, 0, 1), nan.narrow(0, 0, 1), c.TimeAxis, cut), 0);
+        {
+            var (earlier, earlierDetail) = Differing(output.narrow(0, 0, 1), nan.narrow(0, 0, 1), c.TimeAxis, cut);
+            yield return Result($"NaN key at t = {cut}: earlier outputs of batch 0 that differ", earlier, 0, earlierDetail);
+        }
     }
 
     // Output (float64, CPU) and, for an upstream gradient, the gradients of the differentiable inputs.
@@ -95,11 +101,17 @@ public static class KernelChecks
 
     static double NonFinite(Tensor x) => x.isfinite().logical_not().sum().item<long>();
 
-    // Entries among the first `positions` along `axis` that are not bit-identical (NaN equal to NaN).
-    static double Differing(Tensor a, Tensor b, int axis, long positions)
+    // Entries among the first `positions` along `axis` that are not bit-identical (NaN equal to NaN), and where
+    // the first and last of them lie along that axis and by how much they differ at most.
+    static (double Count, string Detail) Differing(Tensor a, Tensor b, int axis, long positions)
     {
         var (x, y) = (a.narrow(axis, 0, positions), b.narrow(axis, 0, positions));
-        var same = x.eq(y).logical_or(x.isnan().logical_and(y.isnan()));
-        return same.logical_not().sum().item<long>();
+        var differs = x.eq(y).logical_or(x.isnan().logical_and(y.isnan())).logical_not();
+        var count = differs.sum().item<long>();
+        if (count == 0) return (0, "");
+        var along = differs.nonzero()[.., axis];
+        var largest = (x - y).abs().masked_select(differs).nan_to_num(double.PositiveInfinity).max().item<double>();
+        return (count, string.Create(CultureInfo.InvariantCulture,
+            $"at positions {along.min().item<long>()}–{along.max().item<long>()}, by up to {largest:G3}"));
     }
 }

@@ -172,8 +172,8 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
     }
     int first = aft_imax(0, firstRow - LO), last = aft_imin(length - 1, lastRow + HI);
     // Sources in every row's band (a full group of rows) need no per-row test.
-    bool full = lastRow - firstRow + 1 == RPT;
     int everyFirst = lastRow - LO, everyLast = firstRow + HI;
+    bool full = lastRow - firstRow + 1 == RPT && everyFirst <= everyLast;
     const float* biases = band + (long long)firstRow * (BAND - 1) + LO;   // biases[i * (BAND − 1) + source]: row firstRow + i
     const float* exps = bandExp + (long long)firstRow * (BAND - 1) + LO;
     // Product path for those sources: e^{K + w − m} = e^{K − κ} e^{w − ω_t} with κ the largest of their keys
@@ -188,33 +188,54 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
         pa[i] = 0.0f;
         pb[i] = 0.0f;
     }
-    if (full)
-        for (int source = aft_imax(first, everyFirst); source <= aft_imin(last, everyLast); source++)
-            kappa = fmaxf(kappa, aft_load(k, base + (long long)source * D));
-    for (int source = first; source <= last; source++) {
-        long long at = base + (long long)source * D;
-        float key = aft_load(k, at), value = aft_load(v, at);
-        if (full && source >= everyFirst && source <= everyLast) {
-            float e = __expf(key - kappa);
-            bool near = key - kappa >= -AFT_PRODUCT_RANGE;       // false for a NaN key, which then poisons s
+    // Each row sees its band's sources in increasing order: those before the full range, the full range, those after.
+    auto partial = [&](int from, int to) {
+        for (int source = from; source <= to; source++) {
+            long long at = base + (long long)source * D;
+            float key = aft_load(k, at), value = aft_load(v, at);
 #pragma unroll
             for (int i = 0; i < RPT; i++) {
-                int pair = i * (BAND - 1) + source;
-                if (product[i] && near) {
-                    float p = exps[pair] * e;
-                    pa[i] += p * value;
-                    pb[i] += p;
-                } else {
-                    aft_run_add(s[i], key + biases[pair], value, 1.0f);
-                }
-            }
-        } else {
-#pragma unroll
-            for (int i = 0; i < RPT; i++) {
-                int t = firstRow + i, j = source - t + LO;       // each row sees its band's sources in increasing order
+                int t = firstRow + i, j = source - t + LO;
                 if (t <= lastRow && j >= 0 && j < BAND) aft_run_add(s[i], key + band[(long long)t * BAND + j], value, 1.0f);
             }
         }
+    };
+    if (!full) {
+        partial(first, last);
+    } else {
+        int fullFirst = aft_imax(first, everyFirst), fullLast = aft_imin(last, everyLast);
+        partial(first, fullFirst - 1);
+        bool every = true;
+#pragma unroll
+        for (int i = 0; i < RPT; i++) every = every && product[i];
+        for (int source = fullFirst; source <= fullLast; source++) kappa = fmaxf(kappa, aft_load(k, base + (long long)source * D));
+        for (int source = fullFirst; source <= fullLast; source++) {
+            long long at = base + (long long)source * D;
+            float key = aft_load(k, at), value = aft_load(v, at);
+            float e = __expf(key - kappa);
+            bool near = key - kappa >= -AFT_PRODUCT_RANGE;       // false for a NaN key, which then poisons s
+            if (every && near) {                                 // the common case: no per-pair exponential at all
+#pragma unroll
+                for (int i = 0; i < RPT; i++) {
+                    float p = exps[i * (BAND - 1) + source] * e;
+                    pa[i] += p * value;
+                    pb[i] += p;
+                }
+            } else {
+#pragma unroll
+                for (int i = 0; i < RPT; i++) {
+                    int pair = i * (BAND - 1) + source;
+                    if (product[i] && near) {
+                        float p = exps[pair] * e;
+                        pa[i] += p * value;
+                        pb[i] += p;
+                    } else {
+                        aft_run_add(s[i], key + biases[pair], value, 1.0f);
+                    }
+                }
+            }
+        }
+        partial(fullLast + 1, last);
     }
 #pragma unroll
     for (int i = 0; i < RPT; i++) {
