@@ -176,42 +176,31 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
     bool full = lastRow - firstRow + 1 == RPT && everyFirst <= everyLast;
     const float* biases = band + (long long)firstRow * (BAND - 1) + LO;   // biases[i * (BAND − 1) + source]: row firstRow + i
     const float* exps = bandExp + (long long)firstRow * (BAND - 1) + LO;
-    // Product path for those sources: e^{K + w − m} = e^{K − κ} e^{w − ω_t} with κ the largest of their keys
-    // (in a causal row's past: they end at firstRow), one exponential per source for all RPT rows instead
-    // of one per pair. Rows with widely spread biases, and keys far below κ, take the per-pair exponentials.
+    // Product path for those sources: e^{K + w − m} = e^{K − κ} e^{w − ω_t} with κ the largest of their keys,
+    // one exponential per source for all RPT rows instead of one per pair. Rows with widely spread biases,
+    // and keys far below κ, take the per-pair exponentials. Non-causal only: causal rows on the H200 came
+    // out a rounding apart when later inputs changed (check-kernels, 2026-12-01), which the host emulation
+    // does not reproduce; until that is understood, causal rows keep the per-pair exponentials, bit-causal.
     float kappa = AFT_EMPTY_MAX;
     bool product[RPT];
     float pa[RPT], pb[RPT];
 #pragma unroll
     for (int i = 0; i < RPT; i++) {
-        product[i] = full && rowProduct[firstRow + i] != 0.0f;   // uniform across the warp: biases are per row
+        product[i] = !CAUSAL && full && rowProduct[firstRow + i] != 0.0f;   // uniform across the warp: biases are per row
         pa[i] = 0.0f;
         pb[i] = 0.0f;
     }
-    // Each row sees its band's sources in increasing order: those before the full range, the full range, those after.
-    auto partial = [&](int from, int to) {
-        for (int source = from; source <= to; source++) {
-            long long at = base + (long long)source * D;
-            float key = aft_load(k, at), value = aft_load(v, at);
+    bool every = full;                                     // every row takes the product path
 #pragma unroll
-            for (int i = 0; i < RPT; i++) {
-                int t = firstRow + i, j = source - t + LO;
-                if (t <= lastRow && j >= 0 && j < BAND) aft_run_add(s[i], key + band[(long long)t * BAND + j], value, 1.0f);
-            }
-        }
-    };
-    if (!full) {
-        partial(first, last);
-    } else {
-        int fullFirst = aft_imax(first, everyFirst), fullLast = aft_imin(last, everyLast);
-        partial(first, fullFirst - 1);
-        bool every = true;
-#pragma unroll
-        for (int i = 0; i < RPT; i++) every = every && product[i];
-        for (int source = fullFirst; source <= fullLast; source++) kappa = fmaxf(kappa, aft_load(k, base + (long long)source * D));
-        for (int source = fullFirst; source <= fullLast; source++) {
-            long long at = base + (long long)source * D;
-            float key = aft_load(k, at), value = aft_load(v, at);
+    for (int i = 0; i < RPT; i++) every = every && product[i];
+    if (full && !CAUSAL)
+        for (int source = aft_imax(first, everyFirst); source <= aft_imin(last, everyLast); source++) kappa = fmaxf(kappa, aft_load(k, base + (long long)source * D));
+    // Unrolled so that the loads of several sources are in flight at once: the loop is latency-bound otherwise.
+#pragma unroll 4
+    for (int source = first; source <= last; source++) {
+        long long at = base + (long long)source * D;
+        float key = aft_load(k, at), value = aft_load(v, at);
+        if (full && source >= everyFirst && source <= everyLast) {
             float e = __expf(key - kappa);
             bool near = key - kappa >= -AFT_PRODUCT_RANGE;       // false for a NaN key, which then poisons s
             if (every && near) {                                 // the common case: no per-pair exponential at all
@@ -234,8 +223,13 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
                     }
                 }
             }
+        } else {
+#pragma unroll
+            for (int i = 0; i < RPT; i++) {
+                int t = firstRow + i, j = source - t + LO;       // each row sees its band's sources in increasing order
+                if (t <= lastRow && j >= 0 && j < BAND) aft_run_add(s[i], key + band[(long long)t * BAND + j], value, 1.0f);
+            }
         }
-        partial(fullLast + 1, last);
     }
 #pragma unroll
     for (int i = 0; i < RPT; i++) {
@@ -341,6 +335,7 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
             sourceExp[i] = __expf(key[i] - kappa);
             near = near && key[i] - kappa >= -AFT_PRODUCT_RANGE;
         }
+#pragma unroll 2
         for (int target = first; target <= last; target++) {
             long long tat = (long long)batch * length * D + (long long)target * D + c;
             float m = valid ? shift[tat] : 0.0f, a = valid ? alpha[tat] : 0.0f, b = valid ? beta[tat] : 0.0f;
