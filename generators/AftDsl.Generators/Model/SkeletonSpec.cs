@@ -24,6 +24,13 @@ internal sealed record SkeletonSpec(
     /// </summary>
     public bool StagesOnly { get; init; }
 
+    /// <summary>
+    /// The class is static (AFT0005): C# allows it no base class, constructor, override or instance member, so its
+    /// skeleton has only the constants and the stage properties' parts (the compiler's own CS0708 on an instance stage
+    /// of a static class stays: it is about the user's declaration, and no generated part can remove it).
+    /// </summary>
+    public bool IsStatic { get; init; }
+
     /// <summary>The generated file's name: beside a layer's own file when <see cref="StagesOnly"/>.</summary>
     public string HintName => Target.HintName + (StagesOnly ? ".Stages" : "") + ".g.cs";
 

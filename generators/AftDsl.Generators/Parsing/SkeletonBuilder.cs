@@ -132,13 +132,18 @@ internal static class SkeletonBuilder
         var reason = error is null
             ? fallback ?? "an error the compiler reports"
             : $"{error.Descriptor.Id}: {error.ToDiagnostic().GetMessage(CultureInfo.InvariantCulture)}";
+        // A static class can hold neither instance members nor constructors: only constants and stages remain.
+        var instance = !symbol.IsStatic;
         return new SkeletonSpec(target, name, reason,
             constants.Where(c => !declared.Contains(c.Name)).ToEquatableArray(),
-            members.Where(m => !declared.Contains(MemberName(m)))
+            members.Where(m => instance && !declared.Contains(MemberName(m)))
                 .Select(m => declared.Contains("Dim") ? m.Replace("=> Dim;", "=> 0;") : m).ToEquatableArray(),   // "Dim" is the user's, not ours
-            constructors.Where(c => !userConstructors.Contains(c.Parameters.Length == 0 ? "" : nameof(SpecialType.System_Int64)))
+            constructors.Where(c => instance && !userConstructors.Contains(c.Parameters.Length == 0 ? "" : nameof(SpecialType.System_Int64)))
                 .Select(c => declared.Contains("Dim") ? c with { Body = "" } : c).ToEquatableArray(),
-            stages.ToEquatableArray());
+            stages.ToEquatableArray())
+        {
+            IsStatic = symbol.IsStatic,
+        };
     }
 
     // "public long Dim { get; }" → "Dim": the name is the word before the body.

@@ -19,8 +19,6 @@ internal static class TargetTypeParser
         var noun = layerName.StartsWith("AftModel ", StringComparison.Ordinal) ? "model" : "layer";   // AFT0002, AFT0005
         if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotPartial, identifier, layerName, symbol.Name));
-        if (declaration.Modifiers.Any(SyntaxKind.StaticKeyword))
-            diagnostics.Add(DiagnosticInfo.Create(Descriptors.Static, identifier, layerName, symbol.Name, noun));
         // A base class written on any part (the generated part's own base, Module<Tensor, Tensor>, is no mistake:
         // the analyzer sees it, and a user who writes the same base class conflicts with nothing).
         if (symbol.BaseType is { SpecialType: not SpecialType.System_Object, TypeKind: not TypeKind.Error } baseType
@@ -28,8 +26,11 @@ internal static class TargetTypeParser
             && BaseListOf(declaration, symbol) is { } baseList)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.HasBaseType, baseList.Types[0].GetLocation(),
                 layerName, symbol.Name, baseType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)));
-        // Generic or abstract, the class can still take a part: a skeleton then keeps the code that uses it compiling.
+        // Generic, abstract or static, the class can still take a part: a skeleton then keeps the code that uses it
+        // compiling (a static one's skeleton has no base class and no instance members: see SkeletonSpec.IsStatic).
         var blocking = diagnostics.Count > before;
+        if (declaration.Modifiers.Any(SyntaxKind.StaticKeyword))
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.Static, identifier, layerName, symbol.Name, noun));
         if (declaration.Modifiers.Any(SyntaxKind.AbstractKeyword) || symbol.IsAbstract && !symbol.IsStatic)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.Abstract, identifier, layerName, symbol.Name));
         for (var type = symbol; type is not null; type = type.ContainingType)
