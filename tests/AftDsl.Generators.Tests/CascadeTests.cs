@@ -134,6 +134,40 @@ public sealed class CascadeTests
     }
 
     [Fact]
+    public void Declarations_with_a_base_class_of_their_own_get_skeletons_without_one_and_only_AFT0004()
+    {
+        var (result, output) = GeneratorHarness.Run(ModelEmitterTests.Usings + """
+            public class Base;
+            public abstract class NeedsAName(string name) { public string Name => name; }
+            [AftSimple(Causal = true)] public partial class Mix;
+            [AftSimple(Dim = 16)] public partial class WithBase : Base;
+            [AftFull(maxLength: 64)] public partial class WithoutDim : NeedsAName { public WithoutDim() : base("mine") { } }
+            [AftLocal(maxLength: 64, window: 8, Dim = 16)] public partial class BaseInAnotherPart;
+            public partial class BaseInAnotherPart : Base;
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 64)]
+            public partial class Lm : Base
+            {
+                [Embedding(dim: 32)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, mixer: typeof(Mix))] public partial BlockStack Body { get; }
+                [Logits] public partial Linear Head { get; }
+            }
+            public static class Uses
+            {
+                public static long Sizes(WithoutDim w) => WithBase.Dim + WithBase.ParameterCount + w.Dim + w.HiddenDim
+                    + WithoutDim.FactorRank + BaseInAnotherPart.Window + Lm.ParameterCount + Lm.EmbedParameterCount;
+                public static object[] Objects(Lm lm) => [new WithBase(), new WithoutDim(), new BaseInAnotherPart(), lm.Embed, lm.Body, lm.Head];
+            }
+            """);
+        var effective = GeneratorHarness.EffectiveDiagnostics(result, output);
+        var compiler = effective.Where(d => !d.Id.StartsWith("AFT", StringComparison.Ordinal)).ToList();
+        Assert.True(compiler.Count == 0, "compiler diagnostics beside the AFT ones:\n" + string.Join("\n", compiler));
+        Assert.Equal(["AFT0004", "AFT0004", "AFT0004", "AFT0004"], effective.Select(d => d.Id));
+        var layer = GeneratedText.Flat(Assert.Single(result.GeneratedTrees, t => t.FilePath.EndsWith("WithBase.g.cs", StringComparison.Ordinal)).ToString());
+        Assert.Contains("partial class WithBase {", layer);
+        Assert.DoesNotContain("forward", layer);
+    }
+
+    [Fact]
     public void A_skeletons_forward_throws_naming_the_diagnostic()
     {
         var (result, _) = GeneratorHarness.Run(Broken);

@@ -31,6 +31,15 @@ internal sealed record SkeletonSpec(
     /// </summary>
     public bool IsStatic { get; init; }
 
+    /// <summary>
+    /// The class has a base class of its own (AFT0004): its skeleton names no base class (a part cannot name another),
+    /// and has no constructors (the user's base may have no matching one) and no forward (it may have none to override).
+    /// </summary>
+    public bool HasUserBase { get; init; }
+
+    /// <summary>The skeleton derives from <c>Module&lt;Tensor, Tensor&gt;</c> and has its constructors and forward.</summary>
+    public bool IsModule => !IsStatic && !HasUserBase;
+
     /// <summary>The generated file's name: beside a layer's own file when <see cref="StagesOnly"/>.</summary>
     public string HintName => Target.HintName + (StagesOnly ? ".Stages" : "") + ".g.cs";
 

@@ -133,17 +133,20 @@ internal static class SkeletonBuilder
         var reason = error is null
             ? fallback ?? "an error the compiler reports"
             : $"{error.Descriptor.Id}: {error.ToDiagnostic().GetMessage(CultureInfo.InvariantCulture)}";
-        // A static class can hold neither instance members nor constructors: only constants and stages remain.
+        // A static class can hold neither instance members nor constructors: only constants and stages remain. A class
+        // with a base of its own keeps its instance members, but gets no constructor that calls a Module's.
         var instance = !symbol.IsStatic;
+        var userBase = TargetTypeParser.UserBase(symbol) is not null;
         return new SkeletonSpec(target, name, reason,
             constants.Where(c => !declared.Contains(c.Name)).ToEquatableArray(),
             members.Where(m => instance && !declared.Contains(MemberName(m)))
                 .Select(m => declared.Contains("Dim") ? m.Replace("=> Dim;", "=> 0;") : m).ToEquatableArray(),   // "Dim" is the user's, not ours
-            constructors.Where(c => instance && !userConstructors.Contains(c.Parameters.Length == 0 ? "" : nameof(SpecialType.System_Int64)))
+            constructors.Where(c => instance && !userBase && !userConstructors.Contains(c.Parameters.Length == 0 ? "" : nameof(SpecialType.System_Int64)))
                 .Select(c => declared.Contains("Dim") ? c with { Body = "" } : c).ToEquatableArray(),
             stages.ToEquatableArray())
         {
             IsStatic = symbol.IsStatic,
+            HasUserBase = userBase,
         };
     }
 
