@@ -20,7 +20,7 @@ internal static class TargetTypeParser
         if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotPartial, identifier, layerName, symbol.Name));
         // Generic, abstract, static or with a base class of its own, the class can still take a part: a skeleton then
-        // keeps the code that uses it compiling (without a base class of its own, constructors or forward where C#
+        // keeps the code that uses it compiling (without the Module base class, constructors or forward where C#
         // forbids them: see SkeletonSpec.IsStatic and SkeletonSpec.HasUserBase).
         var blocking = diagnostics.Count > before;
         // A base class written on any part (the generated part's own base, Module<Tensor, Tensor>, is no mistake:
