@@ -34,7 +34,7 @@ public sealed class FactorRankCodeFix : CodeFixProvider
                 equivalenceKey: "AFT0102.MaxLength"),
             diagnostic);
         context.RegisterCodeFix(
-            CodeAction.Create("Remove FactorRank (the default is min(128, maxLength))",
+            CodeAction.Create($"Remove FactorRank (the default is min({AttributeNames.PositionBias.DefaultFactorRank}, maxLength))",
                 _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(list, list.WithArguments(list.Arguments.Remove(argument))))),
                 equivalenceKey: "AFT0102.Default"),
             diagnostic);

@@ -44,7 +44,7 @@ public sealed class HeadsDivideDimCodeFix : CodeFixProvider
                     _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(headsArgument, AttributeArgumentEdits.WithValue(headsArgument, candidate)))),
                     equivalenceKey: $"AFT0201.heads.{candidate}"),
                 context.Diagnostics);
-        if (AttributeArgumentEdits.Find(attribute, "Dim") is not { } dimArgument)
+        if (AttributeArgumentEdits.Find(attribute, AttributeNames.Mixer.Dim) is not { } dimArgument)
             return;
         foreach (var candidate in NearestDims(heads, dim))
             context.RegisterCodeFix(
@@ -61,7 +61,7 @@ public sealed class HeadsDivideDimCodeFix : CodeFixProvider
             return;
         // The mixer's layer attribute is the one with a heads argument ([AftConv] or [MultiHeadAttention]).
         var declarations = mixer.GetAttributes().Select(a => a.ApplicationSyntaxReference?.GetSyntax(context.CancellationToken)).OfType<AttributeSyntax>();
-        var (attribute, headsArgument) = declarations.Select(a => (a, AttributeArgumentEdits.Find(a, "heads") ?? a.ArgumentList?.Arguments.FirstOrDefault()))
+        var (attribute, headsArgument) = declarations.Select(a => (a, AttributeArgumentEdits.Find(a, AttributeNames.AftConv.Heads) ?? a.ArgumentList?.Arguments.FirstOrDefault()))
             .FirstOrDefault(pair => AttributeArgumentEdits.Value(pair.Item2) == heads);
         var solution = context.Document.Project.Solution;
         if (headsArgument is null || solution.GetDocument(attribute.SyntaxTree) is not { } declaring)

@@ -28,7 +28,7 @@ public sealed class RemoveMixerDimCodeFix : CodeFixProvider
             if (location.SourceTree is not { } tree || solution.GetDocument(tree) is not { } document)
                 continue;
             var root = await tree.GetRootAsync(context.CancellationToken).ConfigureAwait(false);
-            if (root.FindNode(location.SourceSpan) is not AttributeArgumentSyntax { NameEquals.Name.Identifier.ValueText: "Dim", Parent: AttributeArgumentListSyntax list } dim
+            if (root.FindNode(location.SourceSpan) is not AttributeArgumentSyntax { NameEquals.Name.Identifier.ValueText: AttributeNames.Mixer.Dim, Parent: AttributeArgumentListSyntax list } dim
                 || list.Parent?.Parent?.Parent is not ClassDeclarationSyntax mixer)
                 continue;
             context.RegisterCodeFix(

@@ -89,6 +89,85 @@ public sealed class CascadeTests
     }
 
     [Fact]
+    public void Static_declarations_get_skeletons_of_constants_and_stages_and_only_their_AFT_diagnostics()
+    {
+        var (result, output) = GeneratorHarness.Run(ModelEmitterTests.Usings + """
+            [AftSimple(Causal = true)] public partial class Mix;
+            [AftSimple(Dim = 16)] public static partial class StaticLayer;
+            [AftFull(maxLength: 64)] public static partial class StaticWithoutDim;
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 64)]
+            public static partial class StaticModel
+            {
+                [Embedding(dim: 32)] public static partial Embedding Embed { get; }
+                [Blocks(depth: 2, mixer: typeof(Mix))] public static partial BlockStack Body { get; }
+                [Logits] public static partial Linear Head { get; }
+            }
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 64)]
+            public static partial class StaticModelOfInstanceStages
+            {
+                [Embedding(dim: 32)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, mixer: typeof(Mix))] public partial BlockStack Body { get; }
+                [Logits] public partial Linear Head { get; }
+            }
+            public static class Uses
+            {
+                public static long Sizes() => StaticLayer.Dim + StaticLayer.ParameterCount + StaticWithoutDim.MaxLength
+                    + StaticWithoutDim.FactorRank + StaticModel.ParameterCount + StaticModel.EmbedParameterCount + StaticModel.Vocab
+                    + StaticModelOfInstanceStages.MaxLength;
+                public static string Names() => StaticLayer.LayerName + StaticModel.ModelName + StaticModelOfInstanceStages.InputShape;
+                public static object[] Stages() => [StaticModel.Embed, StaticModel.Body, StaticModel.Head];
+            }
+            """);
+        var effective = GeneratorHarness.EffectiveDiagnostics(result, output);
+        // No CS9248 (a stage without its part), no CS0117 (a use of a missing member), nothing in generated code. What
+        // stays is the compiler's own CS0708 on each instance stage of a static class: its check of the same 'static',
+        // on the user's declaration, which no generated part can remove.
+        var compiler = effective.Where(d => !d.Id.StartsWith("AFT", StringComparison.Ordinal)).ToList();
+        Assert.All(compiler, d => Assert.Equal("CS0708", d.Id));
+        Assert.Equal(["Body", "Embed", "Head"], compiler.Select(d => d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan)).Order());
+        Assert.All(compiler, d => Assert.Equal("File0.cs", d.Location.SourceTree!.FilePath));
+        Assert.Equal(["AFT0005", "AFT0005", "AFT0005", "AFT0005", "AFT0316", "AFT0316", "AFT0316"],
+            effective.Where(d => d.Id.StartsWith("AFT", StringComparison.Ordinal)).Select(d => d.Id).Order());
+        var layer = GeneratedText.Flat(Assert.Single(result.GeneratedTrees, t => t.FilePath.EndsWith("StaticLayer.g.cs", StringComparison.Ordinal)).ToString());
+        Assert.Contains("partial class StaticLayer {", layer);
+        Assert.DoesNotContain("forward", layer);
+    }
+
+    [Fact]
+    public void Declarations_with_a_base_class_of_their_own_get_skeletons_without_one_and_only_AFT0004()
+    {
+        var (result, output) = GeneratorHarness.Run(ModelEmitterTests.Usings + """
+            public class Base;
+            public abstract class NeedsAName(string name) { public string Name => name; }
+            [AftSimple(Causal = true)] public partial class Mix;
+            [AftSimple(Dim = 16)] public partial class WithBase : Base;
+            [AftFull(maxLength: 64)] public partial class WithoutDim : NeedsAName { public WithoutDim() : base("mine") { } }
+            [AftLocal(maxLength: 64, window: 8, Dim = 16)] public partial class BaseInAnotherPart;
+            public partial class BaseInAnotherPart : Base;
+            [AftModel(Causal = true), TokenInput(vocab: 256, maxLength: 64)]
+            public partial class Lm : Base
+            {
+                [Embedding(dim: 32)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, mixer: typeof(Mix))] public partial BlockStack Body { get; }
+                [Logits] public partial Linear Head { get; }
+            }
+            public static class Uses
+            {
+                public static long Sizes(WithoutDim w) => WithBase.Dim + WithBase.ParameterCount + w.Dim + w.HiddenDim
+                    + WithoutDim.FactorRank + BaseInAnotherPart.Window + Lm.ParameterCount + Lm.EmbedParameterCount;
+                public static object[] Objects(Lm lm) => [new WithBase(), new WithoutDim(), new BaseInAnotherPart(), lm.Embed, lm.Body, lm.Head];
+            }
+            """);
+        var effective = GeneratorHarness.EffectiveDiagnostics(result, output);
+        var compiler = effective.Where(d => !d.Id.StartsWith("AFT", StringComparison.Ordinal)).ToList();
+        Assert.True(compiler.Count == 0, "compiler diagnostics beside the AFT ones:\n" + string.Join("\n", compiler));
+        Assert.Equal(["AFT0004", "AFT0004", "AFT0004", "AFT0004"], effective.Select(d => d.Id));
+        var layer = GeneratedText.Flat(Assert.Single(result.GeneratedTrees, t => t.FilePath.EndsWith("WithBase.g.cs", StringComparison.Ordinal)).ToString());
+        Assert.Contains("partial class WithBase {", layer);
+        Assert.DoesNotContain("forward", layer);
+    }
+
+    [Fact]
     public void A_skeletons_forward_throws_naming_the_diagnostic()
     {
         var (result, _) = GeneratorHarness.Run(Broken);

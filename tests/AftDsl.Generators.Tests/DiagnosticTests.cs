@@ -23,7 +23,7 @@ public sealed class DiagnosticTests
         return diagnostic;
     }
 
-    // The AFT diagnostic on a model's class, whatever else the class brings (a generic or static model gets no part).
+    // The AFT diagnostic on a model's class, whatever else the compiler says of it (an instance stage of a static model is CS0708).
     static Diagnostic OnModel(string marked, string id)
     {
         var markup = Markup.Parse(marked);

@@ -106,7 +106,7 @@ public sealed class GeneratorRobustnessTests
         from nsName in Names
         from outer in Gen.Int[0, 6]
         from outerName in Names
-        from shape in Gen.Int[0, 6]
+        from shape in Gen.Int[0, 8]
         from layerName in Names
         from layer in Layers
         from withModel in Gen.Bool
@@ -141,10 +141,12 @@ public sealed class GeneratorRobustnessTests
         var declaration = shape switch
         {
             1 => "partial record", 2 => "class", 3 => "file partial class", 4 => "abstract partial class", 5 => "partial struct",
+            6 => "static partial class", 7 => "partial class",
             _ => "sealed partial class",
         };
         var modifier = declaration.StartsWith("file", StringComparison.Ordinal) ? "" : "public ";
-        text.Append($"{layer} {modifier}{declaration} {layerName};\n");
+        var baseClass = shape == 7 ? " : global::System.EventArgs" : "";                  // a base class of its own
+        text.Append($"{layer} {modifier}{declaration} {layerName}{baseClass};\n");
         if (withModel && modelName != layerName)
         {
             text.Append($"[AftModel, TokenInput({vocab}, {maxLength})] public partial class {modelName} {{\n");

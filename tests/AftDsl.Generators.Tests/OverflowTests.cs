@@ -74,6 +74,56 @@ public sealed class OverflowTests
         Assert.True(clock.ElapsedMilliseconds < 2000, $"{clock.ElapsedMilliseconds} ms");
     }
 
+    // Declarations at the extremes: widths, lengths, windows, heads and grids near int.MaxValue, valid and not.
+    public static TheoryData<string> Extremes => new(
+        "[AftConv(heads: 2, window: 3, Dim = int.MaxValue)] public partial class X;",
+        "[AftConv(heads: 65521, window: 2147483645, GridHeight = 65536, GridWidth = 65536)] public partial class X;",
+        "[MultiHeadAttention(heads: 46349, Dim = 2147483629)] public partial class X;",
+        "[AftFull(int.MaxValue, Dim = int.MaxValue, FactorRank = int.MaxValue)] public partial class X;",
+        "[AftLocal(int.MaxValue, int.MaxValue, Dim = 2147483646, HiddenDim = int.MaxValue)] public partial class X;",
+        """
+        [AftConv(heads: 65521, window: 7)] public partial class M;
+        [AftModel, ImageInput(channels: int.MaxValue, Height = 2147483646, Width = 2147483646)]
+        public partial class X
+        {
+            [PatchEmbedding(patch: 1, dim: 2147483629)] public partial PatchEmbedding Patches { get; }
+            [PositionEmbedding] public partial PositionEmbedding Positions { get; }
+            [Blocks(depth: int.MaxValue, mixer: typeof(M), Ffn = int.MaxValue)] public partial BlockStack Body { get; }
+            [ClassifierHead(classes: int.MaxValue)] public partial ClassifierHead Head { get; }
+        }
+        """,
+        """
+        [AftFull(maxLength: 1)] public partial class M;
+        [AftModel(Causal = true), TokenInput(vocab: int.MaxValue, maxLength: int.MaxValue)]
+        public partial class X
+        {
+            [Embedding(dim: int.MaxValue)] public partial Embedding Embed { get; }
+            [Blocks(depth: int.MaxValue, mixer: typeof(M))] public partial BlockStack Body { get; }
+            [Logits] public partial Linear Head { get; }
+        }
+        """);
+
+    /// <summary>
+    /// The analyzer's work on one declaration (parse, check, shape inference), timed alone: under 100 ms at any
+    /// size. The best of five runs, so that a busy machine's scheduling does not count, while a per-divisor
+    /// enumeration up to int.MaxValue (12–35 s) still fails.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Extremes))]
+    public void Analysing_one_declaration_at_extreme_sizes_takes_under_100_ms(string source)
+    {
+        var compilation = GeneratorHarness.Compilation(ModelEmitterTests.Usings + source);
+        var symbol = compilation.GetTypeByMetadataName("X")!;
+        var diagnostics = AftDiagnosticAnalyzer.Diagnose(symbol, CancellationToken.None).ToList();        // warms up the JIT
+        var best = Enumerable.Range(0, 5).Min(run =>
+        {
+            var clock = Stopwatch.StartNew();
+            _ = AftDiagnosticAnalyzer.Diagnose(symbol, CancellationToken.None).ToList();
+            return clock.Elapsed.TotalMilliseconds;
+        });
+        Assert.True(best < 100, $"{best:F1} ms: {string.Join(", ", diagnostics.Select(d => d.Descriptor.Id))}");
+    }
+
     [Fact]
     public void Divisors_are_found_in_pairs_below_the_square_root()
     {

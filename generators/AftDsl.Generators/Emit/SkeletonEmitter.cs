@@ -31,10 +31,15 @@ internal static class SkeletonEmitter
         }
         w.Line("/// <summary>");
         w.Line($"/// Not generated: {Escape(spec.DisplayName)} is declared with an error ({Escape(spec.Reason)}).");
-        w.Line("/// Only its members are declared, so that the code using it compiles; forward throws until the declaration is fixed.");
+        w.Line(spec.IsModule
+            ? "/// Only its members are declared, so that the code using it compiles; forward throws until the declaration is fixed."
+            : "/// Only its constants, members and stages are declared (it cannot be a module as declared), so that the code using it compiles.");
         w.Line("/// </summary>");
         w.GeneratedCodeAttribute();
-        using (w.Block($"partial class {name}{spec.Target.TypeParameters} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
+        // A static class cannot derive from a class (CS0713), nor can a part name a base class other than the user's (CS0263):
+        // then the skeleton is a plain partial part, without a forward to override.
+        var module = spec.IsModule ? $" : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>" : "";
+        using (w.Block($"partial class {name}{spec.Target.TypeParameters}{module}"))
         {
             w.Line(message);
             foreach (var constant in spec.Constants)
@@ -44,7 +49,8 @@ internal static class SkeletonEmitter
             Stages(w, spec, failure);
             foreach (var constructor in spec.Constructors)
                 w.Line($"public {name}({constructor.Parameters}) : base(nameof({name}{spec.Target.TypeParameters})) {{ {constructor.Body}}}");
-            w.Line($"public override {Tensor} forward({Tensor} input) => {failure};");
+            if (spec.IsModule)
+                w.Line($"public override {Tensor} forward({Tensor} input) => {failure};");
         }
     }
 

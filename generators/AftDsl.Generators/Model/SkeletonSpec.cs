@@ -24,6 +24,22 @@ internal sealed record SkeletonSpec(
     /// </summary>
     public bool StagesOnly { get; init; }
 
+    /// <summary>
+    /// The class is static (AFT0005): C# allows it no base class, constructor, override or instance member, so its
+    /// skeleton has only the constants and the stage properties' parts (the compiler's own CS0708 on an instance stage
+    /// of a static class stays: it is about the user's declaration, and no generated part can remove it).
+    /// </summary>
+    public bool IsStatic { get; init; }
+
+    /// <summary>
+    /// The class has a base class of its own (AFT0004): its skeleton names no base class (a part cannot name another),
+    /// and has no constructors (the user's base may have no matching one) and no forward (it may have none to override).
+    /// </summary>
+    public bool HasUserBase { get; init; }
+
+    /// <summary>The skeleton derives from <c>Module&lt;Tensor, Tensor&gt;</c> and has its constructors and forward.</summary>
+    public bool IsModule => !IsStatic && !HasUserBase;
+
     /// <summary>The generated file's name: beside a layer's own file when <see cref="StagesOnly"/>.</summary>
     public string HintName => Target.HintName + (StagesOnly ? ".Stages" : "") + ".g.cs";
 

@@ -13,11 +13,11 @@ internal static class MixerParser
 {
     public static readonly IReadOnlyList<(string MetadataName, MixerKind Kind)> Attributes =
     [
-        ("AftDsl.AftFullAttribute", MixerKind.Full),
-        ("AftDsl.AftLocalAttribute", MixerKind.Local),
-        ("AftDsl.AftSimpleAttribute", MixerKind.Simple),
-        ("AftDsl.AftConvAttribute", MixerKind.Conv),
-        ("AftDsl.MultiHeadAttentionAttribute", MixerKind.Attention),
+        (AttributeNames.AftFull.Type, MixerKind.Full),
+        (AttributeNames.AftLocal.Type, MixerKind.Local),
+        (AttributeNames.AftSimple.Type, MixerKind.Simple),
+        (AttributeNames.AftConv.Type, MixerKind.Conv),
+        (AttributeNames.MultiHeadAttention.Type, MixerKind.Attention),
     ];
 
     public static ParseResult<MixerSpec> Parse(GeneratorAttributeSyntaxContext context, MixerKind kind) =>
@@ -104,9 +104,9 @@ internal static class MixerParser
             return Broken();
 
         var checks = new SizeChecks(layer, diagnostics);
-        var dim = arguments.Named<int>("Dim");
-        var causal = arguments.Named<bool>("Causal")?.Value ?? false;
-        checks.Positive(dim, "Dim", "it is the width of the features, e.g. Dim = 256; leave it out to pass the width to the constructor");
+        var dim = arguments.Named<int>(AttributeNames.Mixer.Dim);
+        var causal = arguments.Named<bool>(AttributeNames.Mixer.Causal)?.Value ?? false;
+        checks.Positive(dim, AttributeNames.Mixer.Dim, "it is the width of the features, e.g. Dim = 256; leave it out to pass the width to the constructor");
         var spec = kind switch
         {
             MixerKind.Full or MixerKind.Local => PositionBiasMixer(kind, arguments, checks, dim?.Value, causal),
@@ -140,15 +140,15 @@ internal static class MixerParser
     static MixerSpec? PositionBiasMixer(MixerKind kind, AttributeArguments arguments, SizeChecks checks, int? dim, bool causal)
     {
         // The paper's rank 128, but never above maxLength: a short layer with no FactorRank must be valid as written.
-        const int paperRank = 128;
-        var maxLength = arguments.Constructor<int>("maxLength");
-        var window = kind == MixerKind.Local ? arguments.Constructor<int>("window") : null;
+        const int paperRank = AttributeNames.PositionBias.DefaultFactorRank;
+        var maxLength = arguments.Constructor<int>(AttributeNames.PositionBias.MaxLength);
+        var window = kind == MixerKind.Local ? arguments.Constructor<int>(AttributeNames.AftLocal.Window) : null;
         if (maxLength is null || (kind == MixerKind.Local && window is null))
             return null;
-        checks.Positive(maxLength, "maxLength", "it is the longest sequence T that forward accepts, e.g. maxLength: 1024");
-        checks.Positive(window, "window", "it is the width s of the band |t − t'| < s where position biases apply, e.g. window: 32");
-        var rank = arguments.Named<int>("FactorRank");
-        checks.Positive(rank, "FactorRank", $"it is the rank of the factorised position bias w = U·Wᵀ, e.g. FactorRank = {paperRank}");
+        checks.Positive(maxLength, AttributeNames.PositionBias.MaxLength, "it is the longest sequence T that forward accepts, e.g. maxLength: 1024");
+        checks.Positive(window, AttributeNames.AftLocal.Window, "it is the width s of the band |t − t'| < s where position biases apply, e.g. window: 32");
+        var rank = arguments.Named<int>(AttributeNames.PositionBias.FactorRank);
+        checks.Positive(rank, AttributeNames.PositionBias.FactorRank, $"it is the rank of the factorised position bias w = U·Wᵀ, e.g. FactorRank = {paperRank}");
         checks.FactorRankWithinMaxLength(rank, maxLength.Value);
         var defaultRank = Math.Min(paperRank, Math.Max(1, maxLength.Value.Value));
         if (window is { } s)
@@ -159,19 +159,19 @@ internal static class MixerParser
 
     static MixerSpec? Conv(string layer, AttributeArguments arguments, SizeChecks checks, List<DiagnosticInfo> diagnostics, Argument<int>? dim, bool causal)
     {
-        var heads = arguments.Constructor<int>("heads");
-        var window = arguments.Constructor<int>("window");
+        var heads = arguments.Constructor<int>(AttributeNames.AftConv.Heads);
+        var window = arguments.Constructor<int>(AttributeNames.AftConv.Window);
         if (heads is null || window is null)
             return null;
-        checks.Positive(heads, "heads", "it is the number of heads h (K has h channels), e.g. heads: 32");
-        checks.Positive(window, "window", "it is the kernel size s, e.g. window: 7");
-        var layout = arguments.Named<int>("Layout");
+        checks.Positive(heads, AttributeNames.AftConv.Heads, "it is the number of heads h (K has h channels), e.g. heads: 32");
+        checks.Positive(window, AttributeNames.AftConv.Window, "it is the kernel size s, e.g. window: 7");
+        var layout = arguments.Named<int>(AttributeNames.AftConv.Layout);
         var grid = (layout?.Value ?? 0) == 0;
-        var height = arguments.Named<int>("GridHeight");
-        var width = arguments.Named<int>("GridWidth");
-        checks.Positive(height, "GridHeight", "it fixes the grid's height; leave it out to accept any grid");
-        checks.Positive(width, "GridWidth", "it fixes the grid's width; leave it out to accept any grid");
-        var causalArgument = arguments.Named<bool>("Causal");
+        var height = arguments.Named<int>(AttributeNames.AftConv.GridHeight);
+        var width = arguments.Named<int>(AttributeNames.AftConv.GridWidth);
+        checks.Positive(height, AttributeNames.AftConv.GridHeight, "it fixes the grid's height; leave it out to accept any grid");
+        checks.Positive(width, AttributeNames.AftConv.GridWidth, "it fixes the grid's width; leave it out to accept any grid");
+        var causalArgument = arguments.Named<bool>(AttributeNames.Mixer.Causal);
         if (grid)
         {
             if (window.Value.Value > 0 && window.Value.Value % 2 == 0)
@@ -179,7 +179,7 @@ internal static class MixerParser
             if (causal && causalArgument is { } c)
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.CausalGrid, c.Location, layer));
             if ((height is null) != (width is null))
-                diagnostics.Add(DiagnosticInfo.Create(Descriptors.HalfFixedGrid, (height ?? width)!.Value.Location, layer, height is null ? "GridHeight" : "GridWidth", height is null ? "GridWidth" : "GridHeight"));
+                diagnostics.Add(DiagnosticInfo.Create(Descriptors.HalfFixedGrid, (height ?? width)!.Value.Location, layer, height is null ? AttributeNames.AftConv.GridHeight : AttributeNames.AftConv.GridWidth, height is null ? AttributeNames.AftConv.GridWidth : AttributeNames.AftConv.GridHeight));
         }
         else if ((height ?? width) is { } fixedOnSequence)
         {
@@ -193,10 +193,10 @@ internal static class MixerParser
 
     static MixerSpec? Attention(AttributeArguments arguments, SizeChecks checks, Argument<int>? dim, bool causal)
     {
-        var heads = arguments.Constructor<int>("heads");
+        var heads = arguments.Constructor<int>(AttributeNames.MultiHeadAttention.Heads);
         if (heads is null)
             return null;
-        checks.Positive(heads, "heads", "it is the number of attention heads, e.g. heads: 8");
+        checks.Positive(heads, AttributeNames.MultiHeadAttention.Heads, "it is the number of attention heads, e.g. heads: 8");
         if (dim is { Value: > 0 } d && heads.Value.Value > 0)
             checks.HeadsDivideDim(heads.Value, d);
         return new MixerSpec(MixerKind.Attention, null!, dim?.Value, causal, null, Heads: heads.Value.Value);
@@ -204,8 +204,8 @@ internal static class MixerParser
 
     static int? HiddenDim(AttributeArguments arguments, SizeChecks checks)
     {
-        var hidden = arguments.Named<int>("HiddenDim");
-        checks.Positive(hidden, "HiddenDim", "it is the width of Q, K and V, e.g. HiddenDim = 256; leave it out to use Dim");
+        var hidden = arguments.Named<int>(AttributeNames.Projected.HiddenDim);
+        checks.Positive(hidden, AttributeNames.Projected.HiddenDim, "it is the width of Q, K and V, e.g. HiddenDim = 256; leave it out to use Dim");
         return hidden?.Value;
     }
 

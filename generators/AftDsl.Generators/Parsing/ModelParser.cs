@@ -14,17 +14,17 @@ namespace AftDsl.Generators.Parsing;
 /// </summary>
 internal static class ModelParser
 {
-    public const string AttributeName = "AftDsl.AftModelAttribute";
+    public const string AttributeName = AttributeNames.AftModel.Type;
 
     static readonly Dictionary<string, (StageKind Kind, string Type, string TypeName)> Stages = new()
     {
-        ["AftDsl.EmbeddingAttribute"] = (StageKind.Embedding, "global::TorchSharp.Modules.Embedding", "TorchSharp.Modules.Embedding"),
-        ["AftDsl.PatchEmbeddingAttribute"] = (StageKind.PatchEmbedding, "global::AftDsl.Modules.PatchEmbedding", "AftDsl.Modules.PatchEmbedding"),
-        ["AftDsl.PositionEmbeddingAttribute"] = (StageKind.PositionEmbedding, "global::AftDsl.Modules.PositionEmbedding", "AftDsl.Modules.PositionEmbedding"),
-        ["AftDsl.BlocksAttribute"] = (StageKind.Blocks, "global::AftDsl.Modules.BlockStack", "AftDsl.Modules.BlockStack"),
-        ["AftDsl.FinalNormAttribute"] = (StageKind.FinalNorm, "global::TorchSharp.Modules.LayerNorm", "TorchSharp.Modules.LayerNorm"),
-        ["AftDsl.LogitsAttribute"] = (StageKind.Logits, "global::TorchSharp.Modules.Linear", "TorchSharp.Modules.Linear"),
-        ["AftDsl.ClassifierHeadAttribute"] = (StageKind.ClassifierHead, "global::AftDsl.Modules.ClassifierHead", "AftDsl.Modules.ClassifierHead"),
+        [AttributeNames.Embedding.Type] = (StageKind.Embedding, "global::TorchSharp.Modules.Embedding", "TorchSharp.Modules.Embedding"),
+        [AttributeNames.PatchEmbedding.Type] = (StageKind.PatchEmbedding, "global::AftDsl.Modules.PatchEmbedding", "AftDsl.Modules.PatchEmbedding"),
+        [AttributeNames.PositionEmbedding.Type] = (StageKind.PositionEmbedding, "global::AftDsl.Modules.PositionEmbedding", "AftDsl.Modules.PositionEmbedding"),
+        [AttributeNames.Blocks.Type] = (StageKind.Blocks, "global::AftDsl.Modules.BlockStack", "AftDsl.Modules.BlockStack"),
+        [AttributeNames.FinalNorm.Type] = (StageKind.FinalNorm, "global::TorchSharp.Modules.LayerNorm", "TorchSharp.Modules.LayerNorm"),
+        [AttributeNames.Logits.Type] = (StageKind.Logits, "global::TorchSharp.Modules.Linear", "TorchSharp.Modules.Linear"),
+        [AttributeNames.ClassifierHead.Type] = (StageKind.ClassifierHead, "global::AftDsl.Modules.ClassifierHead", "AftDsl.Modules.ClassifierHead"),
     };
 
     public static ParseResult<ModelSpec> Parse(GeneratorAttributeSyntaxContext context) =>
@@ -62,7 +62,7 @@ internal static class ModelParser
             };
         }
         var target = TargetTypeParser.Parse(declaration, symbol, name, diagnostics);
-        var causal = modelArguments.Named<bool>("Causal");
+        var causal = modelArguments.Named<bool>(AttributeNames.AftModel.Causal);
         // In error but able to take a generated part: a skeleton keeps the stage properties and the code using the model compiling.
         ParseResult<ModelSpec> Broken() => new(null, diagnostics.ToEquatableArray())
         {
@@ -87,7 +87,7 @@ internal static class ModelParser
     static (InputSpec Spec, Location Location)? ReadInput(INamedTypeSymbol symbol, string name, Location modelLocation, List<DiagnosticInfo> diagnostics)
     {
         var inputs = symbol.GetAttributes()
-            .Where(a => a.AttributeClass?.ToDisplayString() is "AftDsl.TokenInputAttribute" or "AftDsl.ImageInputAttribute").ToList();
+            .Where(a => a.AttributeClass?.ToDisplayString() is AttributeNames.TokenInput.Type or AttributeNames.ImageInput.Type).ToList();
         if (inputs.Count != 1)
         {
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.ModelInput, inputs.Count == 0 ? modelLocation : new AttributeArguments(inputs[1]).Location,
@@ -98,25 +98,25 @@ internal static class ModelParser
         if (arguments.HasErrors)
             return null;
         var checks = new SizeChecks(name, diagnostics);
-        if (inputs[0].AttributeClass!.Name == "TokenInputAttribute")
+        if (inputs[0].AttributeClass!.ToDisplayString() == AttributeNames.TokenInput.Type)
         {
-            var vocab = arguments.Constructor<int>("vocab");
-            var maxLength = arguments.Constructor<int>("maxLength");
-            checks.Positive(vocab, "vocab", "it is the number of distinct token ids, e.g. vocab: 256 for bytes");
-            checks.Positive(maxLength, "maxLength", "it is the longest input sequence, e.g. maxLength: 1024");
+            var vocab = arguments.Constructor<int>(AttributeNames.TokenInput.Vocab);
+            var maxLength = arguments.Constructor<int>(AttributeNames.TokenInput.MaxLength);
+            checks.Positive(vocab, AttributeNames.TokenInput.Vocab, "it is the number of distinct token ids, e.g. vocab: 256 for bytes");
+            checks.Positive(maxLength, AttributeNames.TokenInput.MaxLength, "it is the longest input sequence, e.g. maxLength: 1024");
             if (vocab is null || maxLength is null) return null;
             return (new InputSpec(true, vocab.Value.Value, maxLength.Value.Value, 0, 0, 0), arguments.Location);
         }
-        var channels = arguments.Constructor<int>("channels");
-        var height = arguments.Named<int>("Height");
-        var width = arguments.Named<int>("Width");
-        checks.Positive(channels, "channels", "it is the number of image channels, e.g. channels: 3");
-        checks.Positive(height, "Height", "it fixes the image height; leave it out to accept any");
-        checks.Positive(width, "Width", "it fixes the image width; leave it out to accept any");
+        var channels = arguments.Constructor<int>(AttributeNames.ImageInput.Channels);
+        var height = arguments.Named<int>(AttributeNames.ImageInput.Height);
+        var width = arguments.Named<int>(AttributeNames.ImageInput.Width);
+        checks.Positive(channels, AttributeNames.ImageInput.Channels, "it is the number of image channels, e.g. channels: 3");
+        checks.Positive(height, AttributeNames.ImageInput.Height, "it fixes the image height; leave it out to accept any");
+        checks.Positive(width, AttributeNames.ImageInput.Width, "it fixes the image width; leave it out to accept any");
         if (channels is null) return null;
         if ((height is null) != (width is null))
         {
-            diagnostics.Add(DiagnosticInfo.Create(Descriptors.HalfFixedGrid, (height ?? width)!.Value.Location, name, height is null ? "Height" : "Width", height is null ? "Width" : "Height"));
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.HalfFixedGrid, (height ?? width)!.Value.Location, name, height is null ? AttributeNames.ImageInput.Height : AttributeNames.ImageInput.Width, height is null ? AttributeNames.ImageInput.Width : AttributeNames.ImageInput.Height));
             return null;
         }
         return (new InputSpec(false, 0, 0, channels.Value.Value, height?.Value ?? 0, width?.Value ?? 0), arguments.Location);
@@ -193,7 +193,7 @@ internal static class ModelParser
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageNameTaken, syntax.Identifier.GetLocation(), name, property.Name, member));
                 continue;
             }
-            var mixer = kind == StageKind.Blocks ? arguments.Constructor<INamedTypeSymbol>("mixer")?.Value : null;
+            var mixer = kind == StageKind.Blocks ? arguments.Constructor<INamedTypeSymbol>(AttributeNames.Blocks.Mixer)?.Value : null;
             var accessibility = string.Join(" ", syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text));
             stages.Add(new WrittenStage(kind, property, type, accessibility, arguments, mixer));
         }

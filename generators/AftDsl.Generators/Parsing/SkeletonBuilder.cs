@@ -28,30 +28,31 @@ internal static class SkeletonBuilder
         Text(constants, "OutputShape", "not generated");
         if (kind is MixerKind.Full or MixerKind.Local)
         {
-            var maxLength = Read("maxLength", constructor: true);
+            var maxLength = Read(AttributeNames.PositionBias.MaxLength, constructor: true);
             Long("MaxLength", maxLength);
-            Long("FactorRank", arguments.Named<int>("FactorRank")?.Value ?? Math.Min(128, Math.Max(1, maxLength)));
+            var defaultRank = Math.Min(AttributeNames.PositionBias.DefaultFactorRank, Math.Max(1, maxLength));
+            Long("FactorRank", arguments.Named<int>(AttributeNames.PositionBias.FactorRank)?.Value ?? defaultRank);
         }
         if (kind is MixerKind.Local or MixerKind.Conv)
-            Long("Window", Read("window", constructor: true));
+            Long("Window", Read(AttributeNames.AftLocal.Window, constructor: true));   // AftConv's is named alike
         var heads = kind is MixerKind.Conv or MixerKind.Attention;
         if (heads)
-            Long("Heads", Read("heads", constructor: true));
-        constants.Add(new SkeletonConstant("bool", "Causal", arguments.Named<bool>("Causal")?.Value == true ? "true" : "false"));
+            Long("Heads", Read(AttributeNames.AftConv.Heads, constructor: true));   // MultiHeadAttention's is named alike
+        constants.Add(new SkeletonConstant("bool", "Causal", arguments.Named<bool>(AttributeNames.Mixer.Causal)?.Value == true ? "true" : "false"));
 
         var constructors = new List<SkeletonConstructor>();
-        if (arguments.Named<int>("Dim") is { } dim)
+        if (arguments.Named<int>(AttributeNames.Mixer.Dim) is { } dim)
         {
             Long("Dim", dim.Value);
             if (!heads)
-                Long("HiddenDim", arguments.Named<int>("HiddenDim")?.Value ?? dim.Value);
+                Long("HiddenDim", arguments.Named<int>(AttributeNames.Projected.HiddenDim)?.Value ?? dim.Value);
             Long("ParameterCount", 0);
             constructors.Add(new SkeletonConstructor("", ""));
         }
         else
         {
             members.Add("public long Dim { get; }");
-            if (!heads && arguments.Named<int>("HiddenDim") is { } hidden)
+            if (!heads && arguments.Named<int>(AttributeNames.Projected.HiddenDim) is { } hidden)
                 Long("HiddenDim", hidden.Value);
             else if (!heads)
                 members.Add("public long HiddenDim => Dim;");
@@ -68,14 +69,14 @@ internal static class SkeletonBuilder
         Text(constants, "ModelName", model);
         Text(constants, "InputShape", "not generated");
         Text(constants, "OutputShape", "not generated");
-        constants.Add(new SkeletonConstant("bool", "Causal", arguments.Named<bool>("Causal")?.Value == true ? "true" : "false"));
+        constants.Add(new SkeletonConstant("bool", "Causal", arguments.Named<bool>(AttributeNames.AftModel.Causal)?.Value == true ? "true" : "false"));
         var inputs = symbol.GetAttributes().Select(a => a.AttributeClass?.ToDisplayString()).ToList();
-        if (inputs.Contains("AftDsl.TokenInputAttribute"))
+        if (inputs.Contains(AttributeNames.TokenInput.Type))
         {
             Long("Vocab", 0);
             Long("MaxLength", 0);
         }
-        if (inputs.Contains("AftDsl.ImageInputAttribute"))
+        if (inputs.Contains(AttributeNames.ImageInput.Type))
             Long("Channels", 0);
 
         var stages = new List<SkeletonStage>();
@@ -98,8 +99,8 @@ internal static class SkeletonBuilder
         Long("ParameterCount", 0);
         // The model's own error, or else the first error of a mixer it uses, which is why it could not be built.
         var mixerError = symbol.GetMembers().OfType<IPropertySymbol>()
-            .SelectMany(p => p.GetAttributes()).Where(a => a.AttributeClass?.ToDisplayString() == "AftDsl.BlocksAttribute")
-            .Select(a => new AttributeArguments(a).Constructor<INamedTypeSymbol>("mixer")?.Value)
+            .SelectMany(p => p.GetAttributes()).Where(a => a.AttributeClass?.ToDisplayString() == AttributeNames.Blocks.Type)
+            .Select(a => new AttributeArguments(a).Constructor<INamedTypeSymbol>(AttributeNames.Blocks.Mixer)?.Value)
             .Select(mixer => mixer is null ? null : MixerParser.FirstError(mixer) is { } error ? (Mixer: mixer.Name, Error: error) : default((string Mixer, DiagnosticInfo Error)?))
             .FirstOrDefault(found => found is not null);
         var fallback = mixerError is { } m ? $"{m.Error.Descriptor.Id} in its mixer '{m.Mixer}'" : null;
@@ -109,7 +110,7 @@ internal static class SkeletonBuilder
     static bool IsStage(INamedTypeSymbol? attribute)
     {
         for (var type = attribute; type is not null; type = type.BaseType)
-            if (type.ToDisplayString() == "AftDsl.StageAttribute")
+            if (type.ToDisplayString() == AttributeNames.Stage)
                 return true;
         return false;
     }
@@ -132,13 +133,21 @@ internal static class SkeletonBuilder
         var reason = error is null
             ? fallback ?? "an error the compiler reports"
             : $"{error.Descriptor.Id}: {error.ToDiagnostic().GetMessage(CultureInfo.InvariantCulture)}";
+        // A static class can hold neither instance members nor constructors: only constants and stages remain. A class
+        // with a base of its own keeps its instance members, but gets no constructor that calls a Module's.
+        var instance = !symbol.IsStatic;
+        var userBase = TargetTypeParser.UserBase(symbol) is not null;
         return new SkeletonSpec(target, name, reason,
             constants.Where(c => !declared.Contains(c.Name)).ToEquatableArray(),
-            members.Where(m => !declared.Contains(MemberName(m)))
+            members.Where(m => instance && !declared.Contains(MemberName(m)))
                 .Select(m => declared.Contains("Dim") ? m.Replace("=> Dim;", "=> 0;") : m).ToEquatableArray(),   // "Dim" is the user's, not ours
-            constructors.Where(c => !userConstructors.Contains(c.Parameters.Length == 0 ? "" : nameof(SpecialType.System_Int64)))
+            constructors.Where(c => instance && !userBase && !userConstructors.Contains(c.Parameters.Length == 0 ? "" : nameof(SpecialType.System_Int64)))
                 .Select(c => declared.Contains("Dim") ? c with { Body = "" } : c).ToEquatableArray(),
-            stages.ToEquatableArray());
+            stages.ToEquatableArray())
+        {
+            IsStatic = symbol.IsStatic,
+            HasUserBase = userBase,
+        };
     }
 
     // "public long Dim { get; }" → "Dim": the name is the word before the body.

@@ -19,17 +19,17 @@ internal static class TargetTypeParser
         var noun = layerName.StartsWith("AftModel ", StringComparison.Ordinal) ? "model" : "layer";   // AFT0002, AFT0005
         if (!declaration.Modifiers.Any(SyntaxKind.PartialKeyword))
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotPartial, identifier, layerName, symbol.Name));
-        if (declaration.Modifiers.Any(SyntaxKind.StaticKeyword))
-            diagnostics.Add(DiagnosticInfo.Create(Descriptors.Static, identifier, layerName, symbol.Name, noun));
+        // Generic, abstract, static or with a base class of its own, the class can still take a part: a skeleton then
+        // keeps the code that uses it compiling (without the Module base class, constructors or forward where C#
+        // forbids them: see SkeletonSpec.IsStatic and SkeletonSpec.HasUserBase).
+        var blocking = diagnostics.Count > before;
         // A base class written on any part (the generated part's own base, Module<Tensor, Tensor>, is no mistake:
         // the analyzer sees it, and a user who writes the same base class conflicts with nothing).
-        if (symbol.BaseType is { SpecialType: not SpecialType.System_Object, TypeKind: not TypeKind.Error } baseType
-            && baseType.ToDisplayString() != "TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>"
-            && BaseListOf(declaration, symbol) is { } baseList)
+        if (UserBase(symbol) is { } baseType && BaseListOf(declaration, symbol) is { } baseList)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.HasBaseType, baseList.Types[0].GetLocation(),
                 layerName, symbol.Name, baseType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)));
-        // Generic or abstract, the class can still take a part: a skeleton then keeps the code that uses it compiling.
-        var blocking = diagnostics.Count > before;
+        if (declaration.Modifiers.Any(SyntaxKind.StaticKeyword))
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.Static, identifier, layerName, symbol.Name, noun));
         if (declaration.Modifiers.Any(SyntaxKind.AbstractKeyword) || symbol.IsAbstract && !symbol.IsStatic)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.Abstract, identifier, layerName, symbol.Name));
         for (var type = symbol; type is not null; type = type.ContainingType)
@@ -70,6 +70,13 @@ internal static class TargetTypeParser
     /// <summary>AFT0007 on a record that carries a layer or model attribute: it can never be a module.</summary>
     public static DiagnosticInfo Record(RecordDeclarationSyntax record, INamedTypeSymbol symbol, string displayName) =>
         DiagnosticInfo.Create(Descriptors.Record, record.Identifier.GetLocation(), displayName, symbol.Name);
+
+    /// <summary>The base class the user gave the class (AFT0004), or null: none, or the generated part's own.</summary>
+    public static INamedTypeSymbol? UserBase(INamedTypeSymbol symbol) =>
+        symbol.BaseType is { SpecialType: not SpecialType.System_Object, TypeKind: not TypeKind.Error } baseType
+        && baseType.ToDisplayString() != "TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>"
+            ? baseType
+            : null;
 
     // The base list that names the base class: the attributed declaration's, or another part's written by the user.
     static BaseListSyntax? BaseListOf(ClassDeclarationSyntax declaration, INamedTypeSymbol symbol) =>

@@ -101,8 +101,8 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         {
             case StageKind.Embedding:
             {
-                var dim = a.Constructor<int>("dim");
-                checks.Positive(dim, "dim", "it is the model width, e.g. dim: 256");
+                var dim = a.Constructor<int>(AttributeNames.Embedding.Dim);
+                checks.Positive(dim, AttributeNames.Embedding.Dim, "it is the model width, e.g. dim: 256");
                 if (dim is null || dim.Value.Value <= 0) return (null, null);
                 if (stream.Kind != Flow.Tokens)
                     return Refuse(a.Location, name, "token ids [B, T]", stream, "use [PatchEmbedding] for images, or declare [TokenInput]");
@@ -110,10 +110,10 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             }
             case StageKind.PatchEmbedding:
             {
-                var patch = a.Constructor<int>("patch");
-                var dim = a.Constructor<int>("dim");
-                checks.Positive(patch, "patch", "it is the side of a square patch in pixels, e.g. patch: 4");
-                checks.Positive(dim, "dim", "it is the model width, e.g. dim: 384");
+                var patch = a.Constructor<int>(AttributeNames.PatchEmbedding.Patch);
+                var dim = a.Constructor<int>(AttributeNames.PatchEmbedding.Dim);
+                checks.Positive(patch, AttributeNames.PatchEmbedding.Patch, "it is the side of a square patch in pixels, e.g. patch: 4");
+                checks.Positive(dim, AttributeNames.PatchEmbedding.Dim, "it is the model width, e.g. dim: 384");
                 if (patch is null || dim is null || patch.Value.Value <= 0 || dim.Value.Value <= 0) return (null, null);
                 if (stream.Kind != Flow.Images)
                     return Refuse(a.Location, name, "images [B, C, H, W]", stream, "declare [ImageInput(channels)], or use [Embedding] for tokens");
@@ -152,8 +152,8 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
                 return (stream with { Producer = name }, Spec(stream.Dim));
             case StageKind.Logits:
             {
-                var classes = a.Named<int>("Classes");
-                checks.Positive(classes, "Classes", "it is the number of output classes per position, e.g. Classes = 256");
+                var classes = a.Named<int>(AttributeNames.Logits.Classes);
+                checks.Positive(classes, AttributeNames.Logits.Classes, "it is the number of output classes per position, e.g. Classes = 256");
                 if (stream.Kind is not (Flow.Sequence or Flow.Grid))
                     return Refuse(a.Location, name, "a sequence or a grid", stream, "place it last, after the blocks");
                 var count = classes?.Value ?? (input.Tokens ? input.Vocab : 0);
@@ -167,8 +167,8 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             }
             default:
             {
-                var classes = a.Constructor<int>("classes");
-                checks.Positive(classes, "classes", "it is the number of classes, e.g. classes: 10");
+                var classes = a.Constructor<int>(AttributeNames.ClassifierHead.Classes);
+                checks.Positive(classes, AttributeNames.ClassifierHead.Classes, "it is the number of classes, e.g. classes: 10");
                 if (classes is null || classes.Value.Value <= 0) return (null, null);
                 if (stream.Kind is not (Flow.Sequence or Flow.Grid))
                     return Refuse(a.Location, name, "a sequence or a grid", stream, "place it last, after the blocks");
@@ -182,12 +182,12 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
     {
         var a = stage.Arguments;
         var name = stage.Property.Name;
-        var depth = a.Constructor<int>("depth");
-        var ffn = a.Named<int>("Ffn");
-        var mixerArgument = a.Constructor<INamedTypeSymbol>("mixer");
-        checks.Positive(depth, "depth", "it is the number of residual blocks, e.g. depth: 4");
-        checks.Positive(ffn, "Ffn", "it is the FFN width as a multiple of the model width, e.g. Ffn = 4");
-        if (mixerArgument is null && a.ConstructorText("mixer") is { } written)
+        var depth = a.Constructor<int>(AttributeNames.Blocks.Depth);
+        var ffn = a.Named<int>(AttributeNames.Blocks.Ffn);
+        var mixerArgument = a.Constructor<INamedTypeSymbol>(AttributeNames.Blocks.Mixer);
+        checks.Positive(depth, AttributeNames.Blocks.Depth, "it is the number of residual blocks, e.g. depth: 4");
+        checks.Positive(ffn, AttributeNames.Blocks.Ffn, $"it is the FFN width as a multiple of the model width, e.g. Ffn = {AttributeNames.Blocks.DefaultFfn}");
+        if (mixerArgument is null && a.ConstructorText(AttributeNames.Blocks.Mixer) is { } written)
         {
             // typeof(int[]), null: not a class at all, so not a layer either.
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotAMixer, written.Location, model, name, written.Value));
@@ -207,9 +207,9 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             return (null, null);                                  // a layer in error reports its own diagnostics
         }
         // What the mixer's own declaration says, as the second place a diagnostic about this edge points at.
-        var mixerDim = declared?.Named<int>("Dim")?.Location;
-        var mixerCausal = declared?.Named<bool>("Causal")?.Location ?? declared?.Location;
-        var mixerLength = declared?.Constructor<int>("maxLength")?.Location;
+        var mixerDim = declared?.Named<int>(AttributeNames.Mixer.Dim)?.Location;
+        var mixerCausal = declared?.Named<bool>(AttributeNames.Mixer.Causal)?.Location ?? declared?.Location;
+        var mixerLength = declared?.Constructor<int>(AttributeNames.PositionBias.MaxLength)?.Location;
         var edge = depth.Value.Value == 1 ? $"{name}[0].Mixer ({type.Name})" : $"{name}[0..{depth.Value.Value - 1}].Mixer ({type.Name})";
         if (mixer.Dim is { } fixedDim && fixedDim != stream.Dim)
         {
@@ -223,7 +223,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             new SizeChecks($"{model}: {edge}, whose width {stream.Dim} is fixed by {stream.WidthStage}", diagnostics)
                 .HeadsDivideDim(new Argument<int>(mixer.Heads, location), new Argument<int>(stream.Dim, location));
             for (var i = found0201; i < diagnostics.Count; i++)
-                diagnostics[i] = diagnostics[i].Also(declared?.Constructor<int>("heads")?.Location, stream.WidthOrigin);
+                diagnostics[i] = diagnostics[i].Also(declared?.Constructor<int>(AttributeNames.AftConv.Heads)?.Location, stream.WidthOrigin);
             return (null, null);
         }
         if (causal && !mixer.Causal)
@@ -254,7 +254,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             }
         }
         var typeName = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-        return (stream with { Producer = $"{name} (its last block)" }, spec(stream.Dim, 0, depth.Value.Value, ffn?.Value ?? 4, 0, default, mixer, typeName, flatten));
+        return (stream with { Producer = $"{name} (its last block)" }, spec(stream.Dim, 0, depth.Value.Value, ffn?.Value ?? AttributeNames.Blocks.DefaultFfn, 0, default, mixer, typeName, flatten));
     }
 
     (Stream? Next, StageSpec? Spec) Refuse(Location location, string stage, string expected, Stream stream, string advice)

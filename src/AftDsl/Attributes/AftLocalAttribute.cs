@@ -20,7 +20,7 @@ public sealed class AftLocalAttribute(int maxLength, int window) : AftMixerAttri
 
     /// <summary>Rank d' of the factorised position bias <c>w = U·Wᵀ</c>, at most <see cref="MaxLength"/>.
     /// Default min(128, maxLength): the paper's 128, or maxLength for a shorter layer.</summary>
-    public int FactorRank { get => factorRank ?? Math.Min(128, MaxLength); set => factorRank = value; }
+    public int FactorRank { get => factorRank ?? Math.Min(AttributeNames.PositionBias.DefaultFactorRank, MaxLength); set => factorRank = value; }
 
     int? factorRank;
 

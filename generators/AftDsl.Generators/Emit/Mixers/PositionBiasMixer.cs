@@ -35,5 +35,5 @@ internal abstract class PositionBiasMixer : MixerDescriptor
     public override IEnumerable<string> DeclarationArguments(MixerSpec spec) => [$"maxLength: {Literal(spec.MaxLength)}"];
 
     public override IEnumerable<string> DeclarationOptions(MixerSpec spec) =>
-        spec.FactorRank != 128 ? [$"FactorRank = {Literal(spec.FactorRank)}"] : [];
+        spec.FactorRank != AttributeNames.PositionBias.DefaultFactorRank ? [$"FactorRank = {Literal(spec.FactorRank)}"] : [];
 }

@@ -41,7 +41,7 @@ public sealed class BlocksAttribute(int depth, Type mixer) : StageAttribute
     public Type Mixer { get; } = mixer;
 
     /// <summary>FFN width as a multiple of the model width. Default 4.</summary>
-    public int Ffn { get; set; } = 4;
+    public int Ffn { get; set; } = AttributeNames.Blocks.DefaultFfn;
 }
 
 /// <summary>Final LayerNorm over the width. Property type: <c>TorchSharp.Modules.LayerNorm</c>.</summary>

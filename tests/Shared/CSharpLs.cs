@@ -1,13 +1,11 @@
-using AftDsl.Tests.Shared;
-using System.Diagnostics;
-
-namespace AftDsl.Generators.Tests.LanguageServer;
+namespace AftDsl.Tests.Shared;
 
 /// <summary>
 /// csharp-ls 0.28.0, a Roslyn-based language server, installed once as a dotnet tool from NuGet into a folder
-/// of the temp directory (or taken from AFTDSL_CSHARP_LS, a path to its executable).
+/// of the temp directory (or taken from AFTDSL_CSHARP_LS, a path to its executable). Linked into the test projects
+/// that use it.
 /// </summary>
-public static class CSharpLs
+internal static class CSharpLs
 {
     public const string Version = "0.28.0";
 

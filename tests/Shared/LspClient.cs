@@ -3,14 +3,15 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace AftDsl.Generators.Tests.LanguageServer;
+namespace AftDsl.Tests.Shared;
 
 /// <summary>
 /// A minimal LSP client over a server's stdio (JSON-RPC with Content-Length framing): requests with timeouts,
 /// notifications, answers to the server's own requests (workspace/configuration gets <paramref name="settings"/>),
-/// and the latest published diagnostics per document. Keeps the server's last output for failure messages.
+/// and the latest published diagnostics per document. Keeps the server's last output for failure messages. Linked into
+/// the test projects that open a consumer project in csharp-ls (the generator's and the package's).
 /// </summary>
-public sealed class LspClient : IDisposable
+internal sealed class LspClient : IDisposable
 {
     readonly Process process;
     readonly Stream input;
@@ -36,7 +37,9 @@ public sealed class LspClient : IDisposable
     }
 
     /// <param name="settings">The server's configuration sections by name, e.g. <c>{ "csharp": { "analyzersEnabled": true } }</c>.</param>
-    public static LspClient Start(string executable, string arguments, string workingDirectory, JsonObject settings)
+    /// <param name="environment">Variables to add or override, e.g. the packages folder a consumer was restored into.</param>
+    public static LspClient Start(string executable, string arguments, string workingDirectory, JsonObject settings,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(executable, arguments)
         {
@@ -48,6 +51,8 @@ public sealed class LspClient : IDisposable
         };
         start.Environment["DOTNET_CLI_UI_LANGUAGE"] = "en";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         return new LspClient(Process.Start(start) ?? throw new InvalidOperationException($"could not start {executable}"), settings);
     }
 
