@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using AftLab.Tests.Support;
 using AftLab.Training;
+using AftLab.Training.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 

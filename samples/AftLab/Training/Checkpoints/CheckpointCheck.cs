@@ -8,7 +8,7 @@ public enum CheckpointStatus
     /// <summary>Every file is there with the length and SHA-256 its manifest lists, and state.json agrees with it.</summary>
     Verified,
 
-    /// <summary>No manifest: a write that was interrupted (or a folder of an older aftlab); never used, never reported as damage.</summary>
+    /// <summary>No manifest in a folder still being written (<c>*.partial-PID</c>): an interrupted write, never used.</summary>
     Partial,
 
     /// <summary>A manifest, and something that does not match it: kept aside, reported, never used.</summary>
@@ -26,7 +26,9 @@ public sealed record CheckpointCheck(string Path, CheckpointStatus Status, IRead
     {
         var manifestPath = System.IO.Path.Combine(folder, CheckpointManifest.FileName);
         if (!File.Exists(manifestPath))
-            return new(folder, CheckpointStatus.Partial, [$"{CheckpointManifest.FileName}: missing (an interrupted write)"], null, null);
+            return CheckpointName.IsLeftover(System.IO.Path.GetFileName(folder))
+                ? new(folder, CheckpointStatus.Partial, [$"{CheckpointManifest.FileName}: missing (an interrupted write)"], null, null)
+                : Corrupt(folder, $"{CheckpointManifest.FileName}: missing (deleted, or written by an older aftlab)");
         string text;
         try { text = File.ReadAllText(manifestPath); }
         catch (IOException e) { return Corrupt(folder, $"{CheckpointManifest.FileName}: unreadable ({e.Message})"); }

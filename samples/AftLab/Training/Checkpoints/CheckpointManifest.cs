@@ -15,8 +15,10 @@ public sealed record ManifestParameter(string Name, long[] Shape);
 /// is an interrupted write. Loading checks every file's length and SHA-256 against it, and the model's parameter
 /// shapes, so that a damaged or foreign checkpoint is refused before any of it reaches a model.
 /// </summary>
+/// <param name="Checksum">SHA-256 of the manifest's own JSON written with no checksum: a damaged manifest (a changed
+/// shape, size or hash) is caught like a damaged data file, instead of describing files that do not exist.</param>
 public sealed record CheckpointManifest(string Format, int FormatVersion, string Model, int Step,
-    IReadOnlyList<ManifestParameter> Parameters, IReadOnlyList<ManifestFile> Files)
+    IReadOnlyList<ManifestParameter> Parameters, IReadOnlyList<ManifestFile> Files, string? Checksum = null)
 {
     /// <summary>The file name inside each checkpoint folder.</summary>
     public const string FileName = "manifest.json";
@@ -33,9 +35,14 @@ public sealed record CheckpointManifest(string Format, int FormatVersion, string
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
 
     /// <summary>The manifest of the files just written into <paramref name="folder"/>, hashed from the disk (what a reader will see).</summary>
-    public static CheckpointManifest Describe(string folder, string model, int step, IEnumerable<ManifestParameter> parameters) =>
-        new(FormatName, CurrentVersion, model, step, parameters.ToList(),
+    public static CheckpointManifest Describe(string folder, string model, int step, IEnumerable<ManifestParameter> parameters)
+    {
+        var manifest = new CheckpointManifest(FormatName, CurrentVersion, model, step, parameters.ToList(),
             RequiredFiles.Select(name => Measure(Path.Combine(folder, name))).ToList());
+        return manifest with { Checksum = manifest.OwnChecksum() };
+    }
+
+    string OwnChecksum() => Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this with { Checksum = null }, Json))));
 
     /// <summary>Length and SHA-256 of one file.</summary>
     public static ManifestFile Measure(string path)
@@ -58,6 +65,7 @@ public sealed record CheckpointManifest(string Format, int FormatVersion, string
                 { Format: not FormatName } => $"has format '{manifest.Format}', not '{FormatName}'",
                 { FormatVersion: not CurrentVersion } => $"has format version {manifest.FormatVersion}; this aftlab reads version {CurrentVersion}",
                 { Model: null or "" } or { Parameters: null } or { Files: null } => "lacks the model, its parameters or its files",
+                _ when manifest.Checksum != manifest.OwnChecksum() => "does not match its own checksum (the manifest was changed)",
                 _ => null,
             };
             return problem is null ? manifest : null;

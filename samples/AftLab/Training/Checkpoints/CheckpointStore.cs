@@ -8,7 +8,8 @@ namespace AftLab.Training.Checkpoints;
 /// Checkpoints that survive a crash at any moment and are never used when damaged. Each is written into a
 /// temporary folder (<c>checkpoint-000120.partial-PID/</c>: model.dat, optimizer.dat, state.json, then
 /// manifest.json with every file's length and SHA-256, written last and atomically), checked, renamed to
-/// <c>checkpoint-000120/</c>, and only then does the pointer file <c>latest</c> move to it. The pointer is a hint:
+/// <c>checkpoint-000120/</c>, and only then does the pointer file <c>latest</c> move to it. A folder of that name
+/// without a manifest is therefore damage (or an older aftlab's), not an interrupted write. The pointer is a hint:
 /// <see cref="Find"/> takes the newest checkpoint that verifies, and says so when that is not the one named.
 /// A checkpoint that fails verification is renamed aside (<c>.corrupt</c>) and reported, never used or deleted;
 /// older checkpoints are deleted only once a newer one has verified, and the new one and the verified one
@@ -24,10 +25,10 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
 
     /// <summary>Test hook (AFTLAB_CRASH_IN_CHECKPOINT): "1" dies after writing the files and before the manifest; "pruning" dies
     /// half-way through deleting an old checkpoint; "disk-full" fails like a full disk after writing model.dat.</summary>
-    static readonly string? CrashHook = Environment.GetEnvironmentVariable("AFTLAB_CRASH_IN_CHECKPOINT");
+    static string? CrashHook => Environment.GetEnvironmentVariable("AFTLAB_CRASH_IN_CHECKPOINT");
 
     /// <summary>Test hook (AFTLAB_FREE_BYTES): the free space to assume instead of asking the file system.</summary>
-    static readonly long? FreeBytesOverride = long.TryParse(Environment.GetEnvironmentVariable("AFTLAB_FREE_BYTES"), out var free) ? free : null;
+    static long? FreeBytesOverride => long.TryParse(Environment.GetEnvironmentVariable("AFTLAB_FREE_BYTES"), out var free) ? free : null;
 
     readonly Action<string> say = notice ?? (_ => { });
 
@@ -41,30 +42,34 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
     {
         if (!Directory.Exists(Folder)) return null;
         var (hinted, pointerProblem) = ReadPointer();
-        var failed = new List<string>();
+        var setAsideBefore = Directory.GetDirectories(Folder, "*" + CheckpointName.CorruptSuffix + "*").Select(Path.GetFileName).Order().ToList();
+        var skipped = new List<string>();
+        var failed = 0;
         foreach (var (step, path) in Numbered().OrderByDescending(c => c.Step))
         {
             var check = CheckpointCheck.Of(path);
             switch (check.Status)
             {
                 case CheckpointStatus.Verified:
+                    skipped.ForEach(say);
                     var name = Path.GetFileName(path);
                     if (name != hinted)
                         say($"Using {name}, the newest checkpoint that verifies: {pointerProblem ?? PointerDisagreement(hinted!, step)}.");
                     return new CheckpointSelection(path, check.State!, check.Manifest!);
-                case CheckpointStatus.Partial:
-                    say($"Skipping {Path.GetFileName(path)}: it has no {CheckpointManifest.FileName}, so its write was interrupted.");
-                    break;
                 default:
-                    failed.Add(SetAside(check));
+                    skipped.Add(SetAside(check));
+                    failed++;
                     break;
             }
         }
-        var setAside = Directory.GetDirectories(Folder, "*" + CheckpointName.CorruptSuffix).Select(Path.GetFileName).Order().ToList();
-        if (failed.Count == 0 && setAside.Count == 0) return null;
+        if (failed == 0 && setAsideBefore.Count == 0)
+        {
+            skipped.ForEach(say);
+            return null;
+        }
         throw new CheckpointException(
-            $"No checkpoint in {Folder} verifies{(failed.Count > 0 ? ": " + string.Join(" ", failed) : "")}" +
-            $"{(setAside.Count > 0 ? $" Set aside: {string.Join(", ", setAside)}." : "")} " +
+            $"No checkpoint in {Folder} verifies: {string.Join(" ", skipped)}" +
+            $"{(setAsideBefore.Count > 0 ? $" Set aside earlier: {string.Join(", ", setAsideBefore)}." : "")} " +
             "Restore the files from a backup, or delete the checkpoints folder (or choose another --output) to start afresh.");
     }
 
@@ -181,8 +186,7 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
         foreach (var (step, path) in Numbered().Where(c => c.Step != newStep).OrderByDescending(c => c.Step))
         {
             var check = CheckpointCheck.Of(path);
-            if (check.Status == CheckpointStatus.Corrupt) SetAside(check);
-            else if (check.Status == CheckpointStatus.Partial) Retire(path);
+            if (check.Status != CheckpointStatus.Verified) say(SetAside(check));
             else if (step < newStep && keptPrevious) Retire(path);
             else if (step < newStep) keptPrevious = true;
         }
@@ -193,17 +197,11 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
     {
         var name = Path.GetFileName(check.Path);
         if (!isWriter)
-        {
-            var report = $"{name} fails verification ({check.Summary}).";
-            say($"Skipping {report[..^1]}.");
-            return report;
-        }
+            return $"Skipping {name}: it fails verification ({check.Summary}).";
         var aside = check.Path + CheckpointName.CorruptSuffix;
         for (var n = 2; Directory.Exists(aside); n++) aside = $"{check.Path}{CheckpointName.CorruptSuffix}-{n}";
         Directory.Move(check.Path, aside);
-        var sentence = $"{name} fails verification ({check.Summary}) and was renamed to {Path.GetFileName(aside)}.";
-        say(sentence);
-        return sentence;
+        return $"{name} fails verification ({check.Summary}) and was renamed to {Path.GetFileName(aside)}.";
     }
 
     // Deletion in two steps, so that a kill half-way leaves a *.pruning folder (a known leftover), never a damaged checkpoint.
