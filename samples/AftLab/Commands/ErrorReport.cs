@@ -3,7 +3,6 @@ using AftLab.Data;
 using AftLab.Runtime;
 using AftLab.Training;
 using AftDsl;
-using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace AftLab.Commands;
@@ -21,9 +20,11 @@ public static class ErrorReport
     public static int Handle(Exception exception, IReadOnlyList<string> arguments, bool debug)
     {
         var (code, prefix, message) = Classify(exception, arguments);
-        AnsiConsole.MarkupLineInterpolated($"[red]{prefix}:[/] {message}");
-        if (debug) AnsiConsole.WriteException(exception);
-        else if (code == ExitCodes.Internal) AnsiConsole.MarkupLine($"(this is a bug in aftlab: run again with {DebugSwitch} or AFTLAB_DEBUG=1 for the stack trace)");
+        // On standard error, and never wrapped: one line that a script can grep and a person can read.
+        var (red, plain) = Console.IsErrorRedirected ? ("", "") : ("\e[31m", "\e[0m");
+        Console.Error.WriteLine($"{red}{prefix}:{plain} {message.ReplaceLineEndings(" ")}");
+        if (debug) Console.Error.WriteLine(exception.ToString());
+        else if (code == ExitCodes.Internal) Console.Error.WriteLine($"(this is a bug in aftlab: run again with {DebugSwitch} or AFTLAB_DEBUG=1 for the stack trace)");
         return code;
     }
 

@@ -18,8 +18,13 @@ public sealed class CompressedPosition(Stream inner) : Stream
     /// <summary>Compressed bytes handed out so far: the damage lies in the last <see cref="Chunk"/> of them.</summary>
     public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
 
-    /// <summary>The range of compressed bytes, as text, in which decoding failed.</summary>
-    public string DamageRange => $"compressed bytes {Math.Max(0, Position - Chunk):N0}–{Position:N0}";
+    /// <summary>
+    /// Where decoding failed, as text: the range of compressed bytes with an invalid code, or, when every code was valid
+    /// and only the checksum at the end disagreed, that (Huffman-coded damage often decodes to wrong bytes silently).
+    /// </summary>
+    public string DamageRange => Position >= inner.Length
+        ? $"compressed bytes before {Position:N0}, found by the CRC-32 at the end (the bytes decode, to the wrong text)"
+        : $"compressed bytes {Math.Max(0, Position - Chunk):N0}–{Position:N0}";
 
     public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, Chunk));
     public override int Read(Span<byte> buffer) => inner.Read(buffer[..Math.Min(buffer.Length, Chunk)]);

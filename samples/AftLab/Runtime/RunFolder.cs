@@ -63,7 +63,7 @@ public sealed class RunFolder : IDisposable
     static string? TopmostMissing(string path)
     {
         string? missing = null;
-        for (var folder = path; folder is not null && !Directory.Exists(folder); folder = System.IO.Path.GetDirectoryName(folder))
+        for (var folder = path; folder is not null && !Directory.Exists(folder) && !File.Exists(folder); folder = System.IO.Path.GetDirectoryName(folder))
             missing = folder;
         return missing;
     }
