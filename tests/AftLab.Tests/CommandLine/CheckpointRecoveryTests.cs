@@ -9,8 +9,7 @@ namespace AftLab.Tests.CommandLine;
 /// foreign <c>latest</c>, a flipped bit, a truncated or deleted file, a hand-edited state. Each is recovered from the
 /// newest checkpoint that verifies (saying which and why) or refused with one line; nothing verified is deleted.
 /// </summary>
-[Collection(TrainedRunCollection.Name)]
-public sealed class CheckpointRecoveryTests(TrainedRun trained) : IDisposable
+public sealed class CheckpointRecoveryTests(TrainedRun trained) : IClassFixture<TrainedRun>, IDisposable
 {
     readonly TemporaryFolder folder = new();
 
@@ -20,7 +19,7 @@ public sealed class CheckpointRecoveryTests(TrainedRun trained) : IDisposable
 
     (int Code, string Output) App(params string[] arguments) => AftLabProcess.Run(folder.Path, TrainedRun.Environment(folder.Path), arguments);
 
-    (int Code, string Output) Eval() => App("eval", "--model", TrainedRun.Model, "--output", Run, "--batch", "2");
+    (int Code, string Output) Eval() => App(TrainedRun.Eval(Run));
 
     static void FlipBit(string file, double at)
     {
@@ -129,7 +128,7 @@ public sealed class CheckpointRecoveryTests(TrainedRun trained) : IDisposable
     public void A_checkpoint_of_another_model_is_refused_naming_both()
     {
         trained.CopyTo(Run);
-        Outcome.Fails(66, "holds a checkpoint of 'byte-simple', not 'byte-full'", App("eval", "--model", "byte-full", "--output", Run));
+        Outcome.Fails(66, "holds a checkpoint of 'byte-simple', not 'byte-full'", App(TrainedRun.Eval(Run, model: "byte-full")));
     }
 
     public void Dispose() => folder.Dispose();

@@ -9,8 +9,7 @@ namespace AftLab.Tests.CommandLine;
 /// What a run folder goes through from the command line: a finished run resumed, two trainers at once, a folder
 /// that is not a run, a full disk, a kill while pruning, and a resume that rolls back the logs.
 /// </summary>
-[Collection(TrainedRunCollection.Name)]
-public sealed class RunFolderTests(TrainedRun trained) : IDisposable
+public sealed class RunFolderTests(TrainedRun trained) : IClassFixture<TrainedRun>, IDisposable
 {
     readonly TemporaryFolder folder = new();
 

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace AftLab.Tests.Support;
 
 /// <summary>
-/// One tiny byte-simple run, trained once for the command-line tests (3 steps, a checkpoint after each, so that
+/// One tiny byte-simple run, trained once per test class (a class fixture, so that classes can run side by side) (3 steps, a checkpoint after each, so that
 /// checkpoint-000002 and checkpoint-000003 are kept), and copied into each test's own folder to be damaged there.
 /// </summary>
 public sealed class TrainedRun : IDisposable
@@ -11,13 +11,27 @@ public sealed class TrainedRun : IDisposable
     public const string Model = "byte-simple";
     readonly TemporaryFolder folder = new();
 
+    /// <summary>
+    /// 30 kB of dictionary-like text, so that loading, training and the held-out evaluation take little time: these
+    /// tests are about runs, not data. Written once per test process and removed when it exits.
+    /// </summary>
+    public static string DataFile => Data.Value;
+
+    static readonly Lazy<string> Data = new(() =>
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"aftlab-tests-text-{System.Environment.ProcessId}.txt");
+        File.WriteAllText(path, string.Concat(Enumerable.Range(0, 2000).Select(i => $"Word{i} \\Word\\, n. Entry {i}.\n"))[..30_000]);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => File.Delete(path);
+        return path;
+    });
+
     public TrainedRun()
     {
         var (code, output) = AftLabProcess.Run(folder.Path, Environment(folder.Path), Train(folder.File("run"), steps: 3, checkpointMinutes: 1e-6));
         Assert.True(code == 0, output);
     }
 
-    /// <summary>The carried GCIDE excerpt, whatever is installed: these tests are about runs, not data.</summary>
+    /// <summary>No Debian data packages: the same behaviour on every machine.</summary>
     public static Dictionary<string, string> Environment(string root, params (string Name, string Value)[] more)
     {
         var environment = new Dictionary<string, string> { ["AFTLAB_PACKAGE_ROOT"] = Path.Combine(root, "no-packages") };
@@ -29,8 +43,12 @@ public sealed class TrainedRun : IDisposable
     public static string[] Train(string output, int steps, bool resume = false, double checkpointMinutes = 10, string model = Model) =>
     [
         "train", "--model", model, "--steps", steps.ToString(CultureInfo.InvariantCulture), "--minutes", "30", "--batch", "2", "--context", "16",
-        "--checkpoint-minutes", checkpointMinutes.ToString(CultureInfo.InvariantCulture), "--sample-bytes", "0", "--output", output, .. resume ? new[] { "--resume" } : [],
+        "--checkpoint-minutes", checkpointMinutes.ToString(CultureInfo.InvariantCulture), "--sample-bytes", "0", "--output", output, "--data", DataFile,
+        .. resume ? new[] { "--resume" } : [],
     ];
+
+    /// <summary>An eval command line for <paramref name="output"/> on the same data.</summary>
+    public static string[] Eval(string output, string model = Model) => ["eval", "--model", model, "--output", output, "--batch", "2", "--data", DataFile];
 
     /// <summary>A fresh copy of the trained run folder at <paramref name="target"/>.</summary>
     public string CopyTo(string target)
@@ -47,13 +65,6 @@ public sealed class TrainedRun : IDisposable
     }
 
     public void Dispose() => folder.Dispose();
-}
-
-/// <summary>The command-line tests that share one <see cref="TrainedRun"/>; they run one after another.</summary>
-[CollectionDefinition(Name)]
-public sealed class TrainedRunCollection : ICollectionFixture<TrainedRun>
-{
-    public const string Name = "trained run";
 }
 
 /// <summary>What every failure of the app must look like: the documented exit code and one message, no stack trace.</summary>
