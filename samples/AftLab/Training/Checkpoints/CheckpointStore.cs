@@ -48,6 +48,8 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
         foreach (var (step, path) in Numbered().OrderByDescending(c => c.Step))
         {
             var check = CheckpointCheck.Of(path);
+            if (check.Status != CheckpointStatus.Verified && !Directory.Exists(path))
+                continue;                                                   // pruned by the run's writer while we looked: not damage
             switch (check.Status)
             {
                 case CheckpointStatus.Verified:
