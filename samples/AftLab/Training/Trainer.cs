@@ -44,6 +44,7 @@ public static class Trainer
         var store = new CheckpointStore(Path.Combine(options.Output, "checkpoints"), notice, isWriter: true);
         var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: 0.01);
         var (step, tokens, previouslyElapsed) = (0, 0L, 0.0);
+        var hasCheckpoint = false;
         if (!options.Resume && Directory.Exists(store.Folder) && Directory.EnumerateFileSystemEntries(store.Folder).Any())
             throw new AftLabException(
                 $"{store.Folder} already holds checkpoints: pass --resume to continue that run, " +
@@ -55,6 +56,7 @@ public static class Trainer
                 if (latest.State.Model != options.Model)
                     throw new CheckpointException($"{store.Folder} holds a checkpoint of '{latest.State.Model}', not '{options.Model}'; choose another --output or the same --model.");
                 CheckpointStore.Restore(latest.Path, model, optimizer);
+                hasCheckpoint = true;
                 (step, tokens, previouslyElapsed) = (latest.State.Step, latest.State.Tokens, latest.State.ElapsedSeconds);
                 notice($"Resuming from {latest.Name} (step {step:N0}, {TimeSpan.FromSeconds(previouslyElapsed):hh\\:mm\\:ss} trained).");
             }
@@ -74,7 +76,11 @@ public static class Trainer
         var lastLoss = double.NaN;
         double Elapsed() => previouslyElapsed + clock.Elapsed.TotalSeconds;
         double Progress() => BudgetSpent(step, Elapsed(), options);
-        void Checkpoint() => store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context));
+        void Checkpoint()
+        {
+            store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context));
+            hasCheckpoint = true;
+        }
 
         model.train();
         IReadOnlyDictionary<string, double> evaluation = new Dictionary<string, double>();
@@ -95,7 +101,9 @@ public static class Trainer
                 if (!double.IsFinite(loss) || !double.IsFinite(gradientNorm))
                     throw new TrainingDivergedException(
                         $"The {(double.IsFinite(loss) ? $"gradient norm became {gradientNorm}" : $"loss became {loss}")} at step {step + 1}: training stopped, " +
-                        $"and the last good checkpoint in {store.Folder} is kept as it is. Resume it with a lower --lr (now {options.LearningRate}) and --resume.");
+                        (hasCheckpoint
+                            ? $"and the last good checkpoint in {store.Folder} is kept as it is. Resume it with a lower --lr (now {options.LearningRate}) and --resume."
+                            : $"before its first checkpoint. Start again with a lower --lr (now {options.LearningRate})."));
                 optimizer.step();
             }
             step++;
