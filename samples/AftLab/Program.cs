@@ -22,10 +22,10 @@ app.Configure(config =>
         .WithExample("train", "--model", "pixel-local", "--minutes", "20")
         .WithExample("train", "--model", "byte-full", "--resume");
     config.AddCommand<EvalCommand>("eval")
-        .WithDescription("Held-out metrics of a run's last good checkpoint (bits/byte, bits/dim, or top-1 at 28×28 and padded).")
+        .WithDescription("Held-out metrics of a run's newest verified checkpoint (bits/byte, bits/dim, or top-1 at 28×28 and padded).")
         .WithExample("eval", "--model", "image-conv");
     config.AddCommand<SampleCommand>("sample")
-        .WithDescription("Generate from a run's last good checkpoint: text for a byte LM, a PNG grid of images for a pixel model.")
+        .WithDescription("Generate from a run's newest verified checkpoint: text for a byte LM, a PNG grid of images for a pixel model.")
         .WithExample("sample", "--model", "byte-full", "--prompt", "Cat \\Cat\\, n. ")
         .WithExample("sample", "--model", "pixel-local", "--count", "16");
     config.AddCommand<ModelsCommand>("models")

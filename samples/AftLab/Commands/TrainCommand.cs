@@ -29,7 +29,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--lr <RATE>"), Description("Peak AdamW learning rate. Default: 2e-3 (byte, pixel), 1e-3 (image).")]
         public double? LearningRate { get; init; }
 
-        [CommandOption("--resume"), Description("Continue from the last good checkpoint in the run folder.")]
+        [CommandOption("--resume"), Description("Continue from the newest checkpoint that verifies in the run folder (a finished run: nothing to do).")]
         public bool Resume { get; init; }
 
         [CommandOption("--checkpoint-minutes <MINUTES>"), DefaultValue(2.0), Description("Minutes between checkpoints (and one at the end).")]
