@@ -8,7 +8,7 @@ public sealed class CheckpointException(string message, Exception? inner = null)
 /// <summary>A checkpoint could not be written (a full disk): the previous one is intact and the partial one was removed.</summary>
 public sealed class CheckpointWriteException(string message, Exception? inner = null) : AftLabException(message, ExitCodes.WriteFailed, inner);
 
-/// <summary>A verified checkpoint chosen for resume, eval or sample, with what was noticed on the way (skipped or damaged ones, a wrong pointer).</summary>
+/// <summary>A verified checkpoint chosen for resume, eval or sample: its folder, its state and its manifest.</summary>
 public sealed record CheckpointSelection(string Path, TrainingState State, CheckpointManifest Manifest)
 {
     public string Name => System.IO.Path.GetFileName(Path);

@@ -35,7 +35,7 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
     public string Folder { get; } = folder;
 
     /// <summary>
-    /// The newest checkpoint that verifies, or null when the folder holds no checkpoint at all (or only interrupted writes).
+    /// The newest checkpoint that verifies, or null when the folder holds no checkpoint at all (interrupted writes do not count).
     /// Throws <see cref="CheckpointException"/> when there are checkpoints and none verifies.
     /// </summary>
     public CheckpointSelection? Find()
@@ -44,31 +44,22 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
         var (hinted, pointerProblem) = ReadPointer();
         var setAsideBefore = Directory.GetDirectories(Folder, "*" + CheckpointName.CorruptSuffix + "*").Select(Path.GetFileName).Order().ToList();
         var skipped = new List<string>();
-        var failed = 0;
         foreach (var (step, path) in Numbered().OrderByDescending(c => c.Step))
         {
             var check = CheckpointCheck.Of(path);
-            if (check.Status != CheckpointStatus.Verified && !Directory.Exists(path))
-                continue;                                                   // pruned by the run's writer while we looked: not damage
-            switch (check.Status)
+            if (check.Status == CheckpointStatus.Verified)
             {
-                case CheckpointStatus.Verified:
-                    skipped.ForEach(say);
-                    var name = Path.GetFileName(path);
-                    if (name != hinted)
-                        say($"Using {name}, the newest checkpoint that verifies: {pointerProblem ?? PointerDisagreement(hinted!, step)}.");
-                    return new CheckpointSelection(path, check.State!, check.Manifest!);
-                default:
-                    skipped.Add(SetAside(check));
-                    failed++;
-                    break;
+                skipped.ForEach(say);
+                var name = Path.GetFileName(path);
+                if (name != hinted)
+                    say($"Using {name}, the newest checkpoint that verifies: {pointerProblem ?? PointerDisagreement(hinted!, step)}.");
+                return new CheckpointSelection(path, check.State!, check.Manifest!);
             }
+            if (Directory.Exists(path))                                     // else pruned by the run's writer while we looked: not damage
+                skipped.Add(SetAside(check));
         }
-        if (failed == 0 && setAsideBefore.Count == 0)
-        {
-            skipped.ForEach(say);
+        if (skipped.Count == 0 && setAsideBefore.Count == 0)
             return null;
-        }
         throw new CheckpointException(
             $"No checkpoint in {Folder} verifies: {string.Join(" ", skipped)}" +
             $"{(setAsideBefore.Count > 0 ? $" Set aside earlier: {string.Join(", ", setAsideBefore)}." : "")} " +
