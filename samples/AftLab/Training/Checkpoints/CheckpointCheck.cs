@@ -31,7 +31,7 @@ public sealed record CheckpointCheck(string Path, CheckpointStatus Status, IRead
                 : Corrupt(folder, $"{CheckpointManifest.FileName}: missing (deleted, or written by an older aftlab)");
         string text;
         try { text = File.ReadAllText(manifestPath); }
-        catch (IOException e) { return Corrupt(folder, $"{CheckpointManifest.FileName}: unreadable ({e.Message})"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return Corrupt(folder, $"{CheckpointManifest.FileName}: unreadable ({e.Message})"); }
         var manifest = CheckpointManifest.Parse(text, out var parseProblem);
         if (manifest is null)
             return Corrupt(folder, $"{CheckpointManifest.FileName} {parseProblem}");
@@ -48,9 +48,10 @@ public sealed record CheckpointCheck(string Path, CheckpointStatus Status, IRead
                 problems.Add($"{CheckpointManifest.FileName}: lists '{expected.Name}', which is not a file of this folder");
             else if (!File.Exists(path))
                 problems.Add($"{expected.Name}: missing");
+            else if (TryMeasure(path, out var unreadable) is not { } actual)
+                problems.Add($"{expected.Name}: unreadable ({unreadable})");
             else
             {
-                var actual = CheckpointManifest.Measure(path);
                 if (actual.Bytes != expected.Bytes)
                     problems.Add($"{expected.Name}: {actual.Bytes:N0} bytes, the manifest says {expected.Bytes:N0}");
                 else if (!string.Equals(actual.Sha256, expected.Sha256, StringComparison.OrdinalIgnoreCase))
@@ -66,14 +67,28 @@ public sealed record CheckpointCheck(string Path, CheckpointStatus Status, IRead
             : new(folder, CheckpointStatus.Verified, [], manifest, state);
     }
 
+    static ManifestFile? TryMeasure(string path, out string? problem)
+    {
+        try
+        {
+            problem = null;
+            return CheckpointManifest.Measure(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problem = e.Message;
+            return null;
+        }
+    }
+
     // The hash already matched, so this only fails for a checkpoint written wrong; checked anyway, because resume trusts these numbers.
     static TrainingState? ReadState(string path, CheckpointManifest manifest, List<string> problems)
     {
         TrainingState? state;
         try { state = JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(path)); }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
         {
-            problems.Add($"state.json: not valid JSON ({e.Message.Split('.')[0]})");
+            problems.Add($"state.json: {(e is JsonException ? "not valid JSON" : "unreadable")} ({e.Message.Split('.')[0]})");
             return null;
         }
         if (state is null) problems.Add("state.json: holds null");
