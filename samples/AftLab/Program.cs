@@ -1,6 +1,4 @@
 using AftLab.Commands;
-using AftLab.Data;
-using AftDsl;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -8,20 +6,26 @@ using Spectre.Console.Cli;
 if (Console.IsOutputRedirected)
     AnsiConsole.Profile.Width = 240;
 
+// --debug (or AFTLAB_DEBUG=1) shows stack traces; it is global, so it is taken off before the verb's options are parsed.
+var debug = args.Contains(ErrorReport.DebugSwitch) || Environment.GetEnvironmentVariable("AFTLAB_DEBUG") == "1";
+args = args.Where(a => a != ErrorReport.DebugSwitch).ToArray();
+
 var app = new CommandApp();
 app.Configure(config =>
 {
     config.SetApplicationName("aftlab");
+    // Unknown options are errors, not silently ignored (`--step 5` for `--steps 5` would otherwise train for 3 minutes).
+    config.UseStrictParsing();
     config.AddCommand<TrainCommand>("train")
         .WithDescription("Train a sample model (byte LM, pixel model or image classifier) on real data, with progress, metrics, plots and checkpoints.")
         .WithExample("train", "--minutes", "3")
         .WithExample("train", "--model", "pixel-local", "--minutes", "20")
         .WithExample("train", "--model", "byte-full", "--resume");
     config.AddCommand<EvalCommand>("eval")
-        .WithDescription("Held-out metrics of a run's last good checkpoint (bits/byte, bits/dim, or top-1 at 28×28 and padded).")
+        .WithDescription("Held-out metrics of a run's newest verified checkpoint (bits/byte, bits/dim, or top-1 at 28×28 and padded).")
         .WithExample("eval", "--model", "image-conv");
     config.AddCommand<SampleCommand>("sample")
-        .WithDescription("Generate from a run's last good checkpoint: text for a byte LM, a PNG grid of images for a pixel model.")
+        .WithDescription("Generate from a run's newest verified checkpoint: text for a byte LM, a PNG grid of images for a pixel model.")
         .WithExample("sample", "--model", "byte-full", "--prompt", "Cat \\Cat\\, n. ")
         .WithExample("sample", "--model", "pixel-local", "--count", "16");
     config.AddCommand<ModelsCommand>("models")
@@ -38,16 +42,7 @@ app.Configure(config =>
     config.AddCommand<CheckCudaCommand>("check-cuda")
         .WithDescription("Check the CUDA kernel runtime on this host's GPU: NVRTC, the driver, contexts, shared memory, the disk cache, bfloat16 rounding.")
         .WithExample("check-cuda", "--libtorch", "/path/to/site-packages/torch/lib");
-    // Mistakes in input (data files, checkpoints, options, shapes) are reported in one line, without a stack trace.
-    config.SetExceptionHandler((exception, _) =>
-    {
-        if (exception is DataFormatException or AftShapeException or InvalidOperationException or ArgumentException or IOException or CommandAppException)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]Error:[/] {exception.Message}");
-            return 1;
-        }
-        AnsiConsole.WriteException(exception);
-        return 70;
-    });
+    // Every failure is one line with a documented exit code (docs/aftlab.md); stack traces only under --debug.
+    config.SetExceptionHandler((exception, _) => ErrorReport.Handle(exception, args, debug));
 });
 return app.Run(args);

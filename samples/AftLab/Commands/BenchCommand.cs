@@ -59,6 +59,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             if (unknown.Count > 0) return ValidationResult.Error($"--variants: unknown {string.Join(", ", unknown)}; choose from full, local, simple, conv, mha, layers.");
             if (Iterations is < 1) return ValidationResult.Error("--iterations must be at least 1.");
             if (Tokens is < 1) return ValidationResult.Error("--tokens must be at least 1.");
+            if (OptionRange.Real("--naive-budget", NaiveBudget, 0, 1 << 20, minExclusive: true) is { } budget) return budget;
             if (Peers is not null && !File.Exists(Peers)) return ValidationResult.Error($"--peers: no file '{Peers}'.");
             return ValidationResult.Success();
         }

@@ -33,6 +33,9 @@ public class RunSettings : CommandSettings
     [CommandOption("--context <BYTES>"), Description("Byte models: sequence length T, at most the model's maxLength (256). Default: 128 to train; eval and sample use the length the checkpoint was trained on.")]
     public int? Context { get; init; }
 
+    /// <summary>The largest --batch: far beyond what fits a step in memory on these models, and well before an allocation overflows.</summary>
+    public const int MaxBatch = 4096;
+
     /// <summary>The byte models' T when none is given and no checkpoint says otherwise.</summary>
     public const int DefaultContext = 128;
 
@@ -51,10 +54,16 @@ public class RunSettings : CommandSettings
         if (ModelCatalog.All.All(m => m.Name != Model))
             return ValidationResult.Error($"--model: unknown '{Model}'. Choose one of {string.Join(", ", ModelCatalog.All.Select(m => m.Name))}.");
         if (Runtime.KernelChoice.Problem(Kernels) is { } kernels) return ValidationResult.Error(kernels);
-        if (Batch is < 1) return ValidationResult.Error($"--batch must be at least 1, got {Batch}.");
-        if (Entry.Family == ModelFamily.ByteLm && Context is { } context && (context < 2 || context > Entry.Context))
-            return ValidationResult.Error($"--context must be between 2 and {Entry.Context} ({Model}'s maxLength), got {Context}.");
-        if (Padded < 1) return ValidationResult.Error($"--padded must be positive, got {Padded}.");
+        if (Output is { } output && string.IsNullOrWhiteSpace(output)) return ValidationResult.Error("--output must name a folder, got an empty string.");
+        if (Entry.Family != ModelFamily.ByteLm && Context is not null)
+            return ValidationResult.Error(Entry.Family == ModelFamily.Pixel
+                ? $"--context applies to byte models only: {Model} models sequences of exactly {Entry.Context} pixels (one image)."
+                : $"--context applies to byte models only: {Model} classifies whole images.");
+        var numbers = OptionRange.First(
+            OptionRange.Whole("--batch", Batch, 1, MaxBatch),
+            OptionRange.Whole("--context", Context, 2, Entry.Context),
+            OptionRange.Whole("--padded", Padded, 1, 1024));
+        if (!numbers.Successful) return numbers;
         return ValidationResult.Success();
     }
 }

@@ -27,8 +27,9 @@ public sealed class SampleCommand : Command<SampleCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (Count is < 1) return ValidationResult.Error($"--count must be at least 1, got {Count}.");
-            if (Temperature <= 0) return ValidationResult.Error($"--temperature must be positive, got {Temperature}.");
+            // Below 0.01 the logits divided by T overflow float32, and libtorch fails inside multinomial.
+            var numbers = OptionRange.First(OptionRange.Whole("--count", Count, 1, 100_000), OptionRange.Real("--temperature", Temperature, 0.01, 100));
+            if (!numbers.Successful) return numbers;
             if (string.IsNullOrEmpty(Prompt)) return ValidationResult.Error("--prompt must not be empty.");
             return base.Validate() is { Successful: false } failed ? failed
                 : Entry.Family == ModelFamily.Classifier ? ValidationResult.Error($"{Model} is a classifier: it does not generate. Sample a byte-* or pixel-* model.")

@@ -4,6 +4,7 @@ using System.Text.Json;
 using AftLab.Models;
 using AftLab.Runtime;
 using AftLab.Training;
+using AftLab.Training.Checkpoints;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using TorchSharp;
@@ -28,7 +29,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--lr <RATE>"), Description("Peak AdamW learning rate. Default: 2e-3 (byte, pixel), 1e-3 (image).")]
         public double? LearningRate { get; init; }
 
-        [CommandOption("--resume"), Description("Continue from the last good checkpoint in the run folder.")]
+        [CommandOption("--resume"), Description("Continue from the newest checkpoint that verifies in the run folder (a finished run: nothing to do).")]
         public bool Resume { get; init; }
 
         [CommandOption("--checkpoint-minutes <MINUTES>"), DefaultValue(2.0), Description("Minutes between checkpoints (and one at the end).")]
@@ -40,12 +41,19 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--sample-bytes <COUNT>"), DefaultValue(400), Description("Byte models: length of the continuation printed at the end (0: none).")]
         public int SampleBytes { get; init; }
 
+        /// <summary>A year: more than any run here needs, and far from TimeSpan's limit.</summary>
+        const double MaxMinutes = 525_600;
+
         public override ValidationResult Validate()
         {
-            if (Minutes <= 0) return ValidationResult.Error($"--minutes must be positive, got {Minutes}.");
-            if (Steps is <= 0) return ValidationResult.Error($"--steps must be positive, got {Steps}.");
-            if (LearningRate is <= 0) return ValidationResult.Error($"--lr must be positive, got {LearningRate}.");
-            if (CheckpointMinutes <= 0 || EvalMinutes <= 0) return ValidationResult.Error("--checkpoint-minutes and --eval-minutes must be positive.");
+            var own = OptionRange.First(
+                OptionRange.Real("--minutes", Minutes, 0, MaxMinutes, minExclusive: true),
+                OptionRange.Whole("--steps", Steps, 1, 100_000_000),
+                OptionRange.Real("--lr", LearningRate, 0, 1, minExclusive: true),
+                OptionRange.Real("--checkpoint-minutes", CheckpointMinutes, 0, MaxMinutes, minExclusive: true),
+                OptionRange.Real("--eval-minutes", EvalMinutes, 0, MaxMinutes, minExclusive: true),
+                OptionRange.Whole("--sample-bytes", SampleBytes, 0, 100_000));
+            if (!own.Successful) return own;
             return base.Validate();
         }
     }
@@ -57,27 +65,50 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         var entry = settings.Entry;
         var batch = settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family);
         var contextLength = settings.Context ?? RunSettings.DefaultContext;
+        // The data first: a data set that cannot be used is refused before anything is written.
         var (task, data) = TrainingTasks.Create(entry, settings.Data, batch, contextLength, settings.Padded);
         AnsiConsole.MarkupLineInterpolated($"[bold]Data:[/] {data}.");
 
+        using var run = RunFolder.Open(settings.RunFolder, entry.Name);
+        try
+        {
+            return Train(context, settings, task, data, device);
+        }
+        catch when (run.IsNew && !HasCheckpoint(settings.RunFolder))
+        {
+            run.RemoveWhatThisRunCreated();                                 // a failed start leaves nothing behind
+            throw;
+        }
+    }
+
+    static bool HasCheckpoint(string runFolder)
+    {
+        var folder = Path.Combine(runFolder, "checkpoints");
+        return Directory.Exists(folder) && Directory.GetDirectories(folder)
+            .Any(d => CheckpointName.StepOf(Path.GetFileName(d)) is not null && File.Exists(Path.Combine(d, CheckpointManifest.FileName)));
+    }
+
+    static int Train(CommandContext context, Settings settings, ITrainingTask task, string data, torch.Device device)
+    {
+        var entry = settings.Entry;
+        var contextLength = settings.Context ?? RunSettings.DefaultContext;
         torch.manual_seed(settings.Seed);
         var model = entry.Create();
         model.to(device);
         AnsiConsole.MarkupLineInterpolated(
-            $"[bold]Model:[/] {entry.Name}, {entry.Description}, {entry.ParameterCount:N0} parameters; batch {batch}{(task is TextTask t ? $" × T = {t.Context}" : "")}, on {device}{(device.type == DeviceType.CPU ? $" ({torch.get_num_threads()} threads)" : "")}.");
+            $"[bold]Model:[/] {entry.Name}, {entry.Description}, {entry.ParameterCount:N0} parameters; batch {settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family)}{(task is TextTask t ? $" × T = {t.Context}" : "")}, on {device}{(device.type == DeviceType.CPU ? $" ({torch.get_num_threads()} threads)" : "")}.");
 
         var options = new TrainingOptions(entry.Name, TimeSpan.FromMinutes(settings.Minutes), settings.Steps,
             settings.LearningRate ?? TrainingTasks.DefaultLearningRate(entry.Family), settings.Seed, contextLength, settings.RunFolder, settings.Resume,
-            TimeSpan.FromMinutes(settings.CheckpointMinutes), TimeSpan.FromMinutes(settings.EvalMinutes));
-        TrainingSummary summary;
-        try
+            TimeSpan.FromMinutes(settings.CheckpointMinutes), TimeSpan.FromMinutes(settings.EvalMinutes), Notice: TrainedModel.Notice);
+        var summary = ProgressDisplay.Run($"Training {entry.Name}", report => Trainer.Train(model, task, options, device, report));
+        if (summary.AlreadyFinished)
         {
-            summary = ProgressDisplay.Run($"Training {entry.Name}", report => Trainer.Train(model, task, options, device, report));
-        }
-        catch (TrainingDivergedException e)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]Stopped:[/] {e.Message}");
-            return 2;
+            var budget = $"{summary.Elapsed:hh\\:mm\\:ss} of {settings.Minutes} minutes{(settings.Steps is { } s ? $", --steps {s}" : "")}";
+            AnsiConsole.MarkupLine("[bold]Nothing to do:[/] " + Markup.Escape(
+                $"{Path.GetFullPath(settings.RunFolder)} already finished its budget at step {summary.Steps:N0} ({budget}); its files are untouched. " +
+                "Raise --steps or --minutes to train further."));
+            return ExitCodes.Success;
         }
 
         var metrics = string.Join(", ", summary.Evaluation.Select(e => $"{e.Key} {e.Value.ToString(e.Key.Contains("top-1") ? "P2" : "F3", CultureInfo.InvariantCulture)}"));
@@ -85,7 +116,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             $"[bold]Trained[/] {summary.Steps:N0} steps ({summary.Tokens:N0} {(entry.Family == ModelFamily.Classifier ? "images" : "tokens")}) in {summary.Elapsed:hh\\:mm\\:ss}: {summary.Tokens / summary.Elapsed.TotalSeconds:N0}/s, train {summary.TrainMetric:F3} {task.Metric}; [bold]{metrics}[/].");
         var results = new RunResults(entry.Name, entry.ParameterCount, data, summary.Steps, summary.Tokens, summary.Elapsed.TotalSeconds, summary.TrainMetric, summary.Evaluation,
             "aftlab " + string.Join(" ", context.Arguments));
-        AtomicFile.WriteAllText(Path.Combine(settings.RunFolder, "results.json"), JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(settings.RunFolder, "results.json"), JsonSerializer.Serialize(results, FiniteJson.Indented));
         AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] metrics.csv, tensorboard/, curves.png, results.json and checkpoints/ to {Path.GetFullPath(settings.RunFolder)}.");
 
         if (entry.Family == ModelFamily.ByteLm && settings.SampleBytes > 0 && task is TextTask text)
@@ -95,7 +126,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             AnsiConsole.MarkupLine("[bold]Continuation[/] (temperature 0.8):");
             Console.WriteLine(prompt + TextSampler.Printable(continuation));
         }
-        return 0;
+        return ExitCodes.Success;
     }
 }
 

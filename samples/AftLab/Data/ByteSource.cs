@@ -24,6 +24,8 @@ public abstract class ByteSource : IDisposable
         if (!File.Exists(path))
             throw DataFormatException.Missing(path, "a raw text file");
         var length = new FileInfo(path).Length;
+        if (length == 0)
+            throw new DataFormatException(path, 0, "text", "an empty file");
         if (expectedLength > 0 && length != expectedLength)
             throw new DataFormatException(path, Math.Min(length, expectedLength), $"{expectedLength:N0} bytes", $"{(length < expectedLength ? "the end of the file" : "more data")} ({length:N0} bytes in all)");
         return new Mapped(path, length);
@@ -39,7 +41,8 @@ public abstract class ByteSource : IDisposable
         if (file.Read(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b)
             throw new DataFormatException(path, 0, "the gzip magic 1F 8B", file.Length < 2 ? "the end of the file" : Convert.ToHexString(magic));
         file.Position = 0;
-        using var gzip = new GZipStream(file, CompressionMode.Decompress);
+        var compressed = new CompressedPosition(file);
+        using var gzip = new GZipStream(compressed, CompressionMode.Decompress);
         using var buffer = new MemoryStream();
         try
         {
@@ -47,7 +50,7 @@ public abstract class ByteSource : IDisposable
         }
         catch (InvalidDataException e)
         {
-            throw new DataFormatException(path, file.Position, "valid deflate data", $"corrupt data ({e.Message})");
+            throw new DataFormatException(path, compressed.Position, "valid deflate data", $"corrupt data in {compressed.DamageRange} ({e.Message})");
         }
         if (buffer.Length == 0)
             throw new DataFormatException(path, file.Position, "compressed text", "an empty stream");

@@ -10,7 +10,9 @@ public sealed record MetricsRow(int Step, double ElapsedSeconds, double Loss, do
 /// <summary>
 /// Writes the learning curve as CSV (<c>metrics.csv</c>, one row per logged step, held-out columns filled at
 /// evaluations) and as TensorBoard event files (<c>tensorboard/</c>, TorchSharp's SummaryWriter). On resume
-/// it drops the rows after the checkpoint's step, so the file describes exactly the run that continues.
+/// it drops the rows after the checkpoint's step, so the file describes exactly the run that continues; the
+/// TensorBoard events are rebuilt from the rows kept, because event files can only be appended to. Values that
+/// are not finite are written as such (<c>NaN</c>, <c>Infinity</c>) and read back.
 /// </summary>
 public sealed class MetricsLog
 {
@@ -29,18 +31,26 @@ public sealed class MetricsLog
             ? File.ReadLines(path).Skip(1).Select(TryParse).OfType<(string Line, MetricsRow Row)>().Where(r => r.Row.Step <= resumeStep).ToList()
             : [];
         AtomicFile.Write(path, temporary => File.WriteAllLines(temporary, [Header, .. kept.Select(r => r.Line)]));
-        Rows = kept.Select(r => r.Row).ToList();
-        writer = torch.utils.tensorboard.SummaryWriter(Path.Combine(folder, "tensorboard"));
+        Rows = [];
+        var events = Path.Combine(folder, "tensorboard");
+        if (Directory.Exists(events)) Directory.Delete(events, recursive: true);   // a crash here loses nothing: the next resume rebuilds them
+        writer = torch.utils.tensorboard.SummaryWriter(events);
+        foreach (var (_, row) in kept) Write(row);
     }
 
     public List<MetricsRow> Rows { get; }
 
     public void Add(MetricsRow row)
     {
-        Rows.Add(row);
-        var evaluation = string.Join(";", row.Evaluation.Select(e => $"{e.Key}={e.Value.ToString("0.#####", CultureInfo.InvariantCulture)}"));
+        var evaluation = string.Join(";", row.Evaluation.Select(e => $"{e.Key}={F(e.Value)}"));
         File.AppendAllLines(path, [string.Join(",", row.Step.ToString(CultureInfo.InvariantCulture), F(row.ElapsedSeconds), F(row.Loss), F(row.Metric),
             row.LearningRate.ToString("G6", CultureInfo.InvariantCulture), F(row.TokensPerSecond), evaluation)]);
+        Write(row);
+    }
+
+    void Write(MetricsRow row)
+    {
+        Rows.Add(row);
         writer.add_scalar("train/loss", (float)row.Loss, row.Step);
         writer.add_scalar($"train/{metric}", (float)row.Metric, row.Step);
         writer.add_scalar("train/learning_rate", (float)row.LearningRate, row.Step);

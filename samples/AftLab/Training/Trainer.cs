@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using AftLab.Runtime;
+using AftLab.Training.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,10 +19,13 @@ public sealed record TrainingOptions(
     TimeSpan CheckpointEvery,
     TimeSpan EvaluateEvery,
     int WarmupSteps = 100,
-    double ClipNorm = 1.0);
+    double ClipNorm = 1.0,
+    Action<string>? Notice = null);
 
 /// <summary>What a run ended with.</summary>
-public sealed record TrainingSummary(int Steps, long Tokens, TimeSpan Elapsed, double TrainMetric, IReadOnlyDictionary<string, double> Evaluation, string Checkpoint);
+/// <param name="AlreadyFinished">True when a resumed run had already spent its budget: nothing was trained or written.</param>
+public sealed record TrainingSummary(int Steps, long Tokens, TimeSpan Elapsed, double TrainMetric, IReadOnlyDictionary<string, double> Evaluation, string Checkpoint,
+    bool AlreadyFinished = false);
 
 /// <summary>
 /// The training loop shared by every family: AdamW with a linear warm-up and a cosine decay over the
@@ -35,19 +40,32 @@ public static class Trainer
 
     public static TrainingSummary Train(nn.Module<Tensor, Tensor> model, ITrainingTask task, TrainingOptions options, Device device, Action<double, string> report)
     {
-        var store = new CheckpointStore(Path.Combine(options.Output, "checkpoints"));
+        var notice = options.Notice ?? (_ => { });
+        var store = new CheckpointStore(Path.Combine(options.Output, "checkpoints"), notice, isWriter: true);
         var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: 0.01);
         var (step, tokens, previouslyElapsed) = (0, 0L, 0.0);
-        if (!options.Resume && store.Latest() is { } earlier)
-            throw new InvalidOperationException(
-                $"{store.Folder} already holds a checkpoint of '{earlier.State.Model}' at step {earlier.State.Step}: pass --resume to continue it, " +
-                "or choose another --output (or delete that folder) to start afresh.");
-        if (options.Resume && store.Latest() is { } latest)
+        var hasCheckpoint = false;
+        if (!options.Resume && Directory.Exists(store.Folder) && Directory.EnumerateFileSystemEntries(store.Folder).Any())
+            throw new AftLabException(
+                $"{store.Folder} already holds checkpoints: pass --resume to continue that run, " +
+                "or choose another --output (or delete that folder) to start afresh.", ExitCodes.Usage);
+        if (options.Resume)
         {
-            if (latest.State.Model != options.Model)
-                throw new InvalidOperationException($"{store.Folder} holds a checkpoint of '{latest.State.Model}', not '{options.Model}'; choose another --output or the same --model.");
-            CheckpointStore.Restore(latest.Path, model, optimizer);
-            (step, tokens, previouslyElapsed) = (latest.State.Step, latest.State.Tokens, latest.State.ElapsedSeconds);
+            if (store.Find() is { } latest)
+            {
+                if (latest.State.Model != options.Model)
+                    throw new CheckpointException($"{store.Folder} holds a checkpoint of '{latest.State.Model}', not '{options.Model}'; choose another --output or the same --model.");
+                CheckpointStore.Restore(latest.Path, model, optimizer);
+                hasCheckpoint = true;
+                (step, tokens, previouslyElapsed) = (latest.State.Step, latest.State.Tokens, latest.State.ElapsedSeconds);
+                notice($"Resuming from {latest.Name} (step {step:N0}, {TimeSpan.FromSeconds(previouslyElapsed):hh\\:mm\\:ss} trained).");
+            }
+            else
+                notice($"No checkpoint in {store.Folder} yet: starting from step 0.");
+            var done = BudgetSpent(step, previouslyElapsed, options);
+            if (done >= 1)
+                return new TrainingSummary(step, tokens, TimeSpan.FromSeconds(previouslyElapsed), double.NaN, new Dictionary<string, double>(),
+                    Path.Combine(store.Folder, CheckpointName.Of(step)), AlreadyFinished: true);
         }
         var log = new MetricsLog(options.Output, task.Metric, step);
         // Batches follow --seed (HashCode would differ per process); a resumed run draws new ones, not the same again.
@@ -57,8 +75,12 @@ public static class Trainer
         var recent = new Queue<double>();                                   // the metric over the last steps: a fair running figure
         var lastLoss = double.NaN;
         double Elapsed() => previouslyElapsed + clock.Elapsed.TotalSeconds;
-        double Progress() => Math.Clamp(Math.Max(Elapsed() / options.Budget.TotalSeconds, options.MaxSteps is { } max ? (double)step / max : 0), 0, 1);
-        void Checkpoint() => store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context));
+        double Progress() => BudgetSpent(step, Elapsed(), options);
+        void Checkpoint()
+        {
+            store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context));
+            hasCheckpoint = true;
+        }
 
         model.train();
         IReadOnlyDictionary<string, double> evaluation = new Dictionary<string, double>();
@@ -79,7 +101,9 @@ public static class Trainer
                 if (!double.IsFinite(loss) || !double.IsFinite(gradientNorm))
                     throw new TrainingDivergedException(
                         $"The {(double.IsFinite(loss) ? $"gradient norm became {gradientNorm}" : $"loss became {loss}")} at step {step + 1}: training stopped, " +
-                        $"and the last good checkpoint in {store.Folder} is kept as it is. Resume it with a lower --lr (now {options.LearningRate}) and --resume.");
+                        (hasCheckpoint
+                            ? $"and the last good checkpoint in {store.Folder} is kept as it is. Resume it with a lower --lr (now {options.LearningRate}) and --resume."
+                            : $"before its first checkpoint. Start again with a lower --lr (now {options.LearningRate})."));
                 optimizer.step();
             }
             step++;
@@ -108,8 +132,13 @@ public static class Trainer
             optimizer.ParamGroups.First().LearningRate, tokens / Math.Max(1e-9, Elapsed()), final));
         Checkpoint();
         Curves.Save(log.Rows, task.Metric, $"{options.Model}: {task.Metric}", Path.Combine(options.Output, "curves.png"));
-        return new TrainingSummary(step, tokens, TimeSpan.FromSeconds(Elapsed()), recent.DefaultIfEmpty(double.NaN).Average(), final, store.Latest()!.Value.Path);
+        return new TrainingSummary(step, tokens, TimeSpan.FromSeconds(Elapsed()), recent.DefaultIfEmpty(double.NaN).Average(), final,
+            Path.Combine(store.Folder, CheckpointName.Of(step)));
     }
+
+    /// <summary>The fraction of the budget (time or steps, whichever is nearer its end) that is spent.</summary>
+    static double BudgetSpent(int step, double elapsedSeconds, TrainingOptions options) =>
+        Math.Clamp(Math.Max(elapsedSeconds / options.Budget.TotalSeconds, options.MaxSteps is { } max ? (double)step / max : 0), 0, 1);
 
     static double LearningRate(TrainingOptions options, int step, double progress) =>
         step < options.WarmupSteps

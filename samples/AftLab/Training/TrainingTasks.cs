@@ -1,5 +1,6 @@
 using AftLab.Data;
 using AftLab.Models;
+using AftLab.Runtime;
 
 namespace AftLab.Training;
 
@@ -17,6 +18,7 @@ public static class TrainingTasks
         {
             case ModelFamily.ByteLm:
                 var corpus = ByteCorpus.Open(data);
+                RefuseIfTooSmall(corpus, context);
                 return (new TextTask(corpus, batch, context), $"{corpus.Description}: {corpus.Train.Length:N0} bytes for training, {corpus.Test.Length:N0} held out");
             case ModelFamily.Pixel:
                 var pixels = DataLocator.Images(data);
@@ -27,5 +29,16 @@ public static class TrainingTasks
                 var images = DataLocator.Images(data);
                 return (new ClassifierTask(images, batch, paddedSide), images.Description);
         }
+    }
+
+    // A training window and a held-out window each take T + 1 bytes (inputs and the next-byte targets).
+    static void RefuseIfTooSmall(ByteCorpus corpus, int context)
+    {
+        var needed = context + 1L;
+        if (corpus.Train.Length > needed && corpus.Test.Length >= needed) return;
+        throw new AftLabException(
+            $"{corpus.Description} is too small for --context {context}: it gives {corpus.Train.Length:N0} bytes for training and {corpus.Test.Length:N0} held out, " +
+            $"and each needs at least {needed + 1:N0} and {needed:N0} (about {20 * needed + 20:N0} bytes in all, 5 % held out). Use more text or a shorter --context.",
+            ExitCodes.DataError);
     }
 }

@@ -1,5 +1,6 @@
 using AftLab.Tests.Support;
 using AftLab.Training;
+using AftLab.Training.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,13 +35,15 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
-    public void Keeps_the_new_and_the_previous_checkpoint_and_removes_unpublished_ones()
+    public void Keeps_the_new_and_the_previous_checkpoint_and_removes_unpublished_and_half_deleted_ones()
     {
         var store = new CheckpointStore(folder.Path);
         var (model, optimizer) = Fresh(1);
         store.Save(model, optimizer, State(10));
         store.Save(model, optimizer, State(20));
-        Directory.CreateDirectory(Path.Combine(folder.Path, "checkpoint-000025"));   // what a crash before publishing leaves
+        Directory.CreateDirectory(Path.Combine(folder.Path, "checkpoint-000025.partial-4242"));   // what a crash before publishing leaves
+        Directory.CreateDirectory(Path.Combine(folder.Path, "checkpoint-000005.pruning"));       // what a crash while pruning leaves
+        Assert.Equal(20, store.Latest()!.Value.State.Step);                                       // neither is taken for a checkpoint
         store.Save(model, optimizer, State(30));
 
         Assert.Equal(["checkpoint-000020", "checkpoint-000030"], Directory.GetDirectories(folder.Path).Select(Path.GetFileName).Order());

@@ -3,6 +3,7 @@ using System.Text.Json;
 using AftLab.Models;
 using AftLab.Tests.Support;
 using AftLab.Training;
+using AftLab.Training.Checkpoints;
 
 namespace AftLab.Tests.Training;
 
@@ -55,7 +56,8 @@ public sealed class CrashResumeTests : IDisposable
         (code, output) = AftLabProcess.Run(folder.Path, Environment(crash: true), Train(40, resume: true, checkpointMinutes: 1e-6));
         Assert.NotEqual(0, code);
         Assert.Contains("AFTLAB_CRASH_IN_CHECKPOINT", output);
-        Assert.True(Directory.Exists(Path.Combine(Checkpoints, "checkpoint-000021")), "the crashed run should have written its checkpoint files");
+        Assert.Single(Directory.GetDirectories(Checkpoints, "checkpoint-000021.partial-*"));   // the crashed run wrote its files, unpublished
+        Assert.False(Directory.Exists(Path.Combine(Checkpoints, "checkpoint-000021")));
         Assert.Equal(20, LoadLatest().Step);
 
         (code, output) = AftLabProcess.Run(folder.Path, Environment(), Train(40, resume: true));

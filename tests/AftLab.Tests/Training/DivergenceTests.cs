@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using AftLab.Tests.Support;
 using AftLab.Training;
+using AftLab.Training.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -65,6 +66,16 @@ public sealed class DivergenceTests : IDisposable
         Assert.Equal(good.Path, store.Latest()!.Value.Path);
         Assert.Equal(5, store.Latest()!.Value.State.Step);
         Assert.Equal(before, SHA256.HashData(File.ReadAllBytes(Path.Combine(good.Path, "model.dat"))));
+    }
+
+    [Fact]
+    public void Diverging_before_the_first_checkpoint_does_not_promise_one()
+    {
+        manual_seed(1);
+        var error = Assert.Throws<TrainingDivergedException>(() =>
+            Trainer.Train(nn.Linear(3, 1), new PoisonedTask(poisonAt: 2, gradientOnly: false), Options(20, resume: false), CPU, (_, _) => { }));
+        Assert.Contains("before its first checkpoint", error.Message);
+        Assert.DoesNotContain("--resume", error.Message);
     }
 
     public void Dispose() => folder.Dispose();

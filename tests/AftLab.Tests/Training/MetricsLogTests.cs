@@ -40,5 +40,28 @@ public sealed class MetricsLogTests : IDisposable
         Assert.True(new FileInfo(events[0]).Length > 0);
     }
 
+    [Fact]
+    public void Values_that_are_not_finite_are_written_as_such_and_read_back()
+    {
+        var log = new MetricsLog(folder.Path, "bits/byte", resumeStep: 0);
+        log.Add(new MetricsRow(10, 1, double.NaN, double.PositiveInfinity, 1e-3, 1000, new Dictionary<string, double> { ["held-out bits/byte"] = double.NaN }));
+        var line = File.ReadAllLines(folder.File("metrics.csv"))[1];
+        Assert.Equal("10,1,NaN,Infinity,0.001,1000,held-out bits/byte=NaN", line);
+
+        var resumed = new MetricsLog(folder.Path, "bits/byte", resumeStep: 10);
+        Assert.True(double.IsNaN(Assert.Single(resumed.Rows).Loss));
+    }
+
+    [Fact]
+    public void Results_with_values_that_are_not_finite_are_written_as_json_null()
+    {
+        var results = new AftLab.Commands.RunResults("byte-full", 1, "data", 3, 30, 1.5, double.NaN,
+            new Dictionary<string, double> { ["held-out bits/byte"] = double.PositiveInfinity, ["other"] = 2.5 }, "aftlab train");
+        var json = System.Text.Json.JsonSerializer.Serialize(results, AftLab.Runtime.FiniteJson.Indented);
+        Assert.Contains("\"TrainMetric\": null", json);
+        Assert.Contains("\"held-out bits/byte\": null", json);
+        Assert.Contains("\"other\": 2.5", json);
+    }
+
     public void Dispose() => folder.Dispose();
 }

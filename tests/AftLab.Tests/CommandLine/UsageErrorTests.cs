@@ -1,0 +1,54 @@
+using AftLab.Tests.Support;
+
+namespace AftLab.Tests.CommandLine;
+
+/// <summary>
+/// Mistakes on the command line end at once with exit code 64 and one line that names the option, the valid range
+/// and what was given; nothing is trained and nothing is written.
+/// </summary>
+public sealed class UsageErrorTests : IDisposable
+{
+    readonly TemporaryFolder folder = new();
+
+    (int, string) Run(params string[] arguments) => AftLabProcess.Run(folder.Path, TrainedRun.Environment(folder.Path), arguments);
+
+    [Theory]
+    [InlineData("Unknown option 'bogus'", "train", "--bogus", "3")]
+    [InlineData("Did you mean --steps?", "train", "--step", "5")]
+    [InlineData("Did you mean --temperature?", "sample", "--temprature", "0.5")]
+    [InlineData("Did you mean train?", "trian")]
+    [InlineData("--minutes must be a finite number above 0 up to 525600, got Infinity", "train", "--minutes", "Infinity")]
+    [InlineData("--minutes must be a finite number above 0 up to 525600, got 1E+20", "train", "--minutes", "1e20")]
+    [InlineData("--minutes must be a finite number above 0 up to 525600, got NaN", "train", "--minutes", "NaN")]
+    [InlineData("--lr must be a finite number above 0 up to 1, got -1", "train", "--lr", "-1")]
+    [InlineData("--checkpoint-minutes must be a finite number above 0", "train", "--checkpoint-minutes", "NaN")]
+    [InlineData("--steps must be a whole number from 1 to", "train", "--steps", "0")]
+    [InlineData("Failed to convert 'abc' to a number. Check the value after --batch", "train", "--batch", "abc")]
+    [InlineData("--batch must be a whole number from 1 to 4,096, got 20000000", "train", "--batch", "20000000")]
+    [InlineData("--context must be a whole number from 2 to 256, got 1000", "train", "--context", "1000")]
+    [InlineData("--context applies to byte models only: pixel-simple models sequences of exactly 784 pixels", "train", "--model", "pixel-simple", "--context", "64")]
+    [InlineData("--context applies to byte models only: image-conv", "eval", "--model", "image-conv", "--context", "64")]
+    [InlineData("--output must name a folder, got an empty string", "train", "--output", "")]
+    [InlineData("--temperature must be a finite number from 0.01 to 100, got NaN", "sample", "--temperature", "NaN")]
+    [InlineData("--temperature must be a finite number from 0.01 to 100, got 1E-40", "sample", "--temperature", "1e-40")]
+    [InlineData("--count must be a whole number from 1 to 100,000, got 0", "sample", "--count", "0")]
+    public void A_command_line_mistake_is_one_line_with_exit_code_64(string message, params string[] arguments)
+    {
+        Outcome.Fails(64, message, Run(arguments));
+        Assert.Empty(Directory.GetDirectories(folder.Path));                 // no run folder was made
+    }
+
+    [Fact]
+    public void The_stack_trace_appears_only_under_debug()
+    {
+        var plain = Run("eval", "--model", "byte-simple", "--output", folder.File("nothing"));
+        Outcome.Fails(66, "No checkpoint in", plain);
+
+        var (code, output) = Run("eval", "--model", "byte-simple", "--output", folder.File("nothing"), "--debug");
+        Assert.Equal(66, code);
+        Assert.Contains("   at AftLab.", output);
+        Assert.Contains("CheckpointException", output);
+    }
+
+    public void Dispose() => folder.Dispose();
+}
