@@ -33,85 +33,23 @@
 #define BAND (LO + HI + 1)
 #define RPT ((TILE + RY - 1) / RY)     // forward rows per thread
 #define RPB ((BT + RYB - 1) / RYB)     // backward source rows per thread
-// The product path factors e^{K + w − m} into exponentials of K and of w (and, backward, of m) whose exponents
-// each lie within this range, so every product is a normal float and no term is lost to underflow.
-#define AFT_PRODUCT_RANGE 20.0f
-
-#if (RPB & (RPB - 1)) == 0
-// Sums v[p] over the warp's 32 lanes for each of the RPB pairs p at once: log2(RPB) halving exchanges leave
-// each lane one partial sum (of pair aft_spread_pair(lane), over the lanes that share its low bits), then
-// the usual butterfly finishes it: RPB − 1 + log2(32 / RPB) shuffles instead of 5 per pair.
-__device__ __forceinline__ float aft_warp_sum_spread(float (&v)[RPB], int lane)
-{
-#pragma unroll
-    for (int step = 0, n = RPB; n > 1; step++, n /= 2) {
-        bool upper = (lane >> step) & 1;
-#pragma unroll
-        for (int i = 0; i < n / 2; i++) {
-            float send = upper ? v[i] : v[n / 2 + i], keep = upper ? v[n / 2 + i] : v[i];
-            v[i] = keep + __shfl_xor_sync(0xffffffffu, send, 1 << step);
-        }
-    }
-    float sum = v[0];
-#pragma unroll
-    for (int offset = RPB; offset < 32; offset *= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
-    return sum;
-}
-
-// The pair whose sum aft_warp_sum_spread leaves in `lane`: each exchange kept the upper half where the lane's bit is set.
-__device__ __forceinline__ int aft_spread_pair(int lane)
-{
-    int pair = 0;
-#pragma unroll
-    for (int step = 0, n = RPB; n > 1; step++, n /= 2) pair += ((lane >> step) & 1) * (n / 2);
-    return pair;
-}
-#endif
 
 // ---- bias band: band[t][j] = U_t · W_{t − LO + j}, 0 where the source lies outside the sequence ----
-// One block per row, a warp per band entry with its lanes over the rank (so the loads of W are coalesced),
-// then the row's shift ω_t = max_j w_t,j and the band's exponentials e^{w_t,j − ω_t} for the product path.
-// A row whose biases spread by more than AFT_PRODUCT_RANGE is marked for the per-pair exponentials instead.
-extern "C" __global__ void aft_local_bias(const aft_elem* u, const aft_elem* w, float* band, float* bandExp,
-    float* rowShift, float* rowProduct, int length)
+// One block per row, a warp per band entry with its lanes over the rank, so that the loads of W are
+// coalesced (a thread per entry walked a row of W each, RANK elements apart, and was L1-bound).
+extern "C" __global__ void aft_local_bias(const aft_elem* u, const aft_elem* w, float* band, int length)
 {
     __shared__ float row[RANK];
-    __shared__ float highs[32], lows[32];
     int t = blockIdx.x, lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
     for (int r = threadIdx.x; r < RANK; r += blockDim.x) row[r] = aft_load(u, (long long)t * RANK + r);
     __syncthreads();
-    float high = AFT_EMPTY_MAX, low = -AFT_EMPTY_MAX;
     for (int j = warp; j < BAND; j += warps) {
         int source = t - LO + j;
-        bool inside = source >= 0 && source < length;
         float sum = 0.0f;
-        if (inside)
+        if (source >= 0 && source < length)
             for (int r = lane; r < RANK; r += 32) sum += row[r] * aft_load(w, (long long)source * RANK + r);
         for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
         if (lane == 0) band[(long long)t * BAND + j] = sum;
-        if (inside) {
-            high = fmaxf(high, sum);
-            low = fminf(low, sum);
-        }
-    }
-    if (lane == 0) {
-        highs[warp] = high;
-        lows[warp] = low;
-    }
-    __syncthreads();                                           // also publishes the block's band entries
-    float omega = AFT_EMPTY_MAX, least = -AFT_EMPTY_MAX;
-    for (int i = 0; i < warps; i++) {
-        omega = fmaxf(omega, highs[i]);
-        least = fminf(least, lows[i]);
-    }
-    for (int j = threadIdx.x; j < BAND; j += blockDim.x) {
-        int source = t - LO + j;
-        bool inside = source >= 0 && source < length;
-        bandExp[(long long)t * BAND + j] = inside ? __expf(band[(long long)t * BAND + j] - omega) : 0.0f;
-    }
-    if (threadIdx.x == 0) {
-        rowShift[t] = omega;
-        rowProduct[t] = omega - least <= AFT_PRODUCT_RANGE ? 1.0f : 0.0f;
     }
 }
 
@@ -135,8 +73,8 @@ extern "C" __global__ __launch_bounds__(CB) void aft_local_chain(const float* ag
 
 // ---- forward: one block per (tile of TILE rows, 32 channels, batch element) ----
 extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
-    const aft_elem* q, const aft_elem* k, const aft_elem* v, const float* band, const float* bandExp,
-    const float* rowShift, const float* rowProduct, const float* chunkPrefix, const float* chunkSuffix,
+    const aft_elem* q, const aft_elem* k, const aft_elem* v, const float* band,
+    const float* chunkPrefix, const float* chunkSuffix,
     aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, int length)
 {
     __shared__ float pastM[TILE * CB], pastA[TILE * CB], pastB[TILE * CB];
@@ -172,73 +110,21 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
     }
     int first = aft_imax(0, firstRow - LO), last = aft_imin(length - 1, lastRow + HI);
     // Sources in every row's band (a full group of rows) need no per-row test.
+    bool full = lastRow - firstRow + 1 == RPT;
     int everyFirst = lastRow - LO, everyLast = firstRow + HI;
-    bool full = lastRow - firstRow + 1 == RPT && everyFirst <= everyLast;
     const float* biases = band + (long long)firstRow * (BAND - 1) + LO;   // biases[i * (BAND − 1) + source]: row firstRow + i
-    const float* exps = bandExp + (long long)firstRow * (BAND - 1) + LO;
-    // Product path for those sources: e^{K + w − m} = e^{K − κ} e^{w − ω_t} with κ the largest of their keys,
-    // one exponential per source for all RPT rows instead of one per pair. Rows with widely spread biases,
-    // and keys far below κ, take the per-pair exponentials. Non-causal only: causal rows on the H200 came
-    // out a rounding apart when later inputs changed (check-kernels, 2026-12-01), which the host emulation
-    // does not reproduce; until that is understood, causal rows keep the per-pair exponentials, bit-causal.
-    float kappa = AFT_EMPTY_MAX;
-    bool product[RPT];
-    float pa[RPT], pb[RPT];
-#pragma unroll
-    for (int i = 0; i < RPT; i++) {
-        product[i] = !CAUSAL && full && rowProduct[firstRow + i] != 0.0f;   // uniform across the warp: biases are per row
-        pa[i] = 0.0f;
-        pb[i] = 0.0f;
-    }
-    bool every = full;                                     // every row takes the product path
-#pragma unroll
-    for (int i = 0; i < RPT; i++) every = every && product[i];
-    if (full && !CAUSAL)
-        for (int source = aft_imax(first, everyFirst); source <= aft_imin(last, everyLast); source++) kappa = fmaxf(kappa, aft_load(k, base + (long long)source * D));
-    // Unrolled so that the loads of several sources are in flight at once: the loop is latency-bound otherwise.
-#pragma unroll 4
     for (int source = first; source <= last; source++) {
         long long at = base + (long long)source * D;
         float key = aft_load(k, at), value = aft_load(v, at);
         if (full && source >= everyFirst && source <= everyLast) {
-            float e = __expf(key - kappa);
-            bool near = key - kappa >= -AFT_PRODUCT_RANGE;       // false for a NaN key, which then poisons s
-            if (every && near) {                                 // the common case: no per-pair exponential at all
 #pragma unroll
-                for (int i = 0; i < RPT; i++) {
-                    float p = exps[i * (BAND - 1) + source] * e;
-                    pa[i] += p * value;
-                    pb[i] += p;
-                }
-            } else {
-#pragma unroll
-                for (int i = 0; i < RPT; i++) {
-                    int pair = i * (BAND - 1) + source;
-                    if (product[i] && near) {
-                        float p = exps[pair] * e;
-                        pa[i] += p * value;
-                        pb[i] += p;
-                    } else {
-                        aft_run_add(s[i], key + biases[pair], value, 1.0f);
-                    }
-                }
-            }
+            for (int i = 0; i < RPT; i++) aft_run_add(s[i], key + biases[i * (BAND - 1) + source], value, 1.0f);
         } else {
 #pragma unroll
             for (int i = 0; i < RPT; i++) {
                 int t = firstRow + i, j = source - t + LO;       // each row sees its band's sources in increasing order
                 if (t <= lastRow && j >= 0 && j < BAND) aft_run_add(s[i], key + band[(long long)t * BAND + j], value, 1.0f);
             }
-        }
-    }
-#pragma unroll
-    for (int i = 0; i < RPT; i++) {
-        if (!(pb[i] == 0.0f)) {                                // skipped when empty; a NaN still merges
-            aft_run part;
-            part.m = kappa + rowShift[firstRow + i];
-            part.a = pa[i];
-            part.b = pb[i];
-            s[i] = aft_run_merge(s[i], part);
         }
     }
 #pragma unroll
@@ -263,8 +149,7 @@ extern "C" __global__ void aft_local_upstream(const aft_elem* q, const aft_elem*
 
 // ---- backward: one block per (tile of BT source rows, 32 channels), looping over the batch ----
 extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
-    const aft_elem* k, const aft_elem* v, const float* band, const float* bandExp, const float* rowShift, const float* rowProduct,
-    const float* shift, const float* alpha, const float* beta,
+    const aft_elem* k, const aft_elem* v, const float* band, const float* shift, const float* alpha, const float* beta,
     const float* chunkPrefix, const float* chunkSuffix, aft_elem* dk, aft_elem* dv, float* dband, int length, int batches)
 {
     __shared__ float futureM[BT * CB], futureA[BT * CB], futureB[BT * CB];
@@ -323,65 +208,31 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
         // Targets whose band holds every source of a full group need no per-source test.
         bool full = lastSource - firstSource + 1 == RPB;
         int everyFirst = lastSource - HI, everyLast = firstSource + LO;
-        // Product path for those targets: e^{K_t' + w − m_t} = e^{K_t' − κ} · e^{w − ω_t} · e^{κ + ω_t − m_t}, κ the
-        // largest of the group's keys: one exponential per target for all RPB sources. Since m_t covers every
-        // term of its row, the last factor is at most e^{spread of w_t}; outside the range, per-pair exponentials.
-        float kappa = AFT_EMPTY_MAX, sourceExp[RPB];
-        bool near = true;
-#pragma unroll
-        for (int i = 0; i < RPB; i++) kappa = fmaxf(kappa, key[i]);
-#pragma unroll
-        for (int i = 0; i < RPB; i++) {
-            sourceExp[i] = __expf(key[i] - kappa);
-            near = near && key[i] - kappa >= -AFT_PRODUCT_RANGE;
-        }
-#pragma unroll 2
         for (int target = first; target <= last; target++) {
             long long tat = (long long)batch * length * D + (long long)target * D + c;
             float m = valid ? shift[tat] : 0.0f, a = valid ? alpha[tat] : 0.0f, b = valid ? beta[tat] : 0.0f;
             if (full && target >= everyFirst && target <= everyLast) {          // uniform across the warp
                 int j0 = firstSource - target + LO;
                 const float* biases = band + (long long)target * BAND + j0;          // source firstSource + i at biases[i]
-                const float* exps = bandExp + (long long)target * BAND + j0;
-                float exponent = kappa + rowShift[target] - m;
-                bool product = near && rowProduct[target] != 0.0f && exponent <= AFT_PRODUCT_RANGE && exponent >= -AFT_PRODUCT_RANGE;
-                float weight[RPB];
-                if (product) {                                  // a branch, not a select: the other side costs RPB exponentials
-                    float targetExp = __expf(exponent);
-#pragma unroll
-                    for (int i = 0; i < RPB; i++) weight[i] = sourceExp[i] * exps[i] * targetExp;
-                } else {
-#pragma unroll
-                    for (int i = 0; i < RPB; i++) weight[i] = __expf(key[i] + biases[i] - m);
-                }
 #if DW_PRIVATE
                 float* cells = dbias + ((ry * RPB) * BAND + j0) * CB + cx;          // pair (row ry·RPB + i, j0 + i)
 #endif
-                float contributions[RPB];
 #pragma unroll
                 for (int i = 0; i < RPB; i++) {
                     float contribution = 0.0f;
                     if (valid) {
-                        float e = weight[i];
+                        float e = __expf(key[i] + biases[i] - m);
                         gradV[i] += e * a;
                         gradR[i] += e * b;
                         contribution = e * (a * value[i] - b);
                     }
-                    contributions[i] = contribution;
 #if DW_PRIVATE
                     cells[i * (BAND + 1) * CB] += contribution;
-#elif (RPB & (RPB - 1)) != 0
+#else
                     for (int offset = 16; offset > 0; offset /= 2) contribution += __shfl_xor_sync(0xffffffffu, contribution, offset);
                     if (cx == 0) dbias[(ry * RPB + i) * BAND + j0 + i] += contribution;
 #endif
                 }
-#if !DW_PRIVATE && (RPB & (RPB - 1)) == 0
-                float sum = aft_warp_sum_spread(contributions, cx);
-                if (cx < RPB) {
-                    int i = aft_spread_pair(cx);
-                    dbias[(ry * RPB + i) * BAND + j0 + i] += sum;
-                }
-#endif
                 continue;
             }
 #pragma unroll

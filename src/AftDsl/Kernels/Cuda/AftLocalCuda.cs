@@ -41,20 +41,16 @@ internal static class AftLocalCuda
         var (pq, pk, pv, pu, pw) = (prepared[0], prepared[1], prepared[2], prepared[3], prepared[4]);
         var device = q.device;
 
-        var (band, bandExp) = (Floats(device, shape.Length, shape.Band), Floats(device, shape.Length, shape.Band));
-        var (rowShift, rowProduct) = (Floats(device, shape.Length), Floats(device, shape.Length));
+        var band = Floats(device, shape.Length, shape.Band);
         Run(module, "aft_local_bias", new Dim3((uint)shape.Length), new Dim3(256), new KernelArguments()
-            .Tensor(pu, dtype, "u").Tensor(pw, dtype, "w").Tensor(band, ScalarType.Float32, "band").Tensor(bandExp, ScalarType.Float32, "bandExp")
-            .Tensor(rowShift, ScalarType.Float32, "rowShift").Tensor(rowProduct, ScalarType.Float32, "rowProduct").Int32(shape.Length));
+            .Tensor(pu, dtype, "u").Tensor(pw, dtype, "w").Tensor(band, ScalarType.Float32, "band").Int32(shape.Length));
 
         var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_forward", "aft_local_chain", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
 
         var y = empty_like(pq);
         var (shift, denominator, ratio) = (Floats(device, pq.shape), Floats(device, pq.shape), Floats(device, pq.shape));
         var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
-            .Tensor(band, ScalarType.Float32, "band").Tensor(bandExp, ScalarType.Float32, "bandExp")
-            .Tensor(rowShift, ScalarType.Float32, "rowShift").Tensor(rowProduct, ScalarType.Float32, "rowProduct")
-            .Tensor(prefix, ScalarType.Float32, "prefix");
+            .Tensor(band, ScalarType.Float32, "band").Tensor(prefix, ScalarType.Float32, "prefix");
         arguments = suffix is null ? arguments.Int64(0) : arguments.Tensor(suffix, ScalarType.Float32, "suffix");
         Run(module, "aft_local_forward", new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns, (uint)shape.ThreadRows),
             arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
@@ -64,7 +60,7 @@ internal static class AftLocalCuda
         ctx.save_data(WindowKey, window);
         ctx.save_data(DtypesKey, originals.Select(t => t.dtype).ToArray());
         KeepCopies(prepared, originals);
-        SavedTensors.Save(ctx, inputs: prepared, created: [band, bandExp, rowShift, rowProduct, shift, denominator, ratio]);
+        SavedTensors.Save(ctx, inputs: prepared, created: [band, shift, denominator, ratio]);
         return y.MoveToOuterDisposeScope();
     }
 
@@ -76,8 +72,7 @@ internal static class AftLocalCuda
         var window = (long)ctx.get_data(WindowKey);
         var saved = ctx.get_saved_variables();
         var (q, k, v, u, w) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
-        var (band, bandExp, rowShift, rowProduct) = (saved[5], saved[6], saved[7], saved[8]);
-        var (shift, denominator, ratio) = (saved[9], saved[10], saved[11]);
+        var (band, shift, denominator, ratio) = (saved[5], saved[6], saved[7], saved[8]);
         var dtype = q.dtype;
         var shape = new LocalShape(k, u, window, causal);
         var module = Module(dtype, shape);
@@ -93,8 +88,7 @@ internal static class AftLocalCuda
         var dband = zeros([shape.Length, shape.Band], dtype: ScalarType.Float32, device: device);
         Run(module, "aft_local_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.BackwardThreadRows),
             new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(band, ScalarType.Float32, "band")
-                .Tensor(bandExp, ScalarType.Float32, "bandExp").Tensor(rowShift, ScalarType.Float32, "rowShift")
-                .Tensor(rowProduct, ScalarType.Float32, "rowProduct").Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
+                .Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
                 .Tensor(prefix, ScalarType.Float32, "prefix").Tensor(suffix!, ScalarType.Float32, "suffix")
                 .Tensor(dk, dtype, "dk").Tensor(dv, dtype, "dv").Tensor(dband, ScalarType.Float32, "dband").Int32(shape.Length).Int32(shape.Batch));
 
