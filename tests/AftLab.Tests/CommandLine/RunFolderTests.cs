@@ -87,6 +87,17 @@ public sealed class RunFolderTests(TrainedRun trained) : IClassFixture<TrainedRu
         Outcome.Fails(73, "Cannot create the run folder", App(TrainedRun.Train(folder.File("a-file/run"), steps: 1)));
     }
 
+    /// <summary>
+    /// A parent the process may not write into. The tests run as root, for whom file modes grant everything, so the
+    /// folder is one the kernel refuses to anyone: /sys takes no new entries (EPERM).
+    /// </summary>
+    [Fact]
+    public void An_output_under_an_unwritable_parent_is_one_line_with_exit_code_73()
+    {
+        Assert.True(Directory.Exists("/sys"), "this test needs Linux's /sys");
+        Outcome.Fails(73, "Cannot create the run folder", App(TrainedRun.Train("/sys/aftlab-test-run", steps: 1)));
+    }
+
     [Fact]
     public void A_new_run_that_fails_before_its_first_checkpoint_leaves_nothing_behind()
     {
