@@ -23,6 +23,9 @@ public sealed class AftFullDecodingState : DecodingState
         Reference = Owned([batch, width], double.NegativeInfinity, like);
     }
 
+    /// <summary><paramref name="state"/> as a AftFullDecodingState; throws, naming <paramref name="layer"/>, when it is another layer's state.</summary>
+    public static AftFullDecodingState From(DecodingState state, string layer) => Expect<AftFullDecodingState>(state, layer);
+
     /// <summary>Bytes the state holds; grows with the positions decoded (capacity doubles).</summary>
     public override long ByteCount => Weighted.ByteCount + Reference.NumberOfElements * Reference.ElementSize;
 

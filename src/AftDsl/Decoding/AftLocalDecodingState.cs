@@ -31,6 +31,9 @@ public sealed class AftLocalDecodingState : DecodingState
     /// <summary>The window s.</summary>
     public long Window { get; }
 
+    /// <summary><paramref name="state"/> as a AftLocalDecodingState; throws, naming <paramref name="layer"/>, when it is another layer's state.</summary>
+    public static AftLocalDecodingState From(DecodingState state, string layer) => Expect<AftLocalDecodingState>(state, layer);
+
     /// <summary>Bytes the state holds: 2·(s − 1) + 3 rows of width per sequence, whatever the position.</summary>
     public override long ByteCount => (2 * WindowKeys.NumberOfElements + 3 * OlderMax.NumberOfElements) * OlderMax.ElementSize;
 

@@ -21,6 +21,9 @@ public sealed class AftSimpleDecodingState : DecodingState
         Denominator = Owned([batch, width], 0, like);
     }
 
+    /// <summary><paramref name="state"/> as a AftSimpleDecodingState; throws, naming <paramref name="layer"/>, when it is another layer's state.</summary>
+    public static AftSimpleDecodingState From(DecodingState state, string layer) => Expect<AftSimpleDecodingState>(state, layer);
+
     /// <summary>Bytes the state holds: three <c>[B, width]</c> tensors, whatever the position.</summary>
     public override long ByteCount => 3 * Max.NumberOfElements * Max.ElementSize;
 

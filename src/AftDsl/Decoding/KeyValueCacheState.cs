@@ -22,6 +22,9 @@ public sealed class KeyValueCacheState : DecodingState
     /// <summary>Number of attention heads.</summary>
     public long Heads { get; }
 
+    /// <summary><paramref name="state"/> as a KeyValueCacheState; throws, naming <paramref name="layer"/>, when it is another layer's state.</summary>
+    public static KeyValueCacheState From(DecodingState state, string layer) => Expect<KeyValueCacheState>(state, layer);
+
     /// <summary>Bytes the cache holds; grows with the positions decoded (capacity doubles).</summary>
     public override long ByteCount => Keys.ByteCount + Values.ByteCount;
 
