@@ -9,9 +9,10 @@ namespace AftLab.Benchmarks;
 /// <summary>
 /// One decode measurement: a byte model at a context length and batch, decoded step by step (<c>decode</c>) or
 /// recomputed over its window for each token (<c>recompute</c>). Times are per step (one token for each of the
-/// batch's sequences), the fastest of 32 consecutive steps at positions 16… and at the end of the context: on a shared
-/// machine the fastest is the least disturbed by other processes, and it is taken the same way at both positions.
-/// <see cref="MeanMsPerStep"/> is the mean over every step from position 0, disturbances included.
+/// batch's sequences) of CPU work (<see cref="ThreadClock"/>, libtorch on one thread), the median of 32 consecutive steps
+/// at positions 16… and at the end of the context: on a machine shared with other processes, wall-clock time measures
+/// their load as much as the step. <see cref="WallMsPerStepAtContext"/> is the wall-clock time there (the fastest of
+/// the 32, the least disturbed); <see cref="MeanMsPerStep"/> the mean CPU time over every step from position 0.
 /// <see cref="StateBytesPerSequence"/> is what the decoding state holds per sequence at the end.
 /// </summary>
 public sealed record DecodeResult(
@@ -22,17 +23,19 @@ public sealed record DecodeResult(
     double? MsPerStepAt16,
     double? MsPerStepAtContext,
     double? MeanMsPerStep,
+    double? WallMsPerStepAtContext,
     long? StateBytesAt16,
     long? StateBytesPerSequence,
     string Status)
 {
-    /// <summary>Generated tokens per second at the end of the context, over the whole batch.</summary>
+    /// <summary>Generated tokens per second of CPU work at the end of the context, over the whole batch.</summary>
     public double? TokensPerSecond => MsPerStepAtContext is { } ms ? Batch * 1000 / ms : null;
 
     public static string Header =>
-        "model,method,context,batch,ms_per_step_at_16,ms_per_step_at_context,mean_ms_per_step,tokens_per_s,state_bytes_at_16,state_bytes_per_sequence,status";
+        "model,method,context,batch,cpu_ms_per_step_at_16,cpu_ms_per_step_at_context,mean_cpu_ms_per_step,wall_ms_per_step_at_context,tokens_per_s," +
+        "state_bytes_at_16,state_bytes_per_sequence,status";
 
-    public string ToCsv() => string.Join(",", Model, Method, Context, Batch, N(MsPerStepAt16), N(MsPerStepAtContext), N(MeanMsPerStep), N(TokensPerSecond),
+    public string ToCsv() => string.Join(",", Model, Method, Context, Batch, N(MsPerStepAt16), N(MsPerStepAtContext), N(MeanMsPerStep), N(WallMsPerStepAtContext), N(TokensPerSecond),
         L(StateBytesAt16), L(StateBytesPerSequence), "\"" + Status.Replace("\"", "'") + "\"");
 
     static string L(long? value) => value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "";
@@ -78,7 +81,7 @@ public static class DecodeBenchmark
                     results.Add(decode);
                     var recompute = batch * context * context <= recomputeBudget
                         ? Recompute(module, entry.Name, context, batch, device)
-                        : new DecodeResult(entry.Name, "recompute", context, batch, null, null, null, null, null,
+                        : new DecodeResult(entry.Name, "recompute", context, batch, null, null, null, null, null, null,
                             $"not run: B·T² = {batch * context * context:N0} above the budget {recomputeBudget:N0} (--decode-recompute-budget)");
                     if (recompute.MsPerStepAtContext is { } ms)
                         log($"{entry.Name} recompute, context {context}, batch {batch}: {ms:F3} ms per step");
@@ -95,6 +98,7 @@ public static class DecodeBenchmark
         using var state = model.BeginDecoding(batch);
         using var tokens = randint(0, 256, [context, batch], dtype: int64, generator: generator, device: device);
         var perStep = new double[context];
+        var wall = new double[context];
         var clock = new Stopwatch();
         long? bytesAt16 = null;
         for (var t = 0; t < context; t++)
@@ -102,13 +106,16 @@ public static class DecodeBenchmark
             if (t == 16)
                 bytesAt16 = state.ByteCount / batch;
             clock.Restart();
+            var cpu = ThreadClock.Milliseconds();
             using (var logits = model.Step(tokens[t], state))
                 Synchronize(logits);
-            perStep[t] = clock.Elapsed.TotalMilliseconds;
+            perStep[t] = ThreadClock.Milliseconds() - cpu;
+            wall[t] = clock.Elapsed.TotalMilliseconds;
         }
-        var early = perStep.Skip(16).Take(Probe).Min();
-        var late = perStep.Skip((int)context - Probe).Min();
-        return new(name, "decode", context, batch, early, late, perStep.Average(), bytesAt16, state.ByteCount / batch, "ok");
+        var early = Median(perStep.Skip(16).Take(Probe));
+        var late = Median(perStep.Skip((int)context - Probe));
+        return new(name, "decode", context, batch, early, late, perStep.Average(), wall.Skip((int)context - Probe).Min(), bytesAt16,
+            state.ByteCount / batch, "ok");
     }
 
     /// <summary>The model over the whole window [B, context] for each of a few tokens: what sampling did before decoding.</summary>
@@ -118,20 +125,32 @@ public static class DecodeBenchmark
         using var window = randint(0, 256, [batch, context], dtype: int64, generator: generator, device: device);
         using var noGrad = no_grad();
         var times = new List<double>();
+        var walls = new List<double>();
         for (var i = 0; i < 6; i++)                                                     // the first is a warm-up
         {
             var clock = Stopwatch.StartNew();
+            // The process's CPU time, not the thread's: the fused CPU kernels of the forward run on worker threads too.
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             using (var scope = NewDisposeScope())
                 Synchronize(model.forward(window).select(1, -1));
             if (i > 0)
-                times.Add(clock.Elapsed.TotalMilliseconds);
+            {
+                times.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds);
+                walls.Add(clock.Elapsed.TotalMilliseconds);
+            }
         }
-        return new(name, "recompute", context, batch, null, times.Min(), times.Average(), 0, 0, "ok");
+        return new(name, "recompute", context, batch, null, Median(times), times.Average(), walls.Min(), 0, 0, "ok");
     }
 
     static void Synchronize(Tensor logits)
     {
         using var first = logits[0, 0];
         first.item<float>();                                                           // waits for the device
+    }
+
+    static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 }

@@ -39,12 +39,13 @@ public static class DecodeReport
     public static string Table(IReadOnlyList<DecodeResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine("| model | method | context | batch | ms/step at 16 | ms/step at context | tokens/s at context | state per sequence |");
-        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| model | method | context | batch | CPU ms/step at 16 | CPU ms/step at context | tokens/s (CPU) | wall ms/step | state per sequence |");
+        text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results.OrderBy(r => r.Context).ThenBy(r => r.Batch).ThenBy(r => r.Model).ThenBy(r => r.Method))
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"| {r.Model} | {r.Method} | {r.Context} | {r.Batch} | {F(r.MsPerStepAt16, "F3")} | {F(r.MsPerStepAtContext, "F3")} | " +
-                $"{(r.TokensPerSecond is { } tps ? tps.ToString("N0", CultureInfo.InvariantCulture) : r.Status)} | {Bytes(r.StateBytesPerSequence)} |");
+                $"{(r.TokensPerSecond is { } tps ? tps.ToString("N0", CultureInfo.InvariantCulture) : r.Status)} | {F(r.WallMsPerStepAtContext, "F3")} | " +
+                $"{Bytes(r.StateBytesPerSequence)} |");
         return text.ToString();
     }
 

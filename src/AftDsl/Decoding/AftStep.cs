@@ -17,7 +17,7 @@ public static class AftStep
 
     /// <summary>Causal AFT-simple: O(H) per step at any position.</summary>
     public static Tensor Simple(Tensor q, Tensor k, Tensor v, AftSimpleDecodingState state, Tensor? active = null) =>
-        Run(q, state, active, bound: null, (rows, _) => SimpleRecurrence.Step(q, k, v, state, rows));
+        Run(q, state, active, bound: null, (rows, _) => SimpleRecurrence.Step(q, k, v, state, rows), needsPositions: false);
 
     /// <summary>Causal AFT-local with window s and bias factors <paramref name="u"/>, <paramref name="w"/> <c>[maxLength, rank]</c>: O(s·H).</summary>
     public static Tensor Local(Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, AftLocalDecodingState state, Tensor? active = null) =>
@@ -46,7 +46,7 @@ public static class AftStep
         Run(q, state, active, bound: null, (_, positions) =>
             AttentionCache.Step(q, k, v, heads, positions, state.Position + 1, state));
 
-    static Tensor Run(Tensor q, DecodingState state, Tensor? active, long? bound, Func<ActiveRows, Tensor, Tensor> step)
+    static Tensor Run(Tensor q, DecodingState state, Tensor? active, long? bound, Func<ActiveRows, Tensor, Tensor> step, bool needsPositions = true)
     {
         ArgumentNullException.ThrowIfNull(q);
         ArgumentNullException.ThrowIfNull(state);
@@ -56,8 +56,9 @@ public static class AftStep
             state.CheckBound(rows, limit, BiasBound);
         using var scope = NewDisposeScope();
         using var inference = no_grad();
-        var mixed = step(rows, state.PositionTensor(q.device));
-        var result = rows.Select(mixed, zeros_like(mixed));
+        // A step is dozens of small operations: skip the ones a step does not need (positions, the mask's zeros).
+        var mixed = step(rows, needsPositions ? state.PositionTensor(q.device) : null!);
+        var result = rows.All ? mixed : rows.Select(mixed, zeros_like(mixed));
         state.Advance(rows);
         return result.MoveToOuterDisposeScope();
     }

@@ -94,6 +94,9 @@ public abstract class DecodingState : IDisposable
                 throw new DecodingLengthException(Owner, positions[row], bound, boundedBy);
     }
 
+    /// <summary>The position every row is at, or null when rows are at different positions.</summary>
+    internal long? SharedPosition => positions.All(p => p == positions[0]) ? positions[0] : null;
+
     /// <summary>The rows' positions as an int64 tensor <c>[B]</c> on <paramref name="device"/>.</summary>
     internal Tensor PositionTensor(Device device) => tensor(positions, device: device);
 

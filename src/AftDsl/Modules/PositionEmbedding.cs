@@ -43,6 +43,8 @@ public sealed class PositionEmbedding : nn.Module<Tensor, Tensor>
         ArgumentNullException.ThrowIfNull(state);
         state.CheckBound(ActiveRows.From(active, state.Batch, state.Owner), weight.shape[0], "its position embedding's rows");
         using var scope = NewDisposeScope();
+        if (state.SharedPosition is { } shared)                                           // the common case: one row of the table for all
+            return (x + weight.narrow(0, Math.Min(shared, weight.shape[0] - 1), 1)).MoveToOuterDisposeScope();
         var positions = state.PositionTensor(x.device).clamp_max(weight.shape[0] - 1);    // rows left out of the step may be past the table
         return (x + weight.index_select(0, positions)).MoveToOuterDisposeScope();
     }
