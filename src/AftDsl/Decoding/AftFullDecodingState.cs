@@ -4,7 +4,7 @@ namespace AftDsl.Decoding;
 
 /// <summary>
 /// Causal AFT-full's state, like a KV cache: for every position so far, exp(K − r)⊙V and exp(K − r) side by
-/// side, with r the running maximum of the keys per row and channel (the rows are rescaled when it grows).
+/// side, with r a reference that follows the largest key per row and channel (the rows are rescaled when a key rises far above it).
 /// A step evaluates the new row of biases u_t·w_t' only, and one product with the stored rows: O(t·d).
 /// </summary>
 public sealed class AftFullDecodingState : DecodingState
