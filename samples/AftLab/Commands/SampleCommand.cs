@@ -19,7 +19,7 @@ public sealed class SampleCommand : Command<SampleCommand.Settings>
         [CommandOption("--prompt <TEXT>"), DefaultValue("Bread \\Bread\\, n. "), Description("Byte models: the text to continue.")]
         public string Prompt { get; init; } = "";
 
-        [CommandOption("--count <N>"), Description("Bytes of text (default 600) or images (default 16) to generate.")]
+        [CommandOption("--count <N>"), Description("Bytes of text (default 600; any number, also beyond the context) or images (default 16) to generate.")]
         public int? Count { get; init; }
 
         [CommandOption("--temperature <T>"), DefaultValue(0.8), Description("Softmax temperature: below 1 is more conservative.")]
