@@ -99,7 +99,7 @@ public static class DecodeReport
         plot.Axes.Bottom.Label.Text = "context (position decoded, log)";
         plot.Axes.Left.Label.Text = "generated tokens per second (log)";
         plot.Title($"Decoding vs recomputation, batch {batch} (CPU)");
-        plot.ShowLegend(Alignment.LowerLeft);
+        plot.ShowLegend(Alignment.LowerCenter);                                          // the recompute points sit at the left edge
         AtomicFile.Write(path, temporary => plot.SavePng(temporary, 1200, 800));
     }
 
