@@ -36,6 +36,36 @@ public sealed class ModelDiagnosticTests
     }
 
     [Fact]
+    public void AFT0318_decoding_asked_of_a_model_that_is_not_causal()
+    {
+        var d = Expect("""
+            [AftSimple] public partial class M;
+            [AftModel([|Decoding = true|]), TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 8)] public partial Embedding Embed { get; }
+                [Blocks(depth: 1, mixer: typeof(M))] public partial BlockStack Body { get; }
+            }
+            """, "AFT0318");
+        Assert.StartsWith("AftModel 'X' asks for Decoding, but it is not causal", d.GetMessage());
+    }
+
+    [Fact]
+    public void Decoding_on_a_causal_model_is_no_diagnostic()
+    {
+        var (result, _) = GeneratorHarness.Run(ModelEmitterTests.Usings + """
+            [AftSimple(Causal = true)] public partial class M;
+            [AftModel(Causal = true, Decoding = true), TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 8)] public partial Embedding Embed { get; }
+                [Blocks(depth: 1, mixer: typeof(M))] public partial BlockStack Body { get; }
+            }
+            """);
+        Assert.DoesNotContain(result.Diagnostics, d => d.Id.StartsWith("AFT", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AFT0302_embedding_of_images()
     {
         var d = Expect("""

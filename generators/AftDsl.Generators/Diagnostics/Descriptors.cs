@@ -148,6 +148,12 @@ internal static class Descriptors
         "Non-causal mixer in a causal model",
         "{0} is causal, but {1} is not: position t would see positions after t, a leak of the future; declare {2} with Causal = true, or make the model non-causal");
 
+    /// <summary>{0} model.</summary>
+    public static readonly DiagnosticDescriptor DecodingNeedsCausal = Error("AFT0318",
+        "Step-by-step decoding needs a causal model",
+        "{0} asks for Decoding, but it is not causal: a position sees the ones after it, so it cannot be decoded one token " +
+        "at a time; declare it with Causal = true (every mixer causal), or leave Decoding out");
+
     /// <summary>{0} model, {1} edge, {2} producer, {3} produced shape.</summary>
     public static readonly DiagnosticDescriptor GridMixerOnSequence = Error("AFT0306",
         "AFT-conv on a grid fed a sequence",

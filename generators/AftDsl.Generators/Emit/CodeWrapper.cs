@@ -39,7 +39,14 @@ internal static class CodeWrapper
             return lines;
         }
         if (BaseList(line) is { } colon)
-            return [line.Substring(0, colon).TrimEnd(), Step + line.Substring(colon).TrimStart()];
+        {
+            var bases = line.Substring(colon).TrimStart();
+            if (indent + Step.Length + bases.Length <= width)
+                return [line.Substring(0, colon).TrimEnd(), Step + bases];
+            // Still too long: one base type a line, aligned after the colon.
+            var types = TopLevelSplit(bases.Substring(1), ',').Select(t => t.Trim()).ToList();
+            return [line.Substring(0, colon).TrimEnd(), .. types.Select((t, i) => Step + (i == 0 ? ": " : "  ") + t + (i < types.Count - 1 ? "," : ""))];
+        }
         return StringLiteral(line, indent, width) ?? [line];
     }
 

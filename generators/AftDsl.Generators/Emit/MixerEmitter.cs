@@ -16,6 +16,7 @@ internal static class MixerEmitter
     const string Linear = "global::TorchSharp.Modules.Linear";
     const string Function = "global::TorchSharp.torch.autograd.SingleTensorFunction";
     const string Context = "global::TorchSharp.torch.autograd.AutogradContext";
+    const string DecodingNamespace = "global::AftDsl.Decoding.";
 
     /// <param name="guards">False when the project sets AftDslRuntimeGuards=false: forward then checks nothing.</param>
     public static string Emit(MixerSpec spec, bool guards = true) => TargetTypeEmitter.Emit(spec.Target, writer => Class(writer, spec, guards));
@@ -32,7 +33,9 @@ internal static class MixerEmitter
             w.Line("/// " + line);
         w.Line("/// </remarks>");
         w.GeneratedCodeAttribute();
-        using (w.Block($"partial class {spec.Target.Identifier} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>"))
+        var decodes = Kind(spec).DecodingState(spec) is not null;
+        var interfaces = decodes ? ", " + DecodingNamespace + "IDecodingMixer" : "";
+        using (w.Block($"partial class {spec.Target.Identifier} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>{interfaces}"))
         {
             Constants(w, spec, dim);
             w.Line();
@@ -42,6 +45,11 @@ internal static class MixerEmitter
             Constructor(w, spec);
             w.Line();
             Forward(w, spec, dim, guards);
+            if (decodes)
+            {
+                w.Line();
+                DecodingEmitter.Mixer(w, spec, Kind(spec), guards);
+            }
             if (Kind(spec).Kernel is not null)
             {
                 w.Line();

@@ -31,7 +31,9 @@ internal static class ModelEmitter
         w.Line("/// </list>");
         w.Line("/// </remarks>");
         w.GeneratedCodeAttribute();
-        using (w.Block($"partial class {name} : {Nn}.Module<{Tensor}, {Tensor}>"))
+        var decodes = DecodingEmitter.Decodes(spec);
+        var interfaces = decodes ? ", global::AftDsl.Decoding.IDecodingModel" : "";
+        using (w.Block($"partial class {name} : {Nn}.Module<{Tensor}, {Tensor}>{interfaces}"))
         {
             Constants(w, spec, dim);
             w.Line();
@@ -58,6 +60,11 @@ internal static class ModelEmitter
             }
             w.Line();
             Forward(w, spec, guards);
+            if (decodes)
+            {
+                w.Line();
+                DecodingEmitter.Model(w, spec, guards);
+            }
         }
     }
 

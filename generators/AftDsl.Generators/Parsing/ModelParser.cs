@@ -63,6 +63,8 @@ internal static class ModelParser
         }
         var target = TargetTypeParser.Parse(declaration, symbol, name, diagnostics);
         var causal = modelArguments.Named<bool>(AttributeNames.AftModel.Causal);
+        if (modelArguments.Named<bool>(AttributeNames.AftModel.Decoding) is { Value: true } decoding && causal?.Value != true)
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.DecodingNeedsCausal, decoding.Location, name));
         // In error but able to take a generated part: a skeleton keeps the stage properties and the code using the model compiling.
         ParseResult<ModelSpec> Broken() => new(null, diagnostics.ToEquatableArray())
         {
@@ -123,7 +125,8 @@ internal static class ModelParser
     }
 
     // Members the generated part declares: a stage of the same name (or whose field would be "forward") would clash.
-    static readonly string[] Generated = ["ModelName", "InputShape", "OutputShape", "Causal", "Vocab", "MaxLength", "Channels", "Dim", "ParameterCount", "Forward"];
+    static readonly string[] Generated = ["ModelName", "InputShape", "OutputShape", "Causal", "Vocab", "MaxLength", "Channels", "Dim", "ParameterCount", "Forward",
+        "BeginDecoding", "Step", "MaxDecodingLength"];
 
     static string? ReservedBy(string property, string model) =>
         property == model ? "the model's constructor"

@@ -11,7 +11,8 @@ namespace AftLab.Commands;
 /// <summary>
 /// <c>aftlab bench</c>: times and memory of the four AFT variants (fused), their autograd and naive peers,
 /// and multi-head attention, across sequence lengths; writes CSV, a markdown summary with the targets,
-/// and PNG plots.
+/// and PNG plots. With <c>--decode</c>: generation instead, step-by-step decoding of every byte model against
+/// recomputation over its window and against byte-mha's KV cache (<see cref="DecodeBenchmark"/>).
 /// </summary>
 public sealed class BenchCommand : Command<BenchCommand.Settings>
 {
@@ -47,6 +48,21 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--peers <CSV>"), Description("Results of the PyTorch peer script (same columns), merged into the report.")]
         public string? Peers { get; init; }
 
+        [CommandOption("--decode"), Description("Benchmark generation instead: tokens/s and state memory of step-by-step decoding vs recomputation and byte-mha's KV cache.")]
+        public bool Decode { get; init; }
+
+        [CommandOption("--decode-contexts <LIST>"), DefaultValue("256,4096"), Description("With --decode: context lengths (the positions decoded), comma-separated; 256 or 4096.")]
+        public string DecodeContexts { get; init; } = "";
+
+        [CommandOption("--decode-batches <LIST>"), DefaultValue("1,32"), Description("With --decode: batch sizes, comma-separated.")]
+        public string DecodeBatches { get; init; } = "";
+
+        [CommandOption("--decode-recompute-budget <N>"), DefaultValue(200_000_000L), Description("With --decode: largest B·T² the recompute peer runs at (its forward is O(T²) per token for AFT-full and MHA).")]
+        public long DecodeRecomputeBudget { get; init; }
+
+        [CommandOption("--decode-threads <N>"), DefaultValue(1), Description("With --decode on CPU: libtorch threads (default 1: a step is many small operations).")]
+        public int? DecodeThreads { get; init; }
+
         [CommandOption("--output <DIR>"), DefaultValue("runs/bench"), Description("Folder for results.csv, exponents.csv, summary.md and the plots.")]
         public string Output { get; init; } = "";
 
@@ -60,6 +76,9 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             if (Iterations is < 1) return ValidationResult.Error("--iterations must be at least 1.");
             if (Tokens is < 1) return ValidationResult.Error("--tokens must be at least 1.");
             if (OptionRange.Real("--naive-budget", NaiveBudget, 0, 1 << 20, minExclusive: true) is { } budget) return budget;
+            if (!TryLongs(DecodeContexts, out var contexts) || contexts.Any(c => c is not (256 or 4096)))
+                return ValidationResult.Error($"--decode-contexts must list 256 and/or 4096 (the byte models' context lengths), got '{DecodeContexts}'.");
+            if (!TryLongs(DecodeBatches, out var batches) || batches.Any(b => b < 1)) return ValidationResult.Error($"--decode-batches must be integers ≥ 1, got '{DecodeBatches}'.");
             if (Peers is not null && !File.Exists(Peers)) return ValidationResult.Error($"--peers: no file '{Peers}'.");
             return ValidationResult.Success();
         }
@@ -78,6 +97,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     {
         var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
         var cuda = device.type == DeviceType.CUDA;
+        if (settings.Decode)
+            return Decode(context, settings, device);
         Settings.TryLongs(settings.Lengths, out var lengths);
         Settings.TryLongs(settings.Windows, out var windows);
         var variants = settings.Variants.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
@@ -106,6 +127,28 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             table.AddRow(Markup.Escape(t.Target), Markup.Escape(t.Measured), t.Met is null ? "n/a" : t.Met.Value ? "[green]yes[/]" : "[red]no[/]");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] {Path.Combine(output, "results.csv")}, exponents.csv, summary.md and {plots.Count} plots to {output}.");
+        return 0;
+    }
+
+    static int Decode(CommandContext context, Settings settings, torch.Device device)
+    {
+        Settings.TryLongs(settings.DecodeContexts, out var contexts);
+        Settings.TryLongs(settings.DecodeBatches, out var batches);
+        var output = Path.GetFullPath(settings.Output);
+        Directory.CreateDirectory(output);
+        PeakMemory.TuneForSpeed();
+        // One step is many small operations: on CPU, one thread avoids a parallel region's hand-off per operation,
+        // which costs more than the work (and stalls whenever another process holds the second core).
+        if (device.type == DeviceType.CPU && settings.DecodeThreads is { } threads)
+            torch.set_num_threads(threads);
+        var results = DecodeBenchmark.Run(contexts, batches, device, settings.DecodeRecomputeBudget, line => AnsiConsole.WriteLine(line));
+        var machine = $"{RunInfo.Machine(device)}; build {RunInfo.Build}; {torch.get_num_threads()} libtorch thread(s)";
+        var targets = DecodeReport.Write(results, output, machine, "aftlab " + string.Join(" ", context.Arguments));
+        var table = new Table().AddColumns("target", "measured", "met");
+        foreach (var t in targets)
+            table.AddRow(Markup.Escape(t.Name), Markup.Escape(t.Measured), t.Met is null ? "n/a" : t.Met.Value ? "[green]yes[/]" : "[red]no[/]");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] decode.csv, decode-summary.md and {batches.Length} plots to {output}.");
         return 0;
     }
 }

@@ -1,3 +1,4 @@
+using AftDsl.Decoding;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -8,19 +9,24 @@ public static class PixelSampler
 {
     /// <summary>
     /// <paramref name="count"/> images of <paramref name="pixels"/> grey levels, <c>[count, pixels]</c> bytes.
-    /// The model's input is the image so far shifted right behind a 0 (as in training), so step i feeds
-    /// i + 1 positions and samples pixel i from the last one; the model is causal, so the prefix is enough.
+    /// The model's input is the image so far shifted right behind a 0 (as in training): step i feeds the pixel drawn
+    /// at step i − 1 (0 at first) and samples pixel i. A model with the generated decoding API does this one pixel per
+    /// <c>Step</c>, all images in one batch; any other is run again over the prefix (i + 1 positions) at each step.
     /// </summary>
     public static byte[,] Draw(nn.Module<Tensor, Tensor> model, int count, int pixels, double temperature, int seed, Device device, Action<double>? progress = null)
     {
         var generator = new Generator((ulong)seed, device);
+        model.eval();
         using var noGrad = no_grad();
         using var outer = NewDisposeScope();
         var sequence = zeros([count, pixels + 1], ScalarType.Int64, device);
+        using var state = (model as IDecodingModel)?.BeginDecoding(count);
         for (var i = 0; i < pixels; i++)
         {
             using var scope = NewDisposeScope();
-            var logits = model.forward(sequence.narrow(1, 0, i + 1)).select(1, i);
+            var logits = state is not null
+                ? ((IDecodingModel)model).Step(sequence.select(1, i), state)
+                : model.forward(sequence.narrow(1, 0, i + 1)).select(1, i);
             var drawn = multinomial((logits / temperature).softmax(1), 1, generator: generator);
             sequence.narrow(1, i + 1, 1).copy_(drawn);
             progress?.Invoke((i + 1.0) / pixels);

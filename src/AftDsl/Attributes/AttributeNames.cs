@@ -76,6 +76,7 @@ internal static class AttributeNames
     {
         public const string Type = Prefix + "AftModelAttribute";
         public const string Causal = "Causal";
+        public const string Decoding = "Decoding";
     }
 
     internal abstract class TokenInput

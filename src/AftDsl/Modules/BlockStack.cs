@@ -1,3 +1,4 @@
+using AftDsl.Decoding;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -37,5 +38,20 @@ public sealed class BlockStack : nn.Module<Tensor, Tensor>
         foreach (var block in blocks)
             h = block.forward(h);
         return (flattenGrid && x.dim() == 4 ? h.reshape(shape) : h).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A decoding state for <paramref name="batch"/> sequences: one per block's mixer, which must be causal.</summary>
+    public BlockStackDecodingState BeginDecoding(long batch) =>
+        new(nameof(BlockStack), batch, blocks.Select(block => block.BeginDecoding(batch)));
+
+    /// <summary>The next position of each sequence through every block: <c>[B, dim]</c> → <c>[B, dim]</c>.</summary>
+    public Tensor Step(Tensor x, BlockStackDecodingState state, Tensor? active = null)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        using var scope = NewDisposeScope();
+        var h = x;
+        for (var i = 0; i < blocks.Count; i++)
+            h = blocks[i].Step(h, state.Mixers[i], active);
+        return h.MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using AftDsl.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,5 +31,21 @@ public sealed class PositionEmbedding : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var positions = x.dim() == 3 ? weight.narrow(0, 0, x.shape[1]) : weight;
         return (x + positions).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Adds each row's position (from <paramref name="state"/>) to the next position's features <c>[B, dim]</c>.
+    /// Throws <see cref="DecodingLengthException"/> at a position beyond the table.
+    /// </summary>
+    public Tensor Step(Tensor x, DecodingState state, Tensor? active = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(state);
+        state.CheckBound(ActiveRows.From(active, state.Batch, state.Owner), weight.shape[0], "its position embedding's rows");
+        using var scope = NewDisposeScope();
+        if (state.SharedPosition is { } shared)                                           // the common case: one row of the table for all
+            return (x + weight.narrow(0, Math.Min(shared, weight.shape[0] - 1), 1)).MoveToOuterDisposeScope();
+        var positions = state.PositionTensor(x.device).clamp_max(weight.shape[0] - 1);    // rows left out of the step may be past the table
+        return (x + weight.index_select(0, positions)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using AftDsl.Decoding;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -42,4 +43,18 @@ public sealed class PreNormBlock : nn.Module<Tensor, Tensor>
         var mixed = x + mixer.forward(mixer_norm.forward(x));
         return (mixed + ffn.forward(ffn_norm.forward(mixed))).MoveToOuterDisposeScope();
     }
+
+    /// <summary>A decoding state of the mixer, which must be causal (an <see cref="IDecodingMixer"/>).</summary>
+    public DecodingState BeginDecoding(long batch) => DecodingMixer.BeginDecoding(batch);
+
+    /// <summary>The block at the next position of each sequence: <c>[B, dim]</c> → <c>[B, dim]</c>, as <see cref="forward"/> computes it there.</summary>
+    public Tensor Step(Tensor x, DecodingState state, Tensor? active = null)
+    {
+        using var scope = NewDisposeScope();
+        var mixed = x + DecodingMixer.Step(mixer_norm.forward(x), state, active);
+        return (mixed + ffn.forward(ffn_norm.forward(mixed))).MoveToOuterDisposeScope();
+    }
+
+    IDecodingMixer DecodingMixer => mixer as IDecodingMixer ?? throw new InvalidOperationException(
+        $"{mixer.GetName()} cannot decode step by step: only causal sequence mixers can (declare it with Causal = true).");
 }

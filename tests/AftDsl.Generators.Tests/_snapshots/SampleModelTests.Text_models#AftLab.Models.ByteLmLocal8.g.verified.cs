@@ -22,7 +22,8 @@ namespace AftLab.Models;
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
 partial class ByteLmLocal8
-    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>,
+      global::AftDsl.Decoding.IDecodingModel
 {
     /// <summary>How errors name this model: <c>AftModel 'ByteLmLocal8'</c>.</summary>
     public const string ModelName = "AftModel 'ByteLmLocal8'";
@@ -110,6 +111,44 @@ partial class ByteLmLocal8
         x = this.body.forward(x);
         x = this.norm.forward(x);
         x = this.head.forward(x);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The longest sequence <see cref="Step"/> can decode: 256, set by the position biases of Body's mixers.
+    /// </summary>
+    public long? MaxDecodingLength => 256;
+
+    /// <summary>
+    /// Begins decoding <paramref name="batch"/> sequences one token at a time with <see cref="Step"/>: a state at
+    /// position 0 holding each mixer's state, in this model's dtype and on its device. Dispose it when done.
+    /// </summary>
+    /// <param name="batch">Number of sequences decoded side by side.</param>
+    public global::AftDsl.Decoding.ModelDecodingState BeginDecoding(long batch) =>
+        new(ModelName, batch, this.body.BeginDecoding(batch));
+
+    /// <summary>
+    /// Consumes the next token of each sequence, <c>[B]</c> → logits <c>[B, 256]</c>: the row that
+    /// <see cref="forward"/> gives at that position for the whole sequence so far. Runs without autograd.
+    /// </summary>
+    /// <param name="tokens">The next token id of each sequence, int64.</param>
+    /// <param name="state">What <see cref="BeginDecoding"/> returned; the step moves it one position on.</param>
+    /// <param name="active">Optional bool <c>[B]</c>: rows it leaves out keep their state and position.</param>
+    /// <exception cref="global::AftDsl.Decoding.DecodingLengthException">A row is at position
+    /// <see cref="MaxDecodingLength"/>.</exception>
+    public global::TorchSharp.torch.Tensor Step(
+        global::TorchSharp.torch.Tensor tokens,
+        global::AftDsl.Decoding.ModelDecodingState state,
+        global::TorchSharp.torch.Tensor? active = null)
+    {
+        global::AftDsl.Decoding.StepGuard.Tokens(tokens, ModelName, Vocab, state);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();
+        global::TorchSharp.torch.Tensor x = this.embed.forward(tokens);
+        x = this.body.Step(x, state.Stage<global::AftDsl.Decoding.BlockStackDecodingState>(0), active);
+        x = this.norm.forward(x);
+        x = this.head.forward(x);
+        state.Advance(active);
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -16,7 +16,8 @@ namespace AftLab.Models;
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
 partial class TextAttention
-    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>,
+      global::AftDsl.Decoding.IDecodingMixer
 {
     /// <summary>How errors name this layer: <c>MultiHeadAttention 'TextAttention'</c>.</summary>
     public const string LayerName = "MultiHeadAttention 'TextAttention'";
@@ -65,4 +66,48 @@ partial class TextAttention
             Causal);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Begins decoding <paramref name="batch"/> sequences one position at a time with <see cref="Step"/>: the state
+    /// holds a KV cache, the keys and values of every position so far: O(t·Dim) at position t; it takes this layer's
+    /// dtype and device. Dispose it when done.
+    /// </summary>
+    /// <param name="batch">Number of sequences decoded side by side.</param>
+    public global::AftDsl.Decoding.KeyValueCacheState BeginDecoding(long batch) =>
+        new(LayerName, batch, Dim, Heads, q_proj.weight!);
+
+    /// <summary>
+    /// Mixes the next position of each sequence, <c>[B, Dim]</c> → <c>[B, Dim]</c>: the row that <see cref="forward"/>
+    /// gives at that position for the whole sequence so far. Runs without autograd.
+    /// </summary>
+    /// <param name="x">The next position's features, one row per sequence.</param>
+    /// <param name="state">What <see cref="BeginDecoding"/> returned; the step moves it one position on.</param>
+    /// <param name="active">Optional bool <c>[B]</c>: rows it leaves out keep their state, and their output is
+    /// zero.</param>
+    public global::TorchSharp.torch.Tensor Step(
+        global::TorchSharp.torch.Tensor x,
+        global::AftDsl.Decoding.KeyValueCacheState state,
+        global::TorchSharp.torch.Tensor? active = null)
+    {
+        global::AftDsl.Decoding.StepGuard.Features(x, LayerName, Dim, state, q_proj.weight!);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();
+        global::TorchSharp.torch.Tensor mixed = global::AftDsl.Decoding.AftStep.Attention(
+            q_proj.forward(x),
+            k_proj.forward(x),
+            v_proj.forward(x),
+            Heads,
+            state,
+            active);
+        return out_proj.forward(mixed).MoveToOuterDisposeScope();
+    }
+
+    global::AftDsl.Decoding.DecodingState global::AftDsl.Decoding.IDecodingMixer.BeginDecoding(long batch)
+        => BeginDecoding(batch);
+
+    global::TorchSharp.torch.Tensor global::AftDsl.Decoding.IDecodingMixer.Step(
+        global::TorchSharp.torch.Tensor x,
+        global::AftDsl.Decoding.DecodingState state,
+        global::TorchSharp.torch.Tensor? active) =>
+        Step(x, global::AftDsl.Decoding.KeyValueCacheState.From(state, LayerName), active);
 }

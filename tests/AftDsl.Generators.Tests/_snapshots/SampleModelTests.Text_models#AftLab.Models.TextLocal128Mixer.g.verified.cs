@@ -17,7 +17,8 @@ namespace AftLab.Models;
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
 partial class TextLocal128Mixer
-    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
+    : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>,
+      global::AftDsl.Decoding.IDecodingMixer
 {
     /// <summary>How errors name this layer: <c>AftLocal 'TextLocal128Mixer'</c>.</summary>
     public const string LayerName = "AftLocal 'TextLocal128Mixer'";
@@ -75,6 +76,53 @@ partial class TextLocal128Mixer
             pos_w);
         return out_proj.forward(mixed).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Begins decoding <paramref name="batch"/> sequences one position at a time with <see cref="Step"/>: the state
+    /// holds the keys and values of the last Window − 1 positions and running sums of the older ones,
+    /// O(Window·HiddenDim) per step; it takes this layer's dtype and device. Dispose it when done.
+    /// </summary>
+    /// <param name="batch">Number of sequences decoded side by side.</param>
+    public global::AftDsl.Decoding.AftLocalDecodingState BeginDecoding(long batch) =>
+        new(LayerName, batch, HiddenDim, Window, q_proj.weight!);
+
+    /// <summary>
+    /// Mixes the next position of each sequence, <c>[B, Dim]</c> → <c>[B, Dim]</c>: the row that <see cref="forward"/>
+    /// gives at that position for the whole sequence so far. Runs without autograd.
+    /// </summary>
+    /// <param name="x">The next position's features, one row per sequence.</param>
+    /// <param name="state">What <see cref="BeginDecoding"/> returned; the step moves it one position on.</param>
+    /// <param name="active">Optional bool <c>[B]</c>: rows it leaves out keep their state, and their output is
+    /// zero.</param>
+    /// <exception cref="global::AftDsl.Decoding.DecodingLengthException">A row is at position MaxLength: the position
+    /// biases end there.</exception>
+    public global::TorchSharp.torch.Tensor Step(
+        global::TorchSharp.torch.Tensor x,
+        global::AftDsl.Decoding.AftLocalDecodingState state,
+        global::TorchSharp.torch.Tensor? active = null)
+    {
+        global::AftDsl.Decoding.StepGuard.Features(x, LayerName, Dim, state, q_proj.weight!);
+        using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
+        using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();
+        global::TorchSharp.torch.Tensor mixed = global::AftDsl.Decoding.AftStep.Local(
+            q_proj.forward(x),
+            k_proj.forward(x),
+            v_proj.forward(x),
+            pos_u,
+            pos_w,
+            state,
+            active);
+        return out_proj.forward(mixed).MoveToOuterDisposeScope();
+    }
+
+    global::AftDsl.Decoding.DecodingState global::AftDsl.Decoding.IDecodingMixer.BeginDecoding(long batch)
+        => BeginDecoding(batch);
+
+    global::TorchSharp.torch.Tensor global::AftDsl.Decoding.IDecodingMixer.Step(
+        global::TorchSharp.torch.Tensor x,
+        global::AftDsl.Decoding.DecodingState state,
+        global::TorchSharp.torch.Tensor? active) =>
+        Step(x, global::AftDsl.Decoding.AftLocalDecodingState.From(state, LayerName), active);
 
     /// <summary>
     /// This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the

@@ -27,5 +27,14 @@ internal sealed class AttentionMixer : MixerDescriptor
 
     public override (int Tensors, string Constants)? Kernel => null;
 
+    public override string? DecodingState(MixerSpec spec) => spec.Causal ? "KeyValueCacheState" : null;
+
+    public override string DecodingStateArguments => "Dim, Heads";
+
+    public override string DecodingCost => "a KV cache, the keys and values of every position so far: O(t·Dim) at position t";
+
+    public override IEnumerable<string> StepMix(string projected) =>
+        [$"{Tensor} mixed = global::AftDsl.Decoding.AftStep.Attention({projected}, Heads, state, active);"];
+
     public override IEnumerable<string> DeclarationArguments(MixerSpec spec) => [$"heads: {Literal(spec.Heads)}"];
 }

@@ -63,6 +63,20 @@ internal sealed class ConvMixer : MixerDescriptor
 
     public override (int Tensors, string Constants)? Kernel => (4, "causal: Causal");
 
+    public override string? DecodingState(MixerSpec spec) => spec.Causal && !spec.Grid ? "AftLocalDecodingState" : null;
+
+    public override string DecodingStateArguments => "Dim, Window";
+
+    public override string DecodingCost =>
+        "the last Window − 1 keys and values and running sums of the older ones (AFT-local with the shared kernel), " +
+        "O(Window·Dim) per step";
+
+    public override IEnumerable<string> StepMix(string projected) =>
+    [
+        $"{Tensor} kernel = global::AftDsl.Kernels.AftConv.Reparameterise(pos_w, pos_gamma, pos_beta);",
+        $"{Tensor} mixed = global::AftDsl.Decoding.AftStep.Conv({projected}, kernel, state, active);",
+    ];
+
     public override IEnumerable<string> DeclarationArguments(MixerSpec spec) => [$"heads: {Literal(spec.Heads)}", $"window: {Literal(spec.Window)}"];
 
     public override IEnumerable<string> DeclarationOptions(MixerSpec spec)

@@ -64,6 +64,21 @@ internal abstract class MixerDescriptor
     /// <summary>The runtime kernel's call: how many tensors it takes and its constant arguments; null without one.</summary>
     public abstract (int Tensors, string Constants)? Kernel { get; }
 
+    /// <summary>
+    /// The state type that decoding step by step carries (without <c>global::AftDsl.Decoding.</c>), or null when the kind
+    /// cannot decode (non-causal layers never do).
+    /// </summary>
+    public virtual string? DecodingState(MixerSpec spec) => null;
+
+    /// <summary>The arguments of the state's constructor after the layer name and the batch, as C# expressions.</summary>
+    public virtual string DecodingStateArguments => "HiddenDim";
+
+    /// <summary>What the state holds and what a step costs, for BeginDecoding's summary.</summary>
+    public virtual string DecodingCost => "";
+
+    /// <summary>The step's statements from the projections to the tensor <c>mixed</c>, with <c>state</c> and <c>active</c> in scope.</summary>
+    public virtual IEnumerable<string> StepMix(string projected) => [];
+
     /// <summary>The attribute's own arguments as a user writes them, before the shared ones (Dim, HiddenDim, Causal).</summary>
     public virtual IEnumerable<string> DeclarationArguments(MixerSpec spec) => [];
 

@@ -22,6 +22,12 @@ public sealed class AftModelAttribute : Attribute
 {
     /// <summary>An autoregressive model: every mixer must be causal, or the future would leak into the past.</summary>
     public bool Causal { get; set; }
+
+    /// <summary>
+    /// Asks for the step-by-step decoding API (<c>BeginDecoding</c>, <c>Step</c>). Every causal model of token ids has it
+    /// anyway; on a model that is not causal it is error AFT0318, since such a model cannot decode one token at a time.
+    /// </summary>
+    public bool Decoding { get; set; }
 }
 
 /// <summary>Model input: token ids <c>[B, T]</c> (int64) with 1 ≤ T ≤ <see cref="MaxLength"/> and ids below <see cref="Vocab"/>.</summary>
