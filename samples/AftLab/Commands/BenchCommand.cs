@@ -69,19 +69,26 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         public override ValidationResult Validate()
         {
             if (Dtype is not ("float32" or "bfloat16")) return ValidationResult.Error($"--dtype must be float32 or bfloat16, got '{Dtype}'.");
-            if (!TryLongs(Lengths, out var lengths) || lengths.Any(t => t < 2)) return ValidationResult.Error($"--lengths must be integers ≥ 2, got '{Lengths}'.");
-            if (!TryLongs(Windows, out var windows) || windows.Any(s => s < 1)) return ValidationResult.Error($"--windows must be integers ≥ 1, got '{Windows}'.");
             var unknown = Variants.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Except(["full", "local", "simple", "conv", "mha", "layers"]).ToList();
             if (unknown.Count > 0) return ValidationResult.Error($"--variants: unknown {string.Join(", ", unknown)}; choose from full, local, simple, conv, mha, layers.");
-            if (Iterations is < 1) return ValidationResult.Error("--iterations must be at least 1.");
-            if (Tokens is < 1) return ValidationResult.Error("--tokens must be at least 1.");
-            if (OptionRange.Real("--naive-budget", NaiveBudget, 0, 1 << 20, minExclusive: true) is { } budget) return budget;
             if (!TryLongs(DecodeContexts, out var contexts) || contexts.Any(c => c is not (256 or 4096)))
                 return ValidationResult.Error($"--decode-contexts must list 256 and/or 4096 (the byte models' context lengths), got '{DecodeContexts}'.");
-            if (!TryLongs(DecodeBatches, out var batches) || batches.Any(b => b < 1)) return ValidationResult.Error($"--decode-batches must be integers ≥ 1, got '{DecodeBatches}'.");
+            var numbers = OptionRange.First(
+                OptionRange.WholeList("--lengths", Lengths, 2, MaxLength),
+                OptionRange.WholeList("--windows", Windows, 1, MaxLength),
+                OptionRange.Whole("--iterations", Iterations, 1, 10_000),
+                OptionRange.Whole("--tokens", Tokens, 1, MaxTokens),
+                OptionRange.Real("--naive-budget", NaiveBudget, 0, 1 << 20, minExclusive: true),
+                OptionRange.WholeList("--decode-batches", DecodeBatches, 1, 4096),
+                OptionRange.Whole("--decode-recompute-budget", DecodeRecomputeBudget, 1, 1_000_000_000_000_000),
+                OptionRange.Whole("--decode-threads", DecodeThreads, 1, 1024));
+            if (!numbers.Successful) return numbers;
             if (Peers is not null && !File.Exists(Peers)) return ValidationResult.Error($"--peers: no file '{Peers}'.");
             return ValidationResult.Success();
         }
+
+        /// <summary>The longest sequence and the most tokens a case may ask for: beyond them one tensor alone outgrows a GPU.</summary>
+        public const long MaxLength = 1 << 20, MaxTokens = 1 << 28;
 
         public static bool TryLongs(string list, out long[] values)
         {

@@ -25,6 +25,16 @@ public static class OptionRange
             ? ValidationResult.Error($"{option} must be a whole number from {min.ToString("N0", CultureInfo.InvariantCulture)} to {max.ToString("N0", CultureInfo.InvariantCulture)}, got {v.ToString(CultureInfo.InvariantCulture)}.")
             : null;
 
+    /// <summary>Checks a comma-separated list of whole numbers, each within [<paramref name="min"/>, <paramref name="max"/>].</summary>
+    public static ValidationResult? WholeList(string option, string? list, long min, long max)
+    {
+        if (list is null) return null;
+        var parts = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var valid = parts.Length > 0 && parts.All(p => long.TryParse(p, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v >= min && v <= max);
+        return valid ? null : ValidationResult.Error(
+            $"{option} must be whole numbers from {min.ToString("N0", CultureInfo.InvariantCulture)} to {max.ToString("N0", CultureInfo.InvariantCulture)}, comma-separated, got '{list}'.");
+    }
+
     /// <summary>The first failure of <paramref name="checks"/>, or success.</summary>
     public static ValidationResult First(params ValidationResult?[] checks) =>
         checks.FirstOrDefault(c => c is not null) ?? ValidationResult.Success();

@@ -46,9 +46,11 @@ public sealed class ThroughputCommand : Command<ThroughputCommand.Settings>
         public override ValidationResult Validate()
         {
             if (Dtype is not ("float32" or "bfloat16")) return ValidationResult.Error($"--dtype must be float32 or bfloat16, got '{Dtype}'.");
-            if (Lengths is not null && (!BenchCommand.Settings.TryLongs(Lengths, out var t) || t.Any(x => x < 2))) return ValidationResult.Error($"--lengths must be integers ≥ 2, got '{Lengths}'.");
-            if (Steps is < 1) return ValidationResult.Error("--steps must be at least 1.");
-            if (Tokens is < 1) return ValidationResult.Error("--tokens must be at least 1.");
+            var numbers = OptionRange.First(
+                OptionRange.WholeList("--lengths", Lengths, 2, BenchCommand.Settings.MaxLength),
+                OptionRange.Whole("--steps", Steps, 1, 100_000),
+                OptionRange.Whole("--tokens", Tokens, 1, BenchCommand.Settings.MaxTokens));
+            if (!numbers.Successful) return numbers;
             foreach (var name in (Models ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
                 if (ModelCatalog.All.FirstOrDefault(m => m.Name == name) is not { Family: ModelFamily.ByteLm })
                     return ValidationResult.Error($"--models: '{name}' is not a byte LM; choose from {string.Join(", ", ByteModels().Select(m => m.Name))}.");
