@@ -91,6 +91,36 @@ public sealed class SilentMistakeTests
     }
 
     [Fact]
+    public void AFT0009_a_causal_layer_member_named_like_a_decoding_member()
+    {
+        var d = Expect("[AftSimple(Dim = 8, Causal = true)] public partial class Mixer { public void [|Step|]() { } }", "AFT0009");
+        Assert.Contains("the generated member Step", d.GetMessage());
+    }
+
+    [Fact]
+    public void A_non_causal_layer_may_have_its_own_Step()
+    {
+        var (result, output) = GeneratorHarness.Run(ModelEmitterTests.Usings + "[AftSimple(Dim = 8)] public partial class Mixer { public void Step() { } }");
+        Assert.Empty(GeneratorHarness.EffectiveDiagnostics(result, output));
+    }
+
+    [Fact]
+    public void AFT0009_a_causal_token_model_member_named_like_a_decoding_member()
+    {
+        Expect("""
+            [AftSimple(Causal = true)] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 8, maxLength: 8)]
+            public partial class Lm
+            {
+                [Embedding(dim: 8)] public partial Embedding Embed { get; }
+                [Blocks(depth: 1, mixer: typeof(M))] public partial BlockStack Body { get; }
+                [Logits] public partial Linear Head { get; }
+                public int [|MaxDecodingLength|] => 8;
+            }
+            """, "AFT0009");
+    }
+
+    [Fact]
     public void AFT0004_a_base_class_given_in_another_partial_part()
     {
         Expect("""

@@ -49,11 +49,6 @@ internal static class DecodingEmitter
         w.Line($"    Step(x, {state}.From(state, LayerName), active);");
     }
 
-    /// <summary>True when <paramref name="spec"/> gets the decoding members: a causal model of token ids whose stages all step.</summary>
-    public static bool Decodes(ModelSpec spec) =>
-        spec.Causal && spec.Input.Tokens && spec.Stages.All(s => s.Kind is StageKind.Embedding or StageKind.PositionEmbedding
-            or StageKind.Blocks or StageKind.FinalNorm or StageKind.Logits);
-
     /// <summary>
     /// The longest sequence a model decodes: the smallest of its position embedding's rows and its mixers' maxLength,
     /// with what sets it; null when nothing bounds it (AFT-simple, AFT-conv and attention without position embeddings).

@@ -33,7 +33,7 @@ internal static class MixerEmitter
             w.Line("/// " + line);
         w.Line("/// </remarks>");
         w.GeneratedCodeAttribute();
-        var decodes = Kind(spec).DecodingState(spec) is not null;
+        var decodes = spec.Decodes;
         var interfaces = decodes ? ", " + DecodingNamespace + "IDecodingMixer" : "";
         using (w.Block($"partial class {spec.Target.Identifier} : global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>{interfaces}"))
         {

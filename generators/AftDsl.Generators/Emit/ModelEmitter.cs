@@ -31,7 +31,7 @@ internal static class ModelEmitter
         w.Line("/// </list>");
         w.Line("/// </remarks>");
         w.GeneratedCodeAttribute();
-        var decodes = DecodingEmitter.Decodes(spec);
+        var decodes = spec.Decodes;
         var interfaces = decodes ? ", global::AftDsl.Decoding.IDecodingModel" : "";
         using (w.Block($"partial class {name} : {Nn}.Module<{Tensor}, {Tensor}>{interfaces}"))
         {

@@ -50,6 +50,9 @@ internal sealed record MixerSpec(
     /// <summary>True when the mixer takes a grid <c>[B, H, W, Dim]</c> rather than a sequence.</summary>
     public bool TakesGrid => Kind == MixerKind.Conv && Grid;
 
+    /// <summary>True when the layer gets BeginDecoding and Step: causal, over a sequence.</summary>
+    public bool Decodes => Causal && !TakesGrid;
+
     /// <summary>The longest sequence it accepts, or 0 for any.</summary>
     public int LengthBound => HasFactorisedBias ? MaxLength : 0;
 }

@@ -78,6 +78,10 @@ internal sealed record ModelSpec(
     EquatableArray<DeferredCheck> Deferred)
 {
     public string ModelName => $"AftModel '{Target.Name}'";
+
+    /// <summary>True when the model gets the decoding members: causal, of token ids, and every stage steps.</summary>
+    public bool Decodes => Causal && Input.Tokens && Stages.All(s => s.Kind is StageKind.Embedding or StageKind.PositionEmbedding
+        or StageKind.Blocks or StageKind.FinalNorm or StageKind.Logits);
 }
 
 /// <summary>

@@ -11,9 +11,15 @@ namespace AftDsl.Generators.Parsing;
 /// </summary>
 internal static class GeneratedMembers
 {
-    /// <summary>What a layer of <paramref name="kind"/> declares; <paramref name="dimBound"/> when Dim is a constant.</summary>
-    public static IEnumerable<(string Name, string What)> Layer(MixerKind kind, bool dimBound)
+    /// <summary>
+    /// What a layer of <paramref name="kind"/> declares; <paramref name="dimBound"/> when Dim is a constant,
+    /// <paramref name="decodes"/> when it gets the decoding members.
+    /// </summary>
+    public static IEnumerable<(string Name, string What)> Layer(MixerKind kind, bool dimBound, bool decodes)
     {
+        if (decodes)
+            foreach (var member in Decoding(model: false))
+                yield return member;
         foreach (var name in new[] { "LayerName", "InputShape", "OutputShape", "Causal", "Dim", "forward" })
             yield return (name, Member(name));
         if (kind is MixerKind.Full or MixerKind.Local)
@@ -48,6 +54,10 @@ internal static class GeneratedMembers
                 yield return (field, $"the field {field} behind stage {property}");
         }
     }
+
+    /// <summary>The decoding members of a causal layer or model (<see cref="MixerSpec.Decodes"/>, <see cref="ModelSpec.Decodes"/>).</summary>
+    public static IEnumerable<(string Name, string What)> Decoding(bool model) =>
+        (model ? new[] { "BeginDecoding", "Step", "MaxDecodingLength" } : ["BeginDecoding", "Step"]).Select(name => (name, Member(name)));
 
     static string Member(string name) => $"the generated member {name}";
 

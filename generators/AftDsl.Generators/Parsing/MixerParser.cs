@@ -115,7 +115,7 @@ internal static class MixerParser
             _ => Conv(layer, arguments, checks, diagnostics, dim, causal),
         };
         if (spec is not null && declaration is not null)
-            GeneratedMembers.Check(symbol, layer, GeneratedMembers.Layer(kind, spec.Dim is not null),
+            GeneratedMembers.Check(symbol, layer, GeneratedMembers.Layer(kind, spec.Dim is not null, spec.Decodes),
                 spec.Dim is null ? [SpecialType.System_Int64] : [], new HashSet<string>(), diagnostics);
         if (spec is not null && spec.Dim is { } width && !Representable(spec, width))
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.SizeTooLarge, arguments.Location, layer, "the layer"));

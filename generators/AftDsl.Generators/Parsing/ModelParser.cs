@@ -81,6 +81,8 @@ internal static class ModelParser
 
         var checker = new ShapeChecker(name, causal?.Value ?? false, diagnostics);
         var spec = checker.Check(target, input.Value.Spec, input.Value.Location, stages);
+        if (spec is { Decodes: true })
+            GeneratedMembers.Check(symbol, name, GeneratedMembers.Decoding(model: true), [], StageProperties(symbol), diagnostics);
         if (spec is null || diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error))
             return Broken();
         return new(spec, diagnostics.ToEquatableArray());
