@@ -57,22 +57,7 @@ public sealed class PackageEditorTests(PackedLibrary package)
 
         var settings = new JsonObject { ["csharp"] = new JsonObject { ["analyzersEnabled"] = true } };
         using var server = LspClient.Start(CSharpLs.Path, "--loglevel info", folder, settings, package.Environment);
-        var root = new Uri(folder + Path.DirectorySeparatorChar).AbsoluteUri;
-        await server.Request("initialize", new JsonObject
-        {
-            ["processId"] = Environment.ProcessId,
-            ["rootUri"] = root,
-            ["rootPath"] = folder,
-            ["workspaceFolders"] = new JsonArray(new JsonObject { ["uri"] = root, ["name"] = "Editor" }),
-            // No pull-diagnostics capability: the server then pushes textDocument/publishDiagnostics.
-            ["capabilities"] = new JsonObject
-            {
-                ["workspace"] = new JsonObject { ["configuration"] = true, ["workspaceFolders"] = true },
-                ["textDocument"] = new JsonObject { ["publishDiagnostics"] = new JsonObject(), ["synchronization"] = new JsonObject() },
-            },
-        }, Answer);
-        server.Notify("initialized", new JsonObject());
-        server.Notify("workspace/didChangeConfiguration", new JsonObject { ["settings"] = settings.DeepClone() });
+        await server.Initialize(folder, "Editor", settings, Answer);
 
         var uri = LspClient.Normalize(new Uri(path).AbsoluteUri);
         var version = 1;

@@ -74,6 +74,29 @@ internal sealed class LspClient : IDisposable
         return await answer.Task;
     }
 
+    /// <summary>
+    /// The LSP handshake for a workspace of one folder: initialize (without the pull-diagnostics capability, so that the
+    /// server pushes textDocument/publishDiagnostics), initialized, then <paramref name="settings"/> as the configuration.
+    /// </summary>
+    public async Task Initialize(string folder, string name, JsonObject settings, TimeSpan timeout)
+    {
+        var root = new Uri(folder + Path.DirectorySeparatorChar).AbsoluteUri;
+        await Request("initialize", new JsonObject
+        {
+            ["processId"] = Environment.ProcessId,
+            ["rootUri"] = root,
+            ["rootPath"] = folder,
+            ["workspaceFolders"] = new JsonArray(new JsonObject { ["uri"] = root, ["name"] = name }),
+            ["capabilities"] = new JsonObject
+            {
+                ["workspace"] = new JsonObject { ["configuration"] = true, ["workspaceFolders"] = true },
+                ["textDocument"] = new JsonObject { ["publishDiagnostics"] = new JsonObject(), ["synchronization"] = new JsonObject() },
+            },
+        }, timeout);
+        Notify("initialized", new JsonObject());
+        Notify("workspace/didChangeConfiguration", new JsonObject { ["settings"] = settings.DeepClone() });
+    }
+
     public void Notify(string method, JsonNode? parameters) =>
         Send(new JsonObject { ["jsonrpc"] = "2.0", ["method"] = method, ["params"] = parameters });
 

@@ -47,22 +47,7 @@ public sealed class LanguageServerTests(ConsumerProject consumer) : IClassFixtur
     {
         var settings = new JsonObject { ["csharp"] = new JsonObject { ["analyzersEnabled"] = true } };
         using var server = LspClient.Start(CSharpLs.Path, "--loglevel info", consumer.Directory, settings);
-        var root = new Uri(consumer.Directory + Path.DirectorySeparatorChar).AbsoluteUri;
-        await server.Request("initialize", new JsonObject
-        {
-            ["processId"] = Environment.ProcessId,
-            ["rootUri"] = root,
-            ["rootPath"] = consumer.Directory,
-            ["workspaceFolders"] = new JsonArray(new JsonObject { ["uri"] = root, ["name"] = "Consumer" }),
-            // No pull-diagnostics capability: the server then pushes textDocument/publishDiagnostics.
-            ["capabilities"] = new JsonObject
-            {
-                ["workspace"] = new JsonObject { ["configuration"] = true, ["workspaceFolders"] = true },
-                ["textDocument"] = new JsonObject { ["publishDiagnostics"] = new JsonObject(), ["synchronization"] = new JsonObject() },
-            },
-        }, Answer);
-        server.Notify("initialized", new JsonObject());
-        server.Notify("workspace/didChangeConfiguration", new JsonObject { ["settings"] = settings.DeepClone() });
+        await server.Initialize(consumer.Directory, "Consumer", settings, Answer);
 
         var uri = LspClient.Normalize(new Uri(consumer.LayersPath).AbsoluteUri);
         var version = 1;
