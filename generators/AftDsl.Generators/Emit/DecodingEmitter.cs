@@ -55,11 +55,11 @@ internal static class DecodingEmitter
     /// </summary>
     public static (int Length, string By)? Bound(ModelSpec spec)
     {
-        var bounds = spec.Stages
-            .Where(s => s.Kind == StageKind.PositionEmbedding && s.Positions.Count > 0)
+        var bounds = spec.Stages.OfType<PositionEmbeddingStage>()
+            .Where(s => s.Positions.Count > 0)
             .Select(s => (Length: s.Positions[0], By: $"the position embedding {s.Property}"))
-            .Concat(spec.Stages.Where(s => s.Kind == StageKind.Blocks && s.Mixer is { LengthBound: > 0 })
-                .Select(s => (Length: s.Mixer!.LengthBound, By: $"the position biases of {s.Property}'s mixers")))
+            .Concat(spec.Stages.OfType<BlocksStage>().Where(s => s.Mixer is { LengthBound: > 0 })
+                .Select(s => (Length: s.Mixer.LengthBound, By: $"the position biases of {s.Property}'s mixers")))
             .OrderBy(b => b.Length).ToList();
         return bounds.Count == 0 ? null : bounds[0];
     }
@@ -74,7 +74,7 @@ internal static class DecodingEmitter
               "position biases), so decoding may go beyond MaxLength.");
         w.Line($"public long? MaxDecodingLength => {(bound is { } l ? Literal(l.Length) : "null")};");
         w.Line();
-        var stacks = spec.Stages.Where(s => s.Kind == StageKind.Blocks).ToList();
+        var stacks = spec.Stages.OfType<BlocksStage>().ToList();
         w.Summary("Begins decoding <paramref name=\"batch\"/> sequences one token at a time with <see cref=\"Step\"/>: a state at " +
             "position 0 holding each mixer's state, in this model's dtype and on its device. Dispose it when done.");
         w.Line("/// <param name=\"batch\">Number of sequences decoded side by side.</param>");
@@ -99,10 +99,10 @@ internal static class DecodingEmitter
             foreach (var stage in spec.Stages)
             {
                 var input = first ? "tokens" : "x";
-                var call = stage.Kind switch
+                var call = stage switch
                 {
-                    StageKind.PositionEmbedding => $"this.{stage.Identifier}.Step(x, state, active)",
-                    StageKind.Blocks => $"this.{stage.Identifier}.Step(x, state.Stage<{Decoding}.BlockStackDecodingState>({Literal(stack++)}), active)",
+                    PositionEmbeddingStage => $"this.{stage.Identifier}.Step(x, state, active)",
+                    BlocksStage => $"this.{stage.Identifier}.Step(x, state.Stage<{Decoding}.BlockStackDecodingState>({Literal(stack++)}), active)",
                     _ => $"this.{stage.Identifier}.forward({input})",
                 };
                 w.Line($"{(first ? Tensor + " x" : "x")} = {call};");

@@ -123,7 +123,7 @@ internal static class ModelEmitter
     {
         if (spec.Input.Tokens)
             return "global::AftDsl.ModelGuard.Tokens(input, ModelName, Vocab, MaxLength);";
-        var patch = spec.Stages.FirstOrDefault(s => s.Kind == StageKind.PatchEmbedding)?.Patch ?? 1;
+        var patch = spec.Stages.OfType<PatchEmbeddingStage>().FirstOrDefault()?.Patch ?? 1;
         var patchCheck = spec.Deferred.FirstOrDefault(d => d.Kind == "patch");
         var positions = spec.Deferred.FirstOrDefault(d => d.Kind == "positions");
         string Side(int value) => value > 0 ? Literal(value) : "null";
@@ -134,33 +134,42 @@ internal static class ModelEmitter
                $"patch: {Literal(patch)}, positions: {(positions is null ? "null" : Literal(positions.Value))}{messages});";
     }
 
-    static string Construction(StageSpec stage, InputSpec input) => stage.Kind switch
+    static string Construction(StageSpec stage, InputSpec input) => stage switch
     {
-        StageKind.Embedding => $"{Nn}.Embedding({Literal(input.Vocab)}, {Literal(stage.Dim)})",
-        StageKind.PatchEmbedding => $"new global::AftDsl.Modules.PatchEmbedding({Literal(input.Channels)}, {Literal(stage.Patch)}, {Literal(stage.Dim)})",
-        StageKind.PositionEmbedding => $"new global::AftDsl.Modules.PositionEmbedding({string.Join(", ", stage.Positions.Select(p => Literal(p)))})",
-        StageKind.Blocks =>
-            $"new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, {Literal(stage.Depth)}), _ => " +
-            $"new global::AftDsl.Modules.PreNormBlock(new {stage.MixerType}({(stage.Mixer!.Dim is null ? Literal(stage.Dim) : "")}), {Literal(stage.Dim)}, {Literal(stage.Ffn)})), " +
-            $"flattenGrid: {Literal(stage.FlattenGrid)})",
-        StageKind.FinalNorm => $"{Nn}.LayerNorm({Literal(stage.Dim)})",
-        StageKind.Logits => $"{Nn}.Linear({Literal(stage.Dim)}, {Literal(stage.Classes)})",
-        _ => $"new global::AftDsl.Modules.ClassifierHead({Literal(stage.Dim)}, {Literal(stage.Classes)})",
+        EmbeddingStage => $"{Nn}.Embedding({Literal(input.Vocab)}, {Literal(stage.Dim)})",
+        PatchEmbeddingStage patch =>
+            $"new global::AftDsl.Modules.PatchEmbedding({Literal(input.Channels)}, {Literal(patch.Patch)}, {Literal(stage.Dim)})",
+        PositionEmbeddingStage positions =>
+            $"new global::AftDsl.Modules.PositionEmbedding({string.Join(", ", positions.Positions.Select(p => Literal(p)))})",
+        BlocksStage blocks =>
+            $"new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, {Literal(blocks.Depth)}), _ => " +
+            $"new global::AftDsl.Modules.PreNormBlock(new {blocks.MixerType}({(blocks.Mixer.Dim is null ? Literal(stage.Dim) : "")}), {Literal(stage.Dim)}, {Literal(blocks.Ffn)})), " +
+            $"flattenGrid: {Literal(blocks.FlattenGrid)})",
+        FinalNormStage => $"{Nn}.LayerNorm({Literal(stage.Dim)})",
+        LogitsStage logits => $"{Nn}.Linear({Literal(stage.Dim)}, {Literal(logits.Classes)})",
+        ClassifierHeadStage head => $"new global::AftDsl.Modules.ClassifierHead({Literal(stage.Dim)}, {Literal(head.Classes)})",
+        _ => throw Unknown(stage),
     };
 
     /// <summary>"1 pre-LN block", "24 pre-LN blocks": a count with its noun in the number it takes.</summary>
     static string Count(long n, string one, string? many = null) => $"{Literal(n)} {(n == 1 ? one : many ?? one + "s")}";
 
-    static string Describe(StageSpec stage) => stage.Kind switch
+    static string Describe(StageSpec stage) => stage switch
     {
-        StageKind.Embedding => $"token embedding to width {stage.Dim}",
-        StageKind.PatchEmbedding => $"{stage.Patch}×{stage.Patch} patch embedding to width {stage.Dim}",
-        StageKind.PositionEmbedding => $"learned positions [{string.Join(", ", stage.Positions)}]",
-        StageKind.Blocks => $"{Count(stage.Depth, "pre-LN block")} of {stage.MixerType.Replace("global::", "")} and a {stage.Ffn}× GELU FFN" + (stage.FlattenGrid ? ", the grid mixed as one sequence" : ""),
-        StageKind.FinalNorm => "final LayerNorm",
-        StageKind.Logits => $"logits over {Count(stage.Classes, "class", "classes")} per position",
-        _ => $"global average pooling and {Count(stage.Classes, "class logit")}",
+        EmbeddingStage => $"token embedding to width {stage.Dim}",
+        PatchEmbeddingStage patch => $"{patch.Patch}×{patch.Patch} patch embedding to width {stage.Dim}",
+        PositionEmbeddingStage positions => $"learned positions [{string.Join(", ", positions.Positions)}]",
+        BlocksStage blocks => $"{Count(blocks.Depth, "pre-LN block")} of {blocks.MixerType.Replace("global::", "")} and a {blocks.Ffn}× GELU FFN" +
+            (blocks.FlattenGrid ? ", the grid mixed as one sequence" : ""),
+        FinalNormStage => "final LayerNorm",
+        LogitsStage logits => $"logits over {Count(logits.Classes, "class", "classes")} per position",
+        ClassifierHeadStage head => $"global average pooling and {Count(head.Classes, "class logit")}",
+        _ => throw Unknown(stage),
     };
+
+    // The switches name every stage record; a new one must be added to each, not fall into another's branch.
+    static ArgumentOutOfRangeException Unknown(StageSpec stage) =>
+        new(nameof(stage), stage.GetType().Name, "a stage kind the model emitter does not know");
 
     static string Quote(string? text) => text is null ? "null" : "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 

@@ -34,14 +34,16 @@ internal static class ParameterCounts
         checked
         {
             long dim = stage.Dim;
-            return stage.Kind switch
+            return stage switch
             {
-                StageKind.Embedding => input.Vocab * dim,
-                StageKind.PatchEmbedding => (long)input.Channels * stage.Patch * stage.Patch * dim + dim,
-                StageKind.PositionEmbedding => stage.Positions.Aggregate(1L, (a, b) => checked(a * b)),
-                StageKind.Blocks => stage.Depth * (4 * dim + Mixer(stage.Mixer!, dim) + 2 * stage.Ffn * dim * dim + stage.Ffn * dim + dim),
-                StageKind.FinalNorm => 2 * dim,
-                _ => dim * stage.Classes + stage.Classes,
+                EmbeddingStage => input.Vocab * dim,
+                PatchEmbeddingStage patch => (long)input.Channels * patch.Patch * patch.Patch * dim + dim,
+                PositionEmbeddingStage positions => positions.Positions.Aggregate(1L, (a, b) => checked(a * b)),
+                BlocksStage blocks => blocks.Depth * (4 * dim + Mixer(blocks.Mixer, dim) + 2 * blocks.Ffn * dim * dim + blocks.Ffn * dim + dim),
+                FinalNormStage => 2 * dim,
+                LogitsStage logits => dim * logits.Classes + logits.Classes,
+                ClassifierHeadStage head => dim * head.Classes + head.Classes,
+                _ => throw new ArgumentOutOfRangeException(nameof(stage), stage.GetType().Name, "a stage kind without a parameter count"),
             };
         }
     }

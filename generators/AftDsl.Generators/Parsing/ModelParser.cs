@@ -16,15 +16,15 @@ internal static class ModelParser
 {
     public const string AttributeName = AttributeNames.AftModel.Type;
 
-    static readonly Dictionary<string, (StageKind Kind, string Type, string TypeName)> Stages = new()
+    static readonly Dictionary<string, (string Type, string TypeName)> Stages = new()
     {
-        [AttributeNames.Embedding.Type] = (StageKind.Embedding, "global::TorchSharp.Modules.Embedding", "TorchSharp.Modules.Embedding"),
-        [AttributeNames.PatchEmbedding.Type] = (StageKind.PatchEmbedding, "global::AftDsl.Modules.PatchEmbedding", "AftDsl.Modules.PatchEmbedding"),
-        [AttributeNames.PositionEmbedding.Type] = (StageKind.PositionEmbedding, "global::AftDsl.Modules.PositionEmbedding", "AftDsl.Modules.PositionEmbedding"),
-        [AttributeNames.Blocks.Type] = (StageKind.Blocks, "global::AftDsl.Modules.BlockStack", "AftDsl.Modules.BlockStack"),
-        [AttributeNames.FinalNorm.Type] = (StageKind.FinalNorm, "global::TorchSharp.Modules.LayerNorm", "TorchSharp.Modules.LayerNorm"),
-        [AttributeNames.Logits.Type] = (StageKind.Logits, "global::TorchSharp.Modules.Linear", "TorchSharp.Modules.Linear"),
-        [AttributeNames.ClassifierHead.Type] = (StageKind.ClassifierHead, "global::AftDsl.Modules.ClassifierHead", "AftDsl.Modules.ClassifierHead"),
+        [AttributeNames.Embedding.Type] = ("global::TorchSharp.Modules.Embedding", "TorchSharp.Modules.Embedding"),
+        [AttributeNames.PatchEmbedding.Type] = ("global::AftDsl.Modules.PatchEmbedding", "AftDsl.Modules.PatchEmbedding"),
+        [AttributeNames.PositionEmbedding.Type] = ("global::AftDsl.Modules.PositionEmbedding", "AftDsl.Modules.PositionEmbedding"),
+        [AttributeNames.Blocks.Type] = ("global::AftDsl.Modules.BlockStack", "AftDsl.Modules.BlockStack"),
+        [AttributeNames.FinalNorm.Type] = ("global::TorchSharp.Modules.LayerNorm", "TorchSharp.Modules.LayerNorm"),
+        [AttributeNames.Logits.Type] = ("global::TorchSharp.Modules.Linear", "TorchSharp.Modules.Linear"),
+        [AttributeNames.ClassifierHead.Type] = ("global::AftDsl.Modules.ClassifierHead", "AftDsl.Modules.ClassifierHead"),
     };
 
     public static ParseResult<ModelSpec> Parse(GeneratorAttributeSyntaxContext context) =>
@@ -142,8 +142,11 @@ internal static class ModelParser
             .Where(p => p.GetAttributes().Any(a => a.AttributeClass is { } c && Stages.ContainsKey(c.ToDisplayString())))
             .Select(p => p.Name));
 
-    /// <summary>A stage as written: its kind, property, attribute arguments and the referenced mixer, if any.</summary>
-    internal sealed record WrittenStage(StageKind Kind, IPropertySymbol Property, string ExpectedType, string Accessibility, AttributeArguments Arguments, INamedTypeSymbol? Mixer);
+    /// <summary>
+    /// A stage as written: its attribute (the metadata name, which says the kind), property, attribute arguments and the
+    /// referenced mixer, if any.
+    /// </summary>
+    internal sealed record WrittenStage(string Attribute, IPropertySymbol Property, string ExpectedType, string Accessibility, AttributeArguments Arguments, INamedTypeSymbol? Mixer);
 
     static List<WrittenStage>? ReadStages(INamedTypeSymbol symbol, string name, List<DiagnosticInfo> diagnostics)
     {
@@ -167,7 +170,8 @@ internal static class ModelParser
                     string.Join(" and ", stageAttributes.Select(a => "[" + a.AttributeClass!.Name.Replace("Attribute", "") + "]"))));
                 continue;
             }
-            var (kind, type, typeName) = Stages[attribute.AttributeClass!.ToDisplayString()];
+            var attributeName = attribute.AttributeClass!.ToDisplayString();
+            var (type, typeName) = Stages[attributeName];
             var arguments = new AttributeArguments(attribute);
             if (arguments.HasErrors)
                 return null;
@@ -198,9 +202,9 @@ internal static class ModelParser
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageNameTaken, syntax.Identifier.GetLocation(), name, property.Name, member));
                 continue;
             }
-            var mixer = kind == StageKind.Blocks ? arguments.Constructor<INamedTypeSymbol>(AttributeNames.Blocks.Mixer)?.Value : null;
+            var mixer = attributeName == AttributeNames.Blocks.Type ? arguments.Constructor<INamedTypeSymbol>(AttributeNames.Blocks.Mixer)?.Value : null;
             var accessibility = string.Join(" ", syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text));
-            stages.Add(new WrittenStage(kind, property, type, accessibility, arguments, mixer));
+            stages.Add(new WrittenStage(attributeName, property, type, accessibility, arguments, mixer));
         }
         if (declared == 0)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NoStages, symbol.Locations.FirstOrDefault(), name));

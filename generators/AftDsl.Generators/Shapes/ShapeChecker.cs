@@ -90,25 +90,24 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         var name = stage.Property.Name;
         var checks = new SizeChecks(model, diagnostics);
         var a = stage.Arguments;
-        StageSpec Spec(int dim, int patch = 0, int depth = 0, int ffn = 0, int classes = 0, EquatableArray<int> positions = default,
-            MixerSpec? mixer = null, string mixerType = "", bool flatten = false) =>
-            new(stage.Kind, name, stage.ExpectedType, stage.Accessibility, dim, patch, depth, ffn, classes, positions, mixer, mixerType, flatten);
+        var (type, access) = (stage.ExpectedType, stage.Accessibility);
 
         if (stream.Kind is Flow.PositionLogits or Flow.GridLogits or Flow.ClassLogits)
             return Refuse(a.Location, name, "nothing: the model already ends", stream, "remove it, or move it before the head");
 
-        switch (stage.Kind)
+        switch (stage.Attribute)
         {
-            case StageKind.Embedding:
+            case AttributeNames.Embedding.Type:
             {
                 var dim = a.Constructor<int>(AttributeNames.Embedding.Dim);
                 checks.Positive(dim, AttributeNames.Embedding.Dim, "it is the model width, e.g. dim: 256");
                 if (dim is null || dim.Value.Value <= 0) return (null, null);
                 if (stream.Kind != Flow.Tokens)
                     return Refuse(a.Location, name, "token ids [B, T]", stream, "use [PatchEmbedding] for images, or declare [TokenInput]");
-                return (stream with { Kind = Flow.Sequence, Dim = dim.Value.Value, Producer = name, WidthStage = name, WidthOrigin = dim.Value.Location }, Spec(dim.Value.Value));
+                return (stream with { Kind = Flow.Sequence, Dim = dim.Value.Value, Producer = name, WidthStage = name, WidthOrigin = dim.Value.Location },
+                    new EmbeddingStage(name, type, access, dim.Value.Value));
             }
-            case StageKind.PatchEmbedding:
+            case AttributeNames.PatchEmbedding.Type:
             {
                 var patch = a.Constructor<int>(AttributeNames.PatchEmbedding.Patch);
                 var dim = a.Constructor<int>(AttributeNames.PatchEmbedding.Dim);
@@ -131,26 +130,28 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
                 }
                 var grid = stream with { Kind = Flow.Grid, Dim = dim.Value.Value, Height = stream.Height / p, Width = stream.Width / p, Producer = name,
                     WidthStage = name, WidthOrigin = dim.Value.Location };
-                return (grid, Spec(dim.Value.Value, patch: p));
+                return (grid, new PatchEmbeddingStage(name, type, access, dim.Value.Value, p));
             }
-            case StageKind.PositionEmbedding:
+            case AttributeNames.PositionEmbedding.Type:
                 if (stream.Kind == Flow.Sequence)
-                    return (stream with { Producer = name }, Spec(stream.Dim, positions: new[] { stream.MaxLength, stream.Dim }.ToEquatableArray()));
+                    return (stream with { Producer = name },
+                        new PositionEmbeddingStage(name, type, access, stream.Dim, new[] { stream.MaxLength, stream.Dim }.ToEquatableArray()));
                 if (stream.Kind == Flow.Grid && stream.Height > 0 && stream.Width > 0)
-                    return (stream with { Producer = name }, Spec(stream.Dim, positions: new[] { stream.Height, stream.Width, stream.Dim }.ToEquatableArray()));
+                    return (stream with { Producer = name },
+                        new PositionEmbeddingStage(name, type, access, stream.Dim, new[] { stream.Height, stream.Width, stream.Dim }.ToEquatableArray()));
                 if (stream.Kind == Flow.Grid)
                 {
                     diagnostics.Add(DiagnosticInfo.Create(Descriptors.PositionsNeedFixedGrid, a.Location, model, name, stream.Shape));
                     return (null, null);
                 }
                 return Refuse(a.Location, name, "a sequence [B, T, D] or a fixed grid [B, H, W, D]", stream, "place it after the embedding");
-            case StageKind.Blocks:
-                return Blocks(stage, stream, deferred, checks, Spec);
-            case StageKind.FinalNorm:
+            case AttributeNames.Blocks.Type:
+                return Blocks(stage, stream, deferred, checks);
+            case AttributeNames.FinalNorm.Type:
                 if (stream.Kind is not (Flow.Sequence or Flow.Grid))
                     return Refuse(a.Location, name, "a sequence or a grid", stream, "place it after the blocks");
-                return (stream with { Producer = name }, Spec(stream.Dim));
-            case StageKind.Logits:
+                return (stream with { Producer = name }, new FinalNormStage(name, type, access, stream.Dim));
+            case AttributeNames.Logits.Type:
             {
                 var classes = a.Named<int>(AttributeNames.Logits.Classes);
                 checks.Positive(classes, AttributeNames.Logits.Classes, "it is the number of output classes per position, e.g. Classes = 256");
@@ -163,22 +164,25 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
                     return (null, null);
                 }
                 var logits = stream.Kind == Flow.Grid ? Flow.GridLogits : Flow.PositionLogits;
-                return (stream with { Kind = logits, Dim = count, Producer = name }, Spec(stream.Dim, classes: count));
+                return (stream with { Kind = logits, Dim = count, Producer = name }, new LogitsStage(name, type, access, stream.Dim, count));
             }
-            default:
+            case AttributeNames.ClassifierHead.Type:
             {
                 var classes = a.Constructor<int>(AttributeNames.ClassifierHead.Classes);
                 checks.Positive(classes, AttributeNames.ClassifierHead.Classes, "it is the number of classes, e.g. classes: 10");
                 if (classes is null || classes.Value.Value <= 0) return (null, null);
                 if (stream.Kind is not (Flow.Sequence or Flow.Grid))
                     return Refuse(a.Location, name, "a sequence or a grid", stream, "place it last, after the blocks");
-                return (stream with { Kind = Flow.ClassLogits, Dim = classes.Value.Value, Producer = name }, Spec(stream.Dim, classes: classes.Value.Value));
+                return (stream with { Kind = Flow.ClassLogits, Dim = classes.Value.Value, Producer = name },
+                    new ClassifierHeadStage(name, type, access, stream.Dim, classes.Value.Value));
             }
+            default:
+                // ModelParser reads only the attributes above; a new stage attribute must get its own case here.
+                throw new ArgumentOutOfRangeException(nameof(stage), stage.Attribute, "a stage attribute without shape inference");
         }
     }
 
-    (Stream? Next, StageSpec? Spec) Blocks(ModelParser.WrittenStage stage, Stream stream, List<DeferredCheck> deferred, SizeChecks checks,
-        Func<int, int, int, int, int, EquatableArray<int>, MixerSpec?, string, bool, StageSpec> spec)
+    (Stream? Next, StageSpec? Spec) Blocks(ModelParser.WrittenStage stage, Stream stream, List<DeferredCheck> deferred, SizeChecks checks)
     {
         var a = stage.Arguments;
         var name = stage.Property.Name;
@@ -254,7 +258,9 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
             }
         }
         var typeName = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
-        return (stream with { Producer = $"{name} (its last block)" }, spec(stream.Dim, 0, depth.Value.Value, ffn?.Value ?? AttributeNames.Blocks.DefaultFfn, 0, default, mixer, typeName, flatten));
+        var blocks = new BlocksStage(name, stage.ExpectedType, stage.Accessibility, stream.Dim, depth.Value.Value, ffn?.Value ?? AttributeNames.Blocks.DefaultFfn,
+            mixer, typeName, flatten);
+        return (stream with { Producer = $"{name} (its last block)" }, blocks);
     }
 
     (Stream? Next, StageSpec? Spec) Refuse(Location location, string stage, string expected, Stream stream, string advice)
