@@ -143,10 +143,9 @@ internal static class ModelParser
             .Select(p => p.Name));
 
     /// <summary>
-    /// A stage as written: its attribute (the metadata name, which says the kind), property, attribute arguments and the
-    /// referenced mixer, if any.
+    /// A stage as written: its attribute (the metadata name, which says the kind), property and attribute arguments.
     /// </summary>
-    internal sealed record WrittenStage(string Attribute, IPropertySymbol Property, string ExpectedType, string Accessibility, AttributeArguments Arguments, INamedTypeSymbol? Mixer);
+    internal sealed record WrittenStage(string Attribute, IPropertySymbol Property, string ExpectedType, string Accessibility, AttributeArguments Arguments);
 
     static List<WrittenStage>? ReadStages(INamedTypeSymbol symbol, string name, List<DiagnosticInfo> diagnostics)
     {
@@ -202,9 +201,8 @@ internal static class ModelParser
                 diagnostics.Add(DiagnosticInfo.Create(Descriptors.StageNameTaken, syntax.Identifier.GetLocation(), name, property.Name, member));
                 continue;
             }
-            var mixer = attributeName == AttributeNames.Blocks.Type ? arguments.Constructor<INamedTypeSymbol>(AttributeNames.Blocks.Mixer)?.Value : null;
             var accessibility = string.Join(" ", syntax.Modifiers.Where(m => !m.IsKind(SyntaxKind.PartialKeyword)).Select(m => m.Text));
-            stages.Add(new WrittenStage(attributeName, property, type, accessibility, arguments, mixer));
+            stages.Add(new WrittenStage(attributeName, property, type, accessibility, arguments));
         }
         if (declared == 0)
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NoStages, symbol.Locations.FirstOrDefault(), name));
