@@ -75,13 +75,22 @@ public sealed class RunFolder : IDisposable
         try
         {
             if (created is not null)
-                Directory.Delete(created, recursive: true);
+            {
+                // The run folder itself, then the parents this run made, each only while empty: another trainer may
+                // have started a run of its own in one of them meanwhile.
+                Directory.Delete(Path, recursive: true);
+                var stop = System.IO.Path.GetDirectoryName(created);
+                for (var parent = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path));
+                     parent is not null && parent != stop && !Directory.EnumerateFileSystemEntries(parent).Any();
+                     parent = System.IO.Path.GetDirectoryName(parent))
+                    Directory.Delete(parent);
+            }
             else
                 foreach (var entry in Directory.EnumerateFileSystemEntries(Path).Where(e => !entriesBefore.Contains(System.IO.Path.GetFileName(e))).ToList())
                     if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
                     else File.Delete(entry);
         }
-        catch (IOException) { /* best effort: the error that brought us here matters more */ }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* best effort: the error that brought us here matters more */ }
     }
 
     public void Dispose() => runLock.Dispose();
