@@ -39,7 +39,7 @@ public static class AftStep
     /// <summary>Causal AFT-full with bias factors <paramref name="u"/>, <paramref name="w"/> <c>[maxLength, rank]</c>: O(t·H) at position t.</summary>
     public static Tensor Full(Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, AftFullDecodingState state, Tensor? active = null) =>
         Run(q, state, active, bound: u.shape[0], (rows, positions) =>
-            FullRecurrence.Step(q, k, v, u, w, positions, state.Position + 1, state, rows));
+            FullRecurrence.Step(q, k, v, u, w, positions, Math.Min(state.Position, u.shape[0] - 1) + 1, state, rows));
 
     /// <summary>Causal multi-head attention with <paramref name="heads"/> heads and a KV cache: O(t·H) at position t.</summary>
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, long heads, KeyValueCacheState state, Tensor? active = null) =>
@@ -57,7 +57,11 @@ public static class AftStep
         using var scope = NewDisposeScope();
         using var inference = no_grad();
         // A step is dozens of small operations: skip the ones a step does not need (positions, the mask's zeros).
-        var mixed = step(rows, needsPositions ? state.PositionTensor(q.device) : null!);
+        // Rows left out may stand at the bound, past the biases: their positions are clamped, their outputs discarded.
+        var positions = needsPositions ? state.PositionTensor(q.device) : null!;
+        if (needsPositions && bound is { } last)
+            positions = positions.clamp_max(last - 1);
+        var mixed = step(rows, positions);
         var result = rows.All ? mixed : rows.Select(mixed, zeros_like(mixed));
         state.Advance(rows);
         return result.MoveToOuterDisposeScope();

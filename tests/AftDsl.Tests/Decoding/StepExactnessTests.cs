@@ -105,6 +105,30 @@ public sealed class StepExactnessTests
         }
     }
 
+    /// <summary>Row 0 decodes up to the position bound and is then left out while row 1 decodes: row 0's position is past the biases.</summary>
+    [Theory]
+    [InlineData("AFT-local-3")]
+    [InlineData("AFT-full")]
+    public void A_row_left_out_at_the_bound_does_not_stop_the_others(string name)
+    {
+        using var scope = NewDisposeScope();
+        var variant = Variant(name, float64);
+        const long others = 6;
+        var (q, k, v) = variant.Inputs(2, StepVariant.MaxLength, float64, seed: 17);
+        using var state = variant.Begin(2, q);
+        Tensor At(Tensor x, long position) => stack([x[0, Math.Min(position, x.shape[1] - 1)], x[1, position]]);
+        for (var t = 0L; t < StepVariant.MaxLength; t++)
+            variant.Step(At(q, t), At(k, t), At(v, t), state, tensor(new[] { true, false }));
+        var outputs = new List<Tensor>();
+        for (var t = 0L; t < others; t++)
+            outputs.Add(variant.Step(At(q, t), At(k, t), At(v, t), state, tensor(new[] { false, true }))[1]);
+        Assert.Equal([StepVariant.MaxLength, others], state.Positions);
+        var row = (TensorIndex.Single(1), TensorIndex.Slice(0, others));
+        using (no_grad())
+            AssertRelativelyClose(variant.Forward(q[row.Item1, row.Item2].unsqueeze(0), k[row.Item1, row.Item2].unsqueeze(0),
+                v[row.Item1, row.Item2].unsqueeze(0)).squeeze(0), stack(outputs.ToArray()), 1e-10, $"{name} row 1");
+    }
+
     [Theory]
     [InlineData("AFT-simple")]
     [InlineData("AFT-local-3")]
