@@ -51,6 +51,22 @@ public sealed class CheckpointStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_damaged_checkpoint_of_the_step_being_written_is_set_aside_not_deleted()
+    {
+        var notices = new List<string>();
+        var store = new CheckpointStore(folder.Path, notices.Add, isWriter: true);
+        var damaged = Path.Combine(folder.Path, "checkpoint-000010");
+        Directory.CreateDirectory(damaged);
+        File.WriteAllText(Path.Combine(damaged, "model.dat"), "not a model");
+        var (model, optimizer) = Fresh(1);
+        store.Save(model, optimizer, State(10));
+
+        Assert.Equal(10, store.Latest()!.Value.State.Step);
+        Assert.Equal("not a model", File.ReadAllText(Path.Combine(folder.Path, "checkpoint-000010.corrupt", "model.dat")));
+        Assert.Contains(notices, n => n.Contains("renamed to checkpoint-000010.corrupt", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Saving_the_same_step_again_leaves_the_good_checkpoint_untouched()
     {
         var store = new CheckpointStore(folder.Path);

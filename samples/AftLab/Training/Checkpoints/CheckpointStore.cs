@@ -103,10 +103,27 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
             throw new CheckpointWriteException(
                 $"Could not write {name} in {Folder}: {e.Message}. {PreviousNote()} and no partial checkpoint is left.", e);
         }
-        if (Directory.Exists(target)) Retire(target);                       // an unverified leftover of the same step
-        Directory.Move(temporary, target);
-        AtomicFile.WriteAllText(Path.Combine(Folder, Pointer), name);
-        Prune(state.Step);
+        if (Directory.Exists(target)) say(SetAside(CheckpointCheck.Of(target)));   // an unverified folder of the same step: kept, aside
+        try
+        {
+            Directory.Move(temporary, target);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temporary);
+            throw new CheckpointWriteException(
+                $"Could not publish {name} in {Folder}: {e.Message}. {PreviousNote()} and no partial checkpoint is left.", e);
+        }
+        // Published and verified: what follows only tidies up, and a failure there must not end a healthy run.
+        try
+        {
+            AtomicFile.WriteAllText(Path.Combine(Folder, Pointer), name);
+            Prune(state.Step);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            say($"{name} is written and verifies, but moving {Pointer} or pruning failed ({e.Message}); resume finds the newest verified checkpoint regardless.");
+        }
     }
 
     /// <summary>
