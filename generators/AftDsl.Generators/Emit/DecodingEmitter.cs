@@ -1,3 +1,4 @@
+using Microsoft.CodeAnalysis.CSharp;
 using AftDsl.Generators.Emit.Mixers;
 using AftDsl.Generators.Model;
 using static AftDsl.Generators.Emit.SourceWriter;
@@ -57,7 +58,7 @@ internal static class DecodingEmitter
     {
         var bounds = spec.Stages.OfType<PositionEmbeddingStage>()
             .Where(s => s.Positions.Count > 0)
-            .Select(s => (Length: s.Positions[0], By: $"the position embedding {s.Property}"))
+            .Select(s => (Length: s.Positions[0], By: $"the rows of the position embedding {s.Property}"))
             .Concat(spec.Stages.OfType<BlocksStage>().Where(s => s.Mixer is { LengthBound: > 0 })
                 .Select(s => (Length: s.Mixer.LengthBound, By: $"the position biases of {s.Property}'s mixers")))
             .OrderBy(b => b.Length).ToList();
@@ -92,6 +93,8 @@ internal static class DecodingEmitter
         {
             if (guards)
                 w.Line($"{Decoding}.StepGuard.Tokens(tokens, ModelName, Vocab, state);");
+            if (bound is { } limit)
+                w.Line($"state.CheckBound(active, {Literal(limit.Length)}, {SymbolDisplay.FormatLiteral(limit.By, quote: true)});");
             w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line("using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();");
             var first = true;

@@ -30,6 +30,14 @@ public sealed class ModelDecodingState : DecodingState
     /// </summary>
     public void Advance(Tensor? active) => Advance(ActiveRows.From(active, Batch, Owner));
 
+    /// <summary>
+    /// Throws <see cref="DecodingLengthException"/> when a row that <paramref name="active"/> marks (all when null) is at
+    /// <paramref name="bound"/> or beyond, before any stage steps: a stage that refused half-way would leave the stages
+    /// before it a position ahead. <paramref name="boundedBy"/> says what sets the bound.
+    /// </summary>
+    public void CheckBound(Tensor? active, long bound, string boundedBy) =>
+        CheckBound(ActiveRows.From(active, Batch, Owner), bound, boundedBy);
+
     /// <inheritdoc/>
     protected override void Clear()
     {

@@ -142,6 +142,7 @@ partial class PixelLocal
         global::TorchSharp.torch.Tensor? active = null)
     {
         global::AftDsl.Decoding.StepGuard.Tokens(tokens, ModelName, Vocab, state);
+        state.CheckBound(active, 784, "the position biases of Body's mixers");
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
         using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();
         global::TorchSharp.torch.Tensor x = this.embed.forward(tokens);

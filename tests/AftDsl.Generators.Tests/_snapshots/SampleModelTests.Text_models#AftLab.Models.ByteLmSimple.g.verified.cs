@@ -128,7 +128,7 @@ partial class ByteLmSimple
     }
 
     /// <summary>
-    /// The longest sequence <see cref="Step"/> can decode: 256, set by the position embedding Positions.
+    /// The longest sequence <see cref="Step"/> can decode: 256, set by the rows of the position embedding Positions.
     /// </summary>
     public long? MaxDecodingLength => 256;
 
@@ -155,6 +155,7 @@ partial class ByteLmSimple
         global::TorchSharp.torch.Tensor? active = null)
     {
         global::AftDsl.Decoding.StepGuard.Tokens(tokens, ModelName, Vocab, state);
+        state.CheckBound(active, 256, "the rows of the position embedding Positions");
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
         using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();
         global::TorchSharp.torch.Tensor x = this.embed.forward(tokens);

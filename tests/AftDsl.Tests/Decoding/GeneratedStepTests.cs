@@ -25,6 +25,23 @@ public partial class UnboundedLm
     [Logits] public partial Linear Head { get; }
 }
 
+[AftLocal(window: 3, maxLength: 16, Dim = 8, Causal = true)]
+public partial class LongerBiasMixer;
+
+[AftLocal(window: 3, maxLength: 8, Dim = 8, Causal = true)]
+public partial class ShorterBiasMixer;
+
+/// <summary>Two stacks whose position biases end at different lengths: the second one bounds the model.</summary>
+[AftModel(Causal = true)]
+[TokenInput(vocab: 16, maxLength: 8)]
+public partial class TwoBoundLm
+{
+    [Embedding(dim: 8)] public partial Embedding Embed { get; }
+    [Blocks(depth: 1, mixer: typeof(LongerBiasMixer))] public partial BlockStack First { get; }
+    [Blocks(depth: 1, mixer: typeof(ShorterBiasMixer))] public partial BlockStack Second { get; }
+    [Logits] public partial Linear Head { get; }
+}
+
 /// <summary>The generated BeginDecoding and Step of layers and models, as a user calls them.</summary>
 public sealed class GeneratedStepTests
 {
@@ -97,5 +114,21 @@ public sealed class GeneratedStepTests
         // AFT-simple without positions: the logits at position 19 are a function of the prefix, which forward cannot
         // take past maxLength 8; the step state's running sums stay O(d).
         Assert.Equal(2 * 3 * 8 * sizeof(float), state.ByteCount);
+    }
+
+    [Fact]
+    public void A_step_past_the_bound_is_refused_before_any_stage_moves_on()
+    {
+        using var scope = NewDisposeScope();
+        var model = new TwoBoundLm();
+        Assert.Equal(8, model.MaxDecodingLength);
+        using var state = model.BeginDecoding(1);
+        for (var t = 0; t < 8; t++)
+            model.Step(tensor(new long[] { t }), state);
+        var error = Assert.Throws<DecodingLengthException>(() => model.Step(tensor(new long[] { 1 }), state));
+        Assert.Contains("position biases of Second's mixers", error.Message);
+        var mixers = state.Stages.Cast<BlockStackDecodingState>().SelectMany(stack => stack.Mixers).ToList();
+        Assert.Equal(2, mixers.Count);
+        Assert.All(mixers, mixer => Assert.Equal(8, mixer.Position));                         // no stack moved on
     }
 }
