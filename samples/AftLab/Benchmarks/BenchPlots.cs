@@ -1,6 +1,4 @@
-using AftLab.Runtime;
 using ScottPlot;
-using ScottPlot.TickGenerators;
 
 namespace AftLab.Benchmarks;
 
@@ -22,36 +20,14 @@ public static class BenchPlots
 
     static string Save(IReadOnlyList<BenchResult> results, string folder, string file, string title, string axis, Func<BenchResult, double?> value, bool causal)
     {
-        var plot = new Plot();
         var series = results
             .Where(r => r.Pass == "fwd+bwd" && r.Causal == causal && value(r) is > 0)
             .GroupBy(r => $"{r.Variant} {r.Implementation}")
-            .OrderBy(g => g.Key);
-        foreach (var group in series)
-        {
-            var rows = group.OrderBy(r => r.Length).ToList();
-            var line = plot.Add.Scatter(rows.Select(r => Math.Log10(r.Length)).ToArray(), rows.Select(r => Math.Log10(value(r)!.Value)).ToArray());
-            line.LegendText = group.Key;
-            line.MarkerSize = 6;
-            var fused = group.Key.EndsWith(" fused", StringComparison.Ordinal);
-            line.LineWidth = fused ? 2.5f : 1.2f;
-            if (!fused) line.LinePattern = LinePattern.Dashed;
-        }
-        plot.Axes.Bottom.TickGenerator = LogTicks();
-        plot.Axes.Left.TickGenerator = LogTicks();
-        plot.Axes.Bottom.Label.Text = "sequence length T (log)";
-        plot.Axes.Left.Label.Text = axis + " (log)";
-        plot.Title(title);
-        plot.ShowLegend(Alignment.UpperLeft);
+            .OrderBy(g => g.Key)
+            .Select(g => new LogLogPlot.Series(g.Key, g.Key.EndsWith(" fused", StringComparison.Ordinal),
+                [.. g.OrderBy(r => r.Length).Select(r => ((double)r.Length, value(r)!.Value))]));
         var path = Path.Combine(folder, file);
-        AtomicFile.Write(path, temporary => plot.SavePng(temporary, 1200, 800));
+        LogLogPlot.Save(path, title, "sequence length T (log)", axis + " (log)", Alignment.UpperLeft, series);
         return path;
     }
-
-    static NumericAutomatic LogTicks() => new()
-    {
-        LabelFormatter = exponent => Math.Pow(10, exponent).ToString("G4", System.Globalization.CultureInfo.InvariantCulture),
-        MinorTickGenerator = new LogMinorTickGenerator(),
-        IntegerTicksOnly = true,
-    };
 }

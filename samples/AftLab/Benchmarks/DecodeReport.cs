@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using AftLab.Runtime;
 using ScottPlot;
-using ScottPlot.TickGenerators;
 
 namespace AftLab.Benchmarks;
 
@@ -81,34 +80,12 @@ public static class DecodeReport
         return targets;
     }
 
-    static void Plot(IReadOnlyList<DecodeResult> results, string path, long batch)
-    {
-        var plot = new Plot();
-        foreach (var group in results.Where(r => r.TokensPerSecond is > 0).GroupBy(r => $"{r.Model} {r.Method}").OrderBy(g => g.Key))
-        {
-            var rows = group.OrderBy(r => r.Context).ToList();
-            var line = plot.Add.Scatter(rows.Select(r => Math.Log10(r.Context)).ToArray(), rows.Select(r => Math.Log10(r.TokensPerSecond!.Value)).ToArray());
-            line.LegendText = group.Key;
-            line.MarkerSize = 6;
-            var decode = group.Key.EndsWith(" decode", StringComparison.Ordinal);
-            line.LineWidth = decode ? 2.5f : 1.2f;
-            if (!decode) line.LinePattern = LinePattern.Dashed;
-        }
-        plot.Axes.Bottom.TickGenerator = LogTicks();
-        plot.Axes.Left.TickGenerator = LogTicks();
-        plot.Axes.Bottom.Label.Text = "context (position decoded, log)";
-        plot.Axes.Left.Label.Text = "generated tokens per second (log)";
-        plot.Title($"Decoding vs recomputation, batch {batch} (CPU)");
-        plot.ShowLegend(Alignment.LowerCenter);                                          // the recompute points sit at the left edge
-        AtomicFile.Write(path, temporary => plot.SavePng(temporary, 1200, 800));
-    }
-
-    static NumericAutomatic LogTicks() => new()
-    {
-        LabelFormatter = exponent => Math.Pow(10, exponent).ToString("G4", CultureInfo.InvariantCulture),
-        MinorTickGenerator = new LogMinorTickGenerator(),
-        IntegerTicksOnly = true,
-    };
+    static void Plot(IReadOnlyList<DecodeResult> results, string path, long batch) =>
+        LogLogPlot.Save(path, $"Decoding vs recomputation, batch {batch} (CPU)", "context (position decoded, log)", "generated tokens per second (log)",
+            Alignment.LowerCenter,                                                         // the recompute points sit at the left edge
+            results.Where(r => r.TokensPerSecond is > 0).GroupBy(r => $"{r.Model} {r.Method}").OrderBy(g => g.Key)
+                .Select(g => new LogLogPlot.Series(g.Key, g.Key.EndsWith(" decode", StringComparison.Ordinal),
+                    [.. g.OrderBy(r => r.Context).Select(r => ((double)r.Context, r.TokensPerSecond!.Value))])));
 
     static string F(double? value, string format) => value?.ToString(format, CultureInfo.InvariantCulture) ?? "";
 
