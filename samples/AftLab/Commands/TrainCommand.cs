@@ -81,6 +81,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         }
     }
 
+    // Any numbered folder with a manifest counts, verified or not: this decides whether a failed start may delete the run
+    // folder, and a checkpoint that fails verification must be kept for the user, never deleted with it.
     static bool HasCheckpoint(string runFolder)
     {
         var folder = Path.Combine(runFolder, "checkpoints");
