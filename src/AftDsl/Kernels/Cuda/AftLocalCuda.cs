@@ -10,21 +10,25 @@ namespace AftDsl.Kernels.Cuda;
 /// <summary>Tile sizes of the banded CUDA kernels (compile-time constants; tests use small ones).</summary>
 /// <param name="Tile">Target rows per forward block, and the prefix scan's chunk length.</param>
 /// <param name="Rows">Threads per channel column of a forward block (blocks are 32 × Rows).</param>
-/// <param name="BackwardRows">Most source rows per backward block (fewer when the ∂w tile would not fit in shared memory).</param>
+/// <param name="BackwardRows">Source rows per backward block.</param>
 /// <param name="BackwardThreadRows">Threads per channel column of a backward block.</param>
-/// <param name="PrivateBiasGradients">AFT-local: sum ∂w in a shared cell per (pair, channel) when that fits with at least
-/// <paramref name="BackwardThreadRows"/> rows (else by warp shuffles at every pair).</param>
-internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, bool PrivateBiasGradients = true);
+/// <param name="ProductRows">AFT-local: rows of a block of the band's matrix products (the products' M).</param>
+internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, int ProductRows = 64);
 
 /// <summary>
-/// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>): w = U·Wᵀ on the band |t − t'| &lt; s only,
-/// the band summed directly and the out-of-band sources added as lagged running-max prefix (and, non-causal,
-/// suffix) states, so no term cancels and a causal row reads nothing after it. Same contract as
-/// <see cref="AftLocalOperators"/>: gradients of q, k, v, u, w in that order.
+/// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>, whose header gives the maths): w = U·Wᵀ on the
+/// band |t − t'| &lt; s only. The band is summed as strided batches of matrix products through libtorch (cuBLAS,
+/// on the tensor cores), blocks of rows against the sources they face; the out-of-band sources are added as
+/// lagged running-max prefix (and, non-causal, suffix) states, so no term cancels and a causal row reads nothing
+/// after it. Rows whose band sums fell below float32's range are recomputed exactly (<see cref="ExactRows"/>).
+/// Same contract as <see cref="AftLocalOperators"/>: gradients of q, k, v, u, w in that order.
 /// </summary>
 internal static class AftLocalCuda
 {
     const string CausalKey = "aft-local-cuda-causal", WindowKey = "aft-local-cuda-window", DtypesKey = "aft-local-cuda-dtypes";
+    const int Threads = 256;
+    const long MaxBlocks = 8192;
+    const int DiagonalColumns = 128;                        // AFT_LOCAL_DIAGONAL_COLUMNS
 
     /// <summary>The tile sizes the next launches compile with.</summary>
     internal static BandTiles Tiles { get; set; } = new();
@@ -44,23 +48,47 @@ internal static class AftLocalCuda
         var band = Floats(device, shape.Length, shape.Band);
         Run(module, "aft_local_bias", new Dim3((uint)shape.Length), new Dim3(256), new KernelArguments()
             .Tensor(pu, dtype, "u").Tensor(pw, dtype, "w").Tensor(band, ScalarType.Float32, "band").Int32(shape.Length));
+        var sigma = pk.amax(2).to(ScalarType.Float32).contiguous();                     // σ_t': each position's largest key
+        var mu = Floats(device, shape.Batch, shape.Length);
+        Run(module, "aft_local_band_max", new Dim3(Blocks((long)shape.Batch * shape.Length, Threads / 32)), new Dim3(Threads), new KernelArguments()
+            .Tensor(band, ScalarType.Float32, "band").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(mu, ScalarType.Float32, "mu")
+            .Int32(shape.Length).Int32(shape.Batch * shape.Length));
+
+        Tensor sums;
+        using (NewDisposeScope())
+        {
+            var x = Stacked(module, shape, pk, pv, sigma);
+            var e = Weights(module, shape, band, sigma, mu, transposed: false);
+            sums = BandSums(module, shape, e, x).MoveToOuterDisposeScope();
+        }
 
         var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_forward", "aft_local_chain", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
 
         var y = empty_like(pq);
         var (shift, denominator, ratio) = (Floats(device, pq.shape), Floats(device, pq.shape), Floats(device, pq.shape));
+        var flags = zeros([shape.Batch, shape.Length], dtype: ScalarType.Float32, device: device);
         var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
-            .Tensor(band, ScalarType.Float32, "band").Tensor(prefix, ScalarType.Float32, "prefix");
+            .Tensor(sums, dtype, "band sums").Tensor(mu, ScalarType.Float32, "mu").Tensor(prefix, ScalarType.Float32, "prefix");
         arguments = suffix is null ? arguments.Int64(0) : arguments.Tensor(suffix, ScalarType.Float32, "suffix");
         Run(module, "aft_local_forward", new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns, (uint)shape.ThreadRows),
             arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
-                .Tensor(ratio, ScalarType.Float32, "ratio").Int32(shape.Length));
+                .Tensor(ratio, ScalarType.Float32, "ratio").Tensor(flags, ScalarType.Float32, "flags").Int32(shape.Length).Int32(shape.BlocksPerBatch));
+
+        var repaired = flags.nonzero();                                                  // [n, 2]: (b, t) of the flagged rows
+        if (repaired.shape[0] > 0)
+        {
+            // Rare (a channel's keys far below the position's largest): those rows exactly, then their outputs again.
+            var exact = InFloat32(prepared);
+            ExactRows.Repair(ratio, repaired, exact[1], exact[2], Bias(window), [exact[3], exact[4]], causal);
+            var (b, t) = (repaired.select(1, 0), repaired.select(1, 1));
+            y.index_put_(pq.index([b, t]).to(ScalarType.Float32).sigmoid().mul_(ratio.index([b, t])).to(dtype), b, t);
+        }
 
         ctx.save_data(CausalKey, causal);
         ctx.save_data(WindowKey, window);
         ctx.save_data(DtypesKey, originals.Select(t => t.dtype).ToArray());
         KeepCopies(prepared, originals);
-        SavedTensors.Save(ctx, inputs: prepared, created: [band, shift, denominator, ratio]);
+        SavedTensors.Save(ctx, inputs: prepared, created: [band, sigma, mu, shift, denominator, ratio, repaired]);
         return y.MoveToOuterDisposeScope();
     }
 
@@ -72,7 +100,7 @@ internal static class AftLocalCuda
         var window = (long)ctx.get_data(WindowKey);
         var saved = ctx.get_saved_variables();
         var (q, k, v, u, w) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
-        var (band, shift, denominator, ratio) = (saved[5], saved[6], saved[7], saved[8]);
+        var (band, sigma, mu, shift, denominator, ratio, repaired) = (saved[5], saved[6], saved[7], saved[8], saved[9], saved[10], saved[11]);
         var dtype = q.dtype;
         var shape = new LocalShape(k, u, window, causal);
         var module = Module(dtype, shape);
@@ -80,22 +108,61 @@ internal static class AftLocalCuda
         var g = Prepared(grad, dtype);
 
         var (dq, alpha, beta) = Upstream(module, "aft_local_upstream", q, g, ratio, denominator);
+        if (repaired.shape[0] > 0)                              // the exact path handles these rows' gradients
+        {
+            var (b, t) = (repaired.select(1, 0), repaired.select(1, 1));
+            alpha.index_put_(zeros(1, device: device), b, t);
+            beta.index_put_(zeros(1, device: device), b, t);
+        }
 
         var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_backward", "aft_local_chain",
             a => a.Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), withSuffix: true);
 
+        var scaled = empty([shape.PaddedRows, 2 * shape.Channels], dtype: dtype, device: device);      // Ũ = [α̃ | −β̃]
+        Run(module, "aft_local_scaled_upstream", Grid(scaled.NumberOfElements), new Dim3(Threads), new KernelArguments()
+            .Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta").Tensor(shift, ScalarType.Float32, "shift")
+            .Tensor(mu, ScalarType.Float32, "mu").Tensor(scaled, dtype, "scaled upstream")
+            .Int32(shape.Length).Int32(shape.Batch).Int32(shape.RowsPerBatch).Int64(shape.PaddedRows));
+
         var (dk, dv) = (empty_like(k), empty_like(v));
-        var dband = zeros([shape.Length, shape.Band], dtype: ScalarType.Float32, device: device);
-        Run(module, "aft_local_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.BackwardThreadRows),
-            new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(band, ScalarType.Float32, "band")
-                .Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
-                .Tensor(prefix, ScalarType.Float32, "prefix").Tensor(suffix!, ScalarType.Float32, "suffix")
-                .Tensor(dk, dtype, "dk").Tensor(dv, dtype, "dv").Tensor(dband, ScalarType.Float32, "dband").Int32(shape.Length).Int32(shape.Batch));
+        using (NewDisposeScope())
+        {
+            var transposed = Weights(module, shape, band, sigma, mu, transposed: true);
+            var products = transposed.bmm(Windows(scaled, shape, shape.Span));                           // Eᵀ·Ũ, source rows
+            Run(module, "aft_local_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.BackwardThreadRows),
+                new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(sigma, ScalarType.Float32, "sigma")
+                    .Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
+                    .Tensor(prefix, ScalarType.Float32, "prefix").Tensor(suffix!, ScalarType.Float32, "suffix").Tensor(products, dtype, "products")
+                    .Tensor(dk, dtype, "dk").Tensor(dv, dtype, "dv").Int32(shape.Length).Int32(shape.Batch).Int32(shape.BlocksPerBatch));
+        }
+
+        var dband = Floats(device, shape.Length, shape.Band);
+        using (NewDisposeScope())
+        {
+            var x = Stacked(module, shape, k, v, sigma);
+            var e = Weights(module, shape, band, sigma, mu, transposed: false);
+            var targets = scaled.as_strided([shape.ProductBlocks, shape.ProductRows, 2 * shape.Channels], [shape.ProductRows * 2L * shape.Channels, 2L * shape.Channels, 1],
+                (long)shape.After * 2 * shape.Channels);
+            var products = targets.bmm(Windows(x, shape, shape.Span).transpose(1, 2));                   // Ũ·Xᵀ, E's layout
+            Run(module, "aft_local_band_gradient", Grid((long)shape.Length * shape.Band), new Dim3(Threads), new KernelArguments()
+                .Tensor(e, dtype, "E").Tensor(products, dtype, "products").Tensor(dband, ScalarType.Float32, "dband")
+                .Int32(shape.Length).Int32(shape.Batch).Int32(shape.BlocksPerBatch));
+        }
 
         var (du, dw) = (zeros_like(u), zeros_like(w));
         Run(module, "aft_local_factor_gradients", new Dim3((uint)shape.Length), new Dim3((uint)Math.Min(128, (shape.Rank + 31) / 32 * 32)),
             new KernelArguments().Tensor(dband, ScalarType.Float32, "dband").Tensor(u, dtype, "u").Tensor(w, dtype, "w")
                 .Tensor(du, dtype, "du").Tensor(dw, dtype, "dw").Int32(shape.Length));
+
+        if (repaired.shape[0] > 0)
+        {
+            var exact = InFloat32([q, k, v, u, w]);
+            var gradients = new[] { k, v, u, w }.Select(t => zeros_like(t, dtype: ScalarType.Float32)).ToArray();
+            var gated = exact[0].sigmoid().mul_(g.to(ScalarType.Float32));                                 // S = G ⊙ σ(Q)
+            ExactRows.AddGradients(repaired, gated, exact[1], exact[2], Bias(window), [exact[3], exact[4]], causal,
+                gradients[0], gradients[1], [gradients[2], gradients[3]]);
+            foreach (var (total, part) in new[] { dk, dv, du, dw }.Zip(gradients)) total.add_(part.to(dtype));
+        }
 
         return InDtypes([dq, dk, dv, du, dw], (ScalarType[])ctx.get_data(DtypesKey));
     }
@@ -104,7 +171,52 @@ internal static class AftLocalCuda
         CudaKernels.Module("aft_local.cu",
             ("AFT_BF16", Bf16Flag(dtype, "AFT-local")), ("D", shape.Channels), ("RANK", shape.Rank), ("LO", shape.Before), ("HI", shape.After),
             ("CAUSAL", shape.Causal ? 1 : 0), ("TILE", shape.Tiles.Tile), ("RY", shape.ThreadRows), ("BT", shape.BackwardRows),
-            ("RYB", shape.BackwardThreadRows), ("DW_PRIVATE", shape.PrivateBiasGradients ? 1 : 0));
+            ("RYB", shape.BackwardThreadRows), ("BR", shape.ProductRows));
+
+    static Dim3 Grid(long elements) => new((uint)Math.Min(MaxBlocks, Blocks(elements, Threads)));
+
+    // X = [P ⊙ V | P], P = e^{K − σ}, in the padded rows the products' windows read.
+    static Tensor Stacked(ICudaModule module, LocalShape shape, Tensor k, Tensor v, Tensor sigma)
+    {
+        var x = empty([shape.PaddedRows, 2 * shape.Channels], dtype: k.dtype, device: k.device);
+        Run(module, "aft_local_stack", Grid(x.NumberOfElements), new Dim3(Threads), new KernelArguments()
+            .Tensor(k, k.dtype, "k").Tensor(v, k.dtype, "v").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(x, k.dtype, "X")
+            .Int32(shape.Length).Int32(shape.Batch).Int32(shape.RowsPerBatch).Int64(shape.PaddedRows));
+        return x;
+    }
+
+    // E (or Eᵀ, by source blocks): [blocks, rows, span] in the activations' dtype.
+    static Tensor Weights(ICudaModule module, LocalShape shape, Tensor band, Tensor sigma, Tensor mu, bool transposed)
+    {
+        var dtype = shape.Dtype;
+        var e = empty([shape.ProductBlocks, shape.ProductRows, shape.Span], dtype: dtype, device: band.device);
+        Run(module, "aft_local_band_weights", Grid(e.NumberOfElements), new Dim3(Threads), new KernelArguments()
+            .Tensor(band, ScalarType.Float32, "band").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(mu, ScalarType.Float32, "mu")
+            .Tensor(e, dtype, "E").Int32(shape.Length).Int32(shape.Batch).Int32(shape.BlocksPerBatch).Int32(transposed ? 1 : 0));
+        return e;
+    }
+
+    // The windows of `span` padded rows that the product blocks face, one every ProductRows rows: overlapping views, no copy.
+    static Tensor Windows(Tensor padded, LocalShape shape, int span) =>
+        padded.as_strided([shape.ProductBlocks, span, padded.shape[1]], [shape.ProductRows * padded.shape[1], padded.shape[1], 1]);
+
+    // E·X per block, [blocks, rows, 2D]. Causal: the product over the sources before each block's own rows, then
+    // its diagonal block in aft_local_diagonal (a product would multiply a later NaN by a zero weight).
+    static Tensor BandSums(ICudaModule module, LocalShape shape, Tensor e, Tensor x)
+    {
+        if (!shape.Causal) return e.bmm(Windows(x, shape, shape.Span));
+        var sums = shape.Before > 0
+            ? e.narrow(2, 0, shape.Before).bmm(Windows(x, shape, shape.Before))
+            : zeros([shape.ProductBlocks, shape.ProductRows, 2 * shape.Channels], dtype: e.dtype, device: e.device);
+        var grid = new Dim3(Blocks(2L * shape.Channels, DiagonalColumns), checked((uint)(shape.Batch * Blocks(shape.Length, shape.ProductRows))));
+        Run(module, "aft_local_diagonal", grid, new Dim3(DiagonalColumns), new KernelArguments()
+            .Tensor(e, e.dtype, "E").Tensor(x, e.dtype, "X").Tensor(sums, e.dtype, "band sums").Int32(shape.Length).Int32(shape.BlocksPerBatch));
+        return sums;
+    }
+
+    static Tensor[] InFloat32(Tensor[] tensors) => [.. tensors.Select(t => t.to(ScalarType.Float32))];
+
+    static BiasRows Bias(long window) => (targets, length, factors) => AftLocalOperators.LocalBiasRows(targets, length, factors, window);
 
     /// <summary>Sizes of one call, and the tile sizes it compiles with.</summary>
     sealed class LocalShape : IBandShape
@@ -119,30 +231,17 @@ internal static class AftLocalCuda
             Rank = Int(u.shape[1], "rank");
             if (u.shape[0] < Length) throw new ArgumentException($"AFT-local factors have {u.shape[0]} rows, fewer than the sequence length {Length}.");
             Device = k.device;
+            Dtype = k.dtype;
             Causal = causal;
             var reach = (int)Math.Min(window - 1, Math.Max(Length - 1, 0));
             Before = reach;
             After = causal ? 0 : reach;
             Tiles = AftLocalCuda.Tiles;
-            var rows = Tiles.BackwardRows;
-            while (rows > 1 && PrivateShared(rows) > SharedBytes) rows /= 2;
-            PrivateBiasGradients = Tiles.PrivateBiasGradients && PrivateShared(rows) <= SharedBytes
-                && rows >= Math.Min(Tiles.BackwardThreadRows, Tiles.BackwardRows);
-            if (!PrivateBiasGradients)
-            {
-                rows = Tiles.BackwardRows;
-                while (rows > 1 && BackwardShared(rows) > SharedBytes) rows /= 2;
-            }
-            if (BackwardShared(rows) > SharedBytes || 6 * Tiles.Tile * Columns * 4 > SharedBytes)
-                throw new CudaException($"AFT-local window {window} is too wide for the CUDA kernels' shared memory (band of {Band} offsets).");
-            BackwardRows = rows;
+            if (6 * Tiles.BackwardRows * Columns * 4 > SharedBytes || 6 * Tiles.Tile * Columns * 4 > SharedBytes || ProductRows * ProductRows * 4 > SharedBytes)
+                throw new CudaException($"AFT-local tiles {Tiles} do not fit the CUDA kernels' shared memory.");
+            BlocksPerBatch = (int)(Blocks(Length, ProductRows) + Blocks(Before + After, ProductRows));
+            Int((long)Batch * BlocksPerBatch * ProductRows * Math.Max(Span, 2 * Channels), "B·T·(2D + 2s)");
         }
-
-        int BackwardShared(int rows) => rows * (6 * Columns + Band) * 4;
-
-        int PrivateShared(int rows) => rows * (6 * Columns + Band * Columns) * 4;
-
-        public bool PrivateBiasGradients { get; }
 
         /// <summary>Threads per column of a forward block: no more than its rows.</summary>
         public int ThreadRows => Math.Min(Tiles.Rows, Tiles.Tile);
@@ -155,13 +254,31 @@ internal static class AftLocalCuda
         public int Channels { get; }
         public int Rank { get; }
         public Device Device { get; }
+        public ScalarType Dtype { get; }
         public bool Causal { get; }
         public int Before { get; }
         public int After { get; }
         public int Band => Before + After + 1;
         public BandTiles Tiles { get; }
-        public int BackwardRows { get; }
+        public int BackwardRows => Tiles.BackwardRows;
         public uint Chunks => Blocks(Length, Tiles.Tile);
         public uint ChannelBlocks => Blocks(Channels, Columns);
+
+        /// <summary>Rows of a product block (the kernels' BR).</summary>
+        public int ProductRows => Tiles.ProductRows;
+
+        /// <summary>Sources (targets) a product block faces: its rows and the band's reach either side.</summary>
+        public int Span => ProductRows + Before + After;
+
+        /// <summary>Product blocks per batch element: its rows', and enough more that every window stays inside its rows.</summary>
+        public int BlocksPerBatch { get; }
+
+        public int RowsPerBatch => BlocksPerBatch * ProductRows;
+
+        /// <summary>Product blocks in all (the products' batch).</summary>
+        public long ProductBlocks => (long)Batch * BlocksPerBatch;
+
+        /// <summary>Rows of a padded copy: every batch element's, and the last window's overhang.</summary>
+        public long PaddedRows => (long)Batch * RowsPerBatch + Before + After;
     }
 }

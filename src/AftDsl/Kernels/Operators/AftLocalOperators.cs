@@ -207,7 +207,7 @@ internal static class AftLocalOperators
     }
 
     /// <summary>Rows of w for the exact path: U[t]·W[:T]ᵀ inside the window, 0 outside.</summary>
-    static Tensor LocalBiasRows(Tensor targets, long length, IReadOnlyList<Tensor> factors, long window)
+    internal static Tensor LocalBiasRows(Tensor targets, long length, IReadOnlyList<Tensor> factors, long window)
     {
         var full = factors[0].index_select(0, targets).matmul(factors[1].narrow(0, 0, length).t());
         var distance = (arange(length, device: targets.device).unsqueeze(0) - targets.unsqueeze(1)).abs();

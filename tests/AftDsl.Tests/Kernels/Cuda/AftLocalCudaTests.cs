@@ -15,7 +15,7 @@ namespace AftDsl.Tests.Kernels.Cuda;
 /// </summary>
 public sealed class AftLocalCudaTests : IDisposable
 {
-    readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2));
+    readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2, ProductRows: 4));
     readonly IDisposable cuda = EmulatedCuda.Use();
 
     public void Dispose()
@@ -74,32 +74,20 @@ public sealed class AftLocalCudaTests : IDisposable
     }
 
     /// <summary>
-    /// Two and four source rows per thread take the halving exchanges; three, a butterfly per pair. Window 5, so that a
-    /// causal band holds a whole group of four sources.
+    /// Bfloat16: the band's products take E and [P ⊙ V | P] rounded to bfloat16 (accumulating in float32, as
+    /// FlashAttention does with its probabilities), and return bfloat16 sums; so outputs hold to a few units
+    /// of bfloat16 rounding relative to the largest output (the check suite's 8e-3), not to one unit each.
     /// </summary>
-    [Theory]
-    [InlineData(false, 4)]
-    [InlineData(true, 4)]
-    [InlineData(false, 8)]
-    [InlineData(true, 8)]
-    [InlineData(true, 6)]
-    public void Bias_gradients_reduced_by_warp_shuffles_match_autograd_too(bool causal, int backwardRows)
-    {
-        using var shuffles = CudaKernelChecks.SmallTiles(AftLocalCuda.Tiles with { BackwardRows = backwardRows, PrivateBiasGradients = false });
-        CudaKernelChecks.GradientsMatch(
-            y => AftLocal.Apply(y[0], y[1], y[2], y[3], y[4], 5, causal),
-            y => AftNaive.Local(y[0], y[1], y[2], Bias(y), 5, causal),
-            Inputs(2, 14, 35, 3), ["Q", "K", "V", "U", "W"], float32, 2e-5);
-    }
-
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Bfloat16_outputs_are_at_output_rounding_and_gradients_close(bool causal)
+    public void Bfloat16_outputs_and_gradients_are_within_a_few_roundings(bool causal)
     {
         var x = Inputs(2, 14, 8, 4);
         var rounded = x.Select(t => t.to(bfloat16).to(float64)).ToArray();
-        CudaKernelChecks.AtBfloat16Rounding(Reference(rounded, 3, causal), Run(As(x, bfloat16), 3, causal));
+        var output = Run(As(x, bfloat16), 3, causal);
+        Assert.Equal(ScalarType.BFloat16, output.dtype);
+        GradientCheck.Relative(Reference(rounded, 3, causal), output.to(float64), 8e-3, "output");
         CudaKernelChecks.GradientsMatch(
             y => AftLocal.Apply(y[0], y[1], y[2], y[3], y[4], 3, causal),
             y => AftNaive.Local(y[0], y[1], y[2], Bias(y), 3, causal),
