@@ -26,7 +26,7 @@
 // two more products (Eᵀ·[α̃ | −β̃] and [α̃ | −β̃]·[P ⊙ V | P]ᵀ), with the out-of-band targets as lagged
 // running-max states of exponent −m_t. ∂U, ∂W follow row by row.
 //
-// Block layout of the products: every batch element's rows are padded to NBP = ⌈T / BR⌉ + ⌈(LO + HI) / BR⌉
+// Block layout of the products (for a group of batch elements at a time, so that they stay small): every batch element's rows are padded to NBP = ⌈T / BR⌉ + ⌈(LO + HI) / BR⌉
 // blocks of BR rows, so that one strided batch of NBP·B products covers them all; block i of batch b
 // faces the SPAN = BR + LO + HI sources (or targets) from i·BR − LO (i·BR − HI) on, rows of a padded
 // copy whose padding is zero.
@@ -106,13 +106,13 @@ extern "C" __global__ void aft_local_band_max(const float* band, const float* si
 // ---- E, [B·NBP][BR][SPAN]: block i's rows against the sources it faces (transposed: its sources against
 // the targets they reach), E_t,t' = e^{w_t,t' + σ_t' − μ_t} on the band, 0 elsewhere ----
 extern "C" __global__ void aft_local_band_weights(const float* band, const float* sigma, const float* mu, aft_elem* e,
-    int length, int batches, int blocksPerBatch, int transposed)
+    int length, int firstBatch, int batches, int blocksPerBatch, int transposed)
 {
     const long long n = (long long)batches * blocksPerBatch * BR * SPAN;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
         int column = (int)(i % SPAN), r = (int)(i / SPAN % BR);
         long long block = i / ((long long)SPAN * BR);
-        int b = (int)(block / blocksPerBatch), first = (int)(block % blocksPerBatch) * BR;
+        int b = firstBatch + (int)(block / blocksPerBatch), first = (int)(block % blocksPerBatch) * BR;
         int target = transposed ? first - HI + column : first + r;
         int source = transposed ? first + r : first - LO + column;
         int j = source - target + LO;
@@ -125,13 +125,14 @@ extern "C" __global__ void aft_local_band_weights(const float* band, const float
 
 // ---- X = [P ⊙ V | P], P = e^{K − σ}, padded (positions from row LO of each batch element's rows; zeros elsewhere) ----
 extern "C" __global__ void aft_local_stack(const aft_elem* k, const aft_elem* v, const float* sigma, aft_elem* x,
-    int length, int batches, int rowsPerBatch, long long rows)
+    int length, int firstBatch, int batches, int rowsPerBatch, long long rows)
 {
     const long long n = rows * 2 * D;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
         int column = (int)(i % (2 * D)), c = column % D, b, p;
         float value = 0.0f;
         if (aft_local_position(i / (2 * D), rowsPerBatch, LO, length, batches, b, p)) {
+            b += firstBatch;
             long long at = ((long long)b * length + p) * D + c;
             float weight = __expf(aft_load(k, at) - sigma[(long long)b * length + p]);
             value = column < D ? weight * aft_load(v, at) : weight;
@@ -179,14 +180,14 @@ extern "C" __global__ __launch_bounds__(AFT_LOCAL_DIAGONAL_COLUMNS) void aft_loc
 extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
     const aft_elem* q, const aft_elem* k, const aft_elem* v, const aft_elem* sums, const float* mu,
     const float* chunkPrefix, const float* chunkSuffix,
-    aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, float* flags, int length, int blocksPerBatch)
+    aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, float* flags, int length, int firstBatch, int blocksPerBatch)
 {
     __shared__ float pastM[TILE * CB], pastA[TILE * CB], pastB[TILE * CB];
 #if !CAUSAL
     __shared__ float futureM[TILE * CB], futureA[TILE * CB], futureB[TILE * CB];
 #endif
     int cx = threadIdx.x, ry = threadIdx.y;
-    int c = blockIdx.y * CB + cx, batch = blockIdx.z, t0 = blockIdx.x * TILE;
+    int c = blockIdx.y * CB + cx, batch = firstBatch + blockIdx.z, t0 = blockIdx.x * TILE;
     int chunks = (length + TILE - 1) / TILE;
     bool valid = c < D;
     long long base = (long long)batch * length * D + c;
@@ -205,7 +206,7 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
 #if !CAUSAL
         s = aft_run_merge(s, aft_run_at(futureM, futureA, futureB, r * CB + cx));
 #endif
-        long long row = (long long)batch * length + t, product = ((long long)batch * blocksPerBatch * BR + t) * 2 * D + c;
+        long long row = (long long)batch * length + t, product = ((long long)blockIdx.z * blocksPerBatch * BR + t) * 2 * D + c;
         aft_run inBand;
         inBand.m = mu[row];
         inBand.a = aft_load(sums, product);
@@ -230,13 +231,14 @@ extern "C" __global__ void aft_local_upstream(const aft_elem* q, const aft_elem*
 
 // ---- Ũ = [α̃ | −β̃], α̃ = α·e^{μ − m}, padded (positions from row HI of each batch element's rows) ----
 extern "C" __global__ void aft_local_scaled_upstream(const float* alpha, const float* beta, const float* shift, const float* mu,
-    aft_elem* scaled, int length, int batches, int rowsPerBatch, long long rows)
+    aft_elem* scaled, int length, int firstBatch, int batches, int rowsPerBatch, long long rows)
 {
     const long long n = rows * 2 * D;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
         int column = (int)(i % (2 * D)), c = column % D, b, p;
         float value = 0.0f;
         if (aft_local_position(i / (2 * D), rowsPerBatch, HI, length, batches, b, p)) {
+            b += firstBatch;
             long long at = ((long long)b * length + p) * D + c;
             float scale = __expf(mu[(long long)b * length + p] - shift[at]);
             value = column < D ? alpha[at] * scale : -beta[at] * scale;
@@ -250,7 +252,7 @@ extern "C" __global__ void aft_local_scaled_upstream(const float* alpha, const f
 extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
     const aft_elem* k, const aft_elem* v, const float* sigma, const float* shift, const float* alpha, const float* beta,
     const float* chunkPrefix, const float* chunkSuffix, const aft_elem* products, aft_elem* dk, aft_elem* dv,
-    int length, int batches, int blocksPerBatch)
+    int length, int firstBatch, int batches, int blocksPerBatch)
 {
     __shared__ float futureM[BT * CB], futureA[BT * CB], futureB[BT * CB];
 #if !CAUSAL
@@ -260,7 +262,7 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
     int c = blockIdx.y * CB + cx, t0 = blockIdx.x * BT;
     int chunks = (length + TILE - 1) / TILE;
     bool valid = c < D;
-    for (int batch = 0; batch < batches; batch++) {
+    for (int batch = firstBatch; batch < firstBatch + batches; batch++) {
         long long base = (long long)batch * length * D + c;
         aft_band_targets element{shift, alpha, beta, base, D};
         __syncthreads();   // the previous batch element's rows are done with the shared states
@@ -283,7 +285,7 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
 #endif
             float scale = __expf(key + s.m);                // ≤ 1: every out-of-band target's shift covers this key
             float weight = __expf(key - sigma[(long long)batch * length + source]);
-            long long product = ((long long)batch * blocksPerBatch * BR + source) * 2 * D + c;
+            long long product = ((long long)(batch - firstBatch) * blocksPerBatch * BR + source) * 2 * D + c;
             float gradV = scale * s.a + weight * aft_load(products, product);
             float gradR = scale * s.b - weight * aft_load(products, product + D);
             aft_store(dv, at, gradV);
@@ -292,7 +294,7 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
     }
 }
 
-// ---- ∂w[t][j] = Σ_batch E ⊙ ([α̃ | −β̃]·[P ⊙ V | P]ᵀ) at the band entry (t, j); products and E in E's layout ----
+// ---- ∂w[t][j] += Σ_batch E ⊙ ([α̃ | −β̃]·[P ⊙ V | P]ᵀ) at the band entry (t, j); products and E in E's layout ----
 extern "C" __global__ void aft_local_band_gradient(const aft_elem* e, const aft_elem* products, float* dband,
     int length, int batches, int blocksPerBatch)
 {
@@ -306,7 +308,7 @@ extern "C" __global__ void aft_local_band_gradient(const aft_elem* e, const aft_
             float weight = aft_load(e, at);
             if (weight != 0.0f) sum += weight * aft_load(products, at);    // off the band (weight 0) a product may be inf
         }
-        dband[i] = sum;
+        dband[i] += sum;                                                  // one launch per group of batch elements
     }
 }
 

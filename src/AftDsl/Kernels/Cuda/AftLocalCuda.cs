@@ -13,7 +13,10 @@ namespace AftDsl.Kernels.Cuda;
 /// <param name="BackwardRows">Source rows per backward block.</param>
 /// <param name="BackwardThreadRows">Threads per channel column of a backward block.</param>
 /// <param name="ProductRows">AFT-local: rows of a block of the band's matrix products (the products' M).</param>
-internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, int ProductRows = 64);
+/// <param name="GroupElements">AFT-local: the products run for groups of batch elements whose padded rows hold about this many
+/// elements (at least one batch element a group), so that their scratch stays small beside the saved tensors.</param>
+internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, int ProductRows = 64,
+    long GroupElements = 1 << 24);
 
 /// <summary>
 /// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>, whose header gives the maths): w = U·Wᵀ on the
@@ -54,25 +57,24 @@ internal static class AftLocalCuda
             .Tensor(band, ScalarType.Float32, "band").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(mu, ScalarType.Float32, "mu")
             .Int32(shape.Length).Int32(shape.Batch * shape.Length));
 
-        Tensor sums;
-        using (NewDisposeScope())
-        {
-            var x = Stacked(module, shape, pk, pv, sigma);
-            var e = Weights(module, shape, band, sigma, mu, transposed: false);
-            sums = BandSums(module, shape, e, x).MoveToOuterDisposeScope();
-        }
-
         var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_forward", "aft_local_chain", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
 
         var y = empty_like(pq);
         var (shift, denominator, ratio) = (Floats(device, pq.shape), Floats(device, pq.shape), Floats(device, pq.shape));
         var flags = zeros([shape.Batch, shape.Length], dtype: ScalarType.Float32, device: device);
-        var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
-            .Tensor(sums, dtype, "band sums").Tensor(mu, ScalarType.Float32, "mu").Tensor(prefix, ScalarType.Float32, "prefix");
-        arguments = suffix is null ? arguments.Int64(0) : arguments.Tensor(suffix, ScalarType.Float32, "suffix");
-        Run(module, "aft_local_forward", new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns, (uint)shape.ThreadRows),
-            arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
-                .Tensor(ratio, ScalarType.Float32, "ratio").Tensor(flags, ScalarType.Float32, "flags").Int32(shape.Length).Int32(shape.BlocksPerBatch));
+        foreach (var group in shape.Groups())
+        {
+            using var step = NewDisposeScope();
+            var x = Stacked(module, shape, group, pk, pv, sigma);
+            var sums = BandSums(module, shape, group, Weights(module, shape, group, band, sigma, mu, transposed: false), x);
+            var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
+                .Tensor(sums, dtype, "band sums").Tensor(mu, ScalarType.Float32, "mu").Tensor(prefix, ScalarType.Float32, "prefix");
+            arguments = suffix is null ? arguments.Int64(0) : arguments.Tensor(suffix, ScalarType.Float32, "suffix");
+            Run(module, "aft_local_forward", new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)group.Count), new Dim3(Columns, (uint)shape.ThreadRows),
+                arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
+                    .Tensor(ratio, ScalarType.Float32, "ratio").Tensor(flags, ScalarType.Float32, "flags")
+                    .Int32(shape.Length).Int32(group.First).Int32(shape.BlocksPerBatch));
+        }
 
         var repaired = flags.nonzero();                                                  // [n, 2]: (b, t) of the flagged rows
         if (repaired.shape[0] > 0)
@@ -118,35 +120,34 @@ internal static class AftLocalCuda
         var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_backward", "aft_local_chain",
             a => a.Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), withSuffix: true);
 
-        var scaled = empty([shape.PaddedRows, 2 * shape.Channels], dtype: dtype, device: device);      // Ũ = [α̃ | −β̃]
-        Run(module, "aft_local_scaled_upstream", Grid(scaled.NumberOfElements), new Dim3(Threads), new KernelArguments()
-            .Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta").Tensor(shift, ScalarType.Float32, "shift")
-            .Tensor(mu, ScalarType.Float32, "mu").Tensor(scaled, dtype, "scaled upstream")
-            .Int32(shape.Length).Int32(shape.Batch).Int32(shape.RowsPerBatch).Int64(shape.PaddedRows));
-
         var (dk, dv) = (empty_like(k), empty_like(v));
-        using (NewDisposeScope())
+        var dband = zeros([shape.Length, shape.Band], dtype: ScalarType.Float32, device: device);
+        foreach (var group in shape.Groups())
         {
-            var transposed = Weights(module, shape, band, sigma, mu, transposed: true);
-            var products = transposed.bmm(Windows(scaled, shape, shape.Span));                           // Eᵀ·Ũ, source rows
-            Run(module, "aft_local_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.BackwardThreadRows),
-                new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(sigma, ScalarType.Float32, "sigma")
-                    .Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
-                    .Tensor(prefix, ScalarType.Float32, "prefix").Tensor(suffix!, ScalarType.Float32, "suffix").Tensor(products, dtype, "products")
-                    .Tensor(dk, dtype, "dk").Tensor(dv, dtype, "dv").Int32(shape.Length).Int32(shape.Batch).Int32(shape.BlocksPerBatch));
-        }
-
-        var dband = Floats(device, shape.Length, shape.Band);
-        using (NewDisposeScope())
-        {
-            var x = Stacked(module, shape, k, v, sigma);
-            var e = Weights(module, shape, band, sigma, mu, transposed: false);
-            var targets = scaled.as_strided([shape.ProductBlocks, shape.ProductRows, 2 * shape.Channels], [shape.ProductRows * 2L * shape.Channels, 2L * shape.Channels, 1],
-                (long)shape.After * 2 * shape.Channels);
-            var products = targets.bmm(Windows(x, shape, shape.Span).transpose(1, 2));                   // Ũ·Xᵀ, E's layout
+            using var step = NewDisposeScope();
+            var scaled = empty([shape.PaddedRows(group.Count), 2 * shape.Channels], dtype: dtype, device: device);      // Ũ = [α̃ | −β̃]
+            Run(module, "aft_local_scaled_upstream", Grid(scaled.NumberOfElements), new Dim3(Threads), new KernelArguments()
+                .Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta").Tensor(shift, ScalarType.Float32, "shift")
+                .Tensor(mu, ScalarType.Float32, "mu").Tensor(scaled, dtype, "scaled upstream")
+                .Int32(shape.Length).Int32(group.First).Int32(group.Count).Int32(shape.RowsPerBatch).Int64(scaled.shape[0]));
+            using (NewDisposeScope())
+            {
+                var transposed = Weights(module, shape, group, band, sigma, mu, transposed: true);
+                var products = transposed.bmm(Windows(scaled, shape, group, shape.Span));                          // Eᵀ·Ũ, source rows
+                Run(module, "aft_local_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.BackwardThreadRows),
+                    new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(sigma, ScalarType.Float32, "sigma")
+                        .Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
+                        .Tensor(prefix, ScalarType.Float32, "prefix").Tensor(suffix!, ScalarType.Float32, "suffix").Tensor(products, dtype, "products")
+                        .Tensor(dk, dtype, "dk").Tensor(dv, dtype, "dv").Int32(shape.Length).Int32(group.First).Int32(group.Count).Int32(shape.BlocksPerBatch));
+            }
+            var x = Stacked(module, shape, group, k, v, sigma);
+            var e = Weights(module, shape, group, band, sigma, mu, transposed: false);
+            var width = 2L * shape.Channels;
+            var targets = scaled.as_strided([shape.ProductBlocks(group.Count), shape.ProductRows, width], [shape.ProductRows * width, width, 1], shape.After * width);
+            var bias = targets.bmm(Windows(x, shape, group, shape.Span).transpose(1, 2));                                 // Ũ·Xᵀ, E's layout
             Run(module, "aft_local_band_gradient", Grid((long)shape.Length * shape.Band), new Dim3(Threads), new KernelArguments()
-                .Tensor(e, dtype, "E").Tensor(products, dtype, "products").Tensor(dband, ScalarType.Float32, "dband")
-                .Int32(shape.Length).Int32(shape.Batch).Int32(shape.BlocksPerBatch));
+                .Tensor(e, dtype, "E").Tensor(bias, dtype, "products").Tensor(dband, ScalarType.Float32, "dband")
+                .Int32(shape.Length).Int32(group.Count).Int32(shape.BlocksPerBatch));
         }
 
         var (du, dw) = (zeros_like(u), zeros_like(w));
@@ -175,44 +176,47 @@ internal static class AftLocalCuda
 
     static Dim3 Grid(long elements) => new((uint)Math.Min(MaxBlocks, Blocks(elements, Threads)));
 
-    // X = [P ⊙ V | P], P = e^{K − σ}, in the padded rows the products' windows read.
-    static Tensor Stacked(ICudaModule module, LocalShape shape, Tensor k, Tensor v, Tensor sigma)
+    // X = [P ⊙ V | P], P = e^{K − σ}, for a group of batch elements, in the padded rows the products' windows read.
+    static Tensor Stacked(ICudaModule module, LocalShape shape, BatchGroup group, Tensor k, Tensor v, Tensor sigma)
     {
-        var x = empty([shape.PaddedRows, 2 * shape.Channels], dtype: k.dtype, device: k.device);
+        var x = empty([shape.PaddedRows(group.Count), 2 * shape.Channels], dtype: k.dtype, device: k.device);
         Run(module, "aft_local_stack", Grid(x.NumberOfElements), new Dim3(Threads), new KernelArguments()
             .Tensor(k, k.dtype, "k").Tensor(v, k.dtype, "v").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(x, k.dtype, "X")
-            .Int32(shape.Length).Int32(shape.Batch).Int32(shape.RowsPerBatch).Int64(shape.PaddedRows));
+            .Int32(shape.Length).Int32(group.First).Int32(group.Count).Int32(shape.RowsPerBatch).Int64(x.shape[0]));
         return x;
     }
 
-    // E (or Eᵀ, by source blocks): [blocks, rows, span] in the activations' dtype.
-    static Tensor Weights(ICudaModule module, LocalShape shape, Tensor band, Tensor sigma, Tensor mu, bool transposed)
+    // E (or Eᵀ, by source blocks) of a group of batch elements: [blocks, rows, span] in the activations' dtype.
+    static Tensor Weights(ICudaModule module, LocalShape shape, BatchGroup group, Tensor band, Tensor sigma, Tensor mu, bool transposed)
     {
         var dtype = shape.Dtype;
-        var e = empty([shape.ProductBlocks, shape.ProductRows, shape.Span], dtype: dtype, device: band.device);
+        var e = empty([shape.ProductBlocks(group.Count), shape.ProductRows, shape.Span], dtype: dtype, device: band.device);
         Run(module, "aft_local_band_weights", Grid(e.NumberOfElements), new Dim3(Threads), new KernelArguments()
             .Tensor(band, ScalarType.Float32, "band").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(mu, ScalarType.Float32, "mu")
-            .Tensor(e, dtype, "E").Int32(shape.Length).Int32(shape.Batch).Int32(shape.BlocksPerBatch).Int32(transposed ? 1 : 0));
+            .Tensor(e, dtype, "E").Int32(shape.Length).Int32(group.First).Int32(group.Count).Int32(shape.BlocksPerBatch).Int32(transposed ? 1 : 0));
         return e;
     }
 
     // The windows of `span` padded rows that the product blocks face, one every ProductRows rows: overlapping views, no copy.
-    static Tensor Windows(Tensor padded, LocalShape shape, int span) =>
-        padded.as_strided([shape.ProductBlocks, span, padded.shape[1]], [shape.ProductRows * padded.shape[1], padded.shape[1], 1]);
+    static Tensor Windows(Tensor padded, LocalShape shape, BatchGroup group, int span) =>
+        padded.as_strided([shape.ProductBlocks(group.Count), span, padded.shape[1]], [shape.ProductRows * padded.shape[1], padded.shape[1], 1]);
 
     // E·X per block, [blocks, rows, 2D]. Causal: the product over the sources before each block's own rows, then
     // its diagonal block in aft_local_diagonal (a product would multiply a later NaN by a zero weight).
-    static Tensor BandSums(ICudaModule module, LocalShape shape, Tensor e, Tensor x)
+    static Tensor BandSums(ICudaModule module, LocalShape shape, BatchGroup group, Tensor e, Tensor x)
     {
-        if (!shape.Causal) return e.bmm(Windows(x, shape, shape.Span));
+        if (!shape.Causal) return e.bmm(Windows(x, shape, group, shape.Span));
         var sums = shape.Before > 0
-            ? e.narrow(2, 0, shape.Before).bmm(Windows(x, shape, shape.Before))
-            : zeros([shape.ProductBlocks, shape.ProductRows, 2 * shape.Channels], dtype: e.dtype, device: e.device);
-        var grid = new Dim3(Blocks(2L * shape.Channels, DiagonalColumns), checked((uint)(shape.Batch * Blocks(shape.Length, shape.ProductRows))));
+            ? e.narrow(2, 0, shape.Before).bmm(Windows(x, shape, group, shape.Before))
+            : zeros([shape.ProductBlocks(group.Count), shape.ProductRows, 2 * shape.Channels], dtype: e.dtype, device: e.device);
+        var grid = new Dim3(Blocks(2L * shape.Channels, DiagonalColumns), checked((uint)(group.Count * Blocks(shape.Length, shape.ProductRows))));
         Run(module, "aft_local_diagonal", grid, new Dim3(DiagonalColumns), new KernelArguments()
             .Tensor(e, e.dtype, "E").Tensor(x, e.dtype, "X").Tensor(sums, e.dtype, "band sums").Int32(shape.Length).Int32(shape.BlocksPerBatch));
         return sums;
     }
+
+    /// <summary>Batch elements [First, First + Count).</summary>
+    readonly record struct BatchGroup(int First, int Count);
 
     static Tensor[] InFloat32(Tensor[] tensors) => [.. tensors.Select(t => t.to(ScalarType.Float32))];
 
@@ -275,10 +279,17 @@ internal static class AftLocalCuda
 
         public int RowsPerBatch => BlocksPerBatch * ProductRows;
 
-        /// <summary>Product blocks in all (the products' batch).</summary>
-        public long ProductBlocks => (long)Batch * BlocksPerBatch;
+        /// <summary>Product blocks of <paramref name="batches"/> batch elements (the products' batch).</summary>
+        public long ProductBlocks(int batches) => (long)batches * BlocksPerBatch;
 
-        /// <summary>Rows of a padded copy: every batch element's, and the last window's overhang.</summary>
-        public long PaddedRows => (long)Batch * RowsPerBatch + Before + After;
+        /// <summary>Rows of a padded copy of <paramref name="batches"/> batch elements: theirs, and the last window's overhang.</summary>
+        public long PaddedRows(int batches) => (long)batches * RowsPerBatch + Before + After;
+
+        /// <summary>The groups of batch elements the products run for, in order.</summary>
+        public IEnumerable<BatchGroup> Groups()
+        {
+            var size = (int)Math.Clamp(Tiles.GroupElements / ((long)RowsPerBatch * 2 * Channels), 1, Batch);
+            for (var first = 0; first < Batch; first += size) yield return new(first, Math.Min(size, Batch - first));
+        }
     }
 }
