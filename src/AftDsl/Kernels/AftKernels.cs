@@ -40,7 +40,7 @@ public static class AftKernels
 
     /// <summary>
     /// False (the default): the few cases where the libtorch-operator kernels measure faster than the fused kernel run
-    /// those (non-causal AFT-local and AFT-full on the CPU, non-causal AFT-local on CUDA; the README's benchmarks).
+    /// those (non-causal AFT-local and AFT-full on the CPU; the README's benchmarks).
     /// True: every forward that a fused kernel takes runs it, as <c>aftlab check-kernels</c> and <c>aftlab bench</c>
     /// do to check and time the fused kernels themselves.
     /// </summary>
