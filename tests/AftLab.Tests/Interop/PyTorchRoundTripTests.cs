@@ -22,6 +22,7 @@ public sealed class PyTorchRoundTripTests(RoundTripFixture fixture, ITestOutputH
     {
         var item = fixture.Cases[name];
         output.WriteLine($"export of all models {fixture.ExportTime.TotalSeconds:F1} s; python {fixture.PythonTime.TotalSeconds:F1} s ({fixture.PythonReport})");
+        output.WriteLine($"{name}: created, perturbed and run in {item.Create.TotalSeconds:F2} s, exported in {item.Export.TotalSeconds:F2} s");
         var pytorch = RawTensor.ReadFloats(Path.Combine(item.Folder, "pytorch-output.bin"));
         AssertClose(item.Output, pytorch, $"{name}: PyTorch's output against the C# model's");
     }
