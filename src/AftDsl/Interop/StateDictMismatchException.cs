@@ -26,6 +26,26 @@ public sealed class StateDictMismatchException : Exception
     /// <summary>Every key that does not fit.</summary>
     public IReadOnlyList<StateDictProblem> Problems { get; }
 
+    /// <summary>
+    /// The same in one line, for a command line's error report: <c>m.pt does not fit Lm: 1 missing key (a [2]); 1 unexpected
+    /// key (d [5]); 1 mis-shaped key (b: the model needs [3], the file has [3, 1]).</c>
+    /// </summary>
+    public string OneLine
+    {
+        get
+        {
+            var parts = new[]
+            {
+                Part(StateDictProblemKind.Missing, "missing"), Part(StateDictProblemKind.Unexpected, "unexpected"),
+                Part(StateDictProblemKind.Misshaped, "mis-shaped"), Part(StateDictProblemKind.WrongKind, "of the wrong kind"),
+            }.Where(p => p is not null);
+            return $"{File} does not fit {Model}: {string.Join("; ", parts)}.";
+        }
+    }
+
+    string? Part(StateDictProblemKind kind, string word) =>
+        Count(Problems, kind, word) is { } count ? $"{count} ({string.Join(", ", Problems.Where(p => p.Kind == kind))})" : null;
+
     static string Describe(string file, string model, IReadOnlyList<StateDictProblem> problems)
     {
         var counts = new[]
