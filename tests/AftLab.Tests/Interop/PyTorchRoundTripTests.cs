@@ -42,6 +42,30 @@ public sealed class PyTorchRoundTripTests(RoundTripFixture fixture, ITestOutputH
         Assert.True(MaxDifference(item.Output, pytorch) > 100 * Tolerance, $"{name}: PyTorch's perturbed weights should change the output");
     }
 
+    [Fact]
+    public void A_state_dict_saved_by_PyTorch_that_does_not_fit_is_refused_naming_all_three_keys()
+    {
+        var item = fixture.Cases[RoundTripFixture.BrokenModel];
+        using var model = ModelCatalog.Find(RoundTripFixture.BrokenModel).Create();
+        var path = Path.Combine(item.Folder, "broken.pt");
+
+        var error = Assert.Throws<StateDictMismatchException>(() => PyTorchImport.Load(model, path));
+
+        Assert.Equal(
+            [
+                (StateDictProblemKind.Missing, "embed.weight"),
+                (StateDictProblemKind.Misshaped, "head.weight"),
+                (StateDictProblemKind.Unexpected, "extra.scale"),
+            ],
+            error.Problems.Select(p => (p.Kind, p.Key)));
+        Assert.Equal(
+            $"{path} does not fit AftLab.Models.ByteLmLocal8: 1 missing key, 1 unexpected key, 1 mis-shaped key (nothing was loaded).\n" +
+            "Missing from the file (the model needs them):\n  embed.weight [256, 128]\n" +
+            "Unexpected (the file has them, the model does not):\n  extra.scale [3]\n" +
+            "Mis-shaped:\n  head.weight: the model needs [256, 128], the file has [256, 127]",
+            error.Message);
+    }
+
     void AssertClose(float[] actual, float[] expected, string what)
     {
         Assert.Equal(expected.Length, actual.Length);

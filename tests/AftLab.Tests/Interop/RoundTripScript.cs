@@ -3,7 +3,8 @@ namespace AftLab.Tests.Interop;
 /// <summary>
 /// The Python half of the round trip, for every exported model in one process (importing torch costs seconds): load
 /// the export with the aftdsl_torch.py shipped in its folder, run it on the C# model's input, then perturb every
-/// weight, save the state dict with torch.save and run it again. Outputs go back as raw float32.
+/// weight, save the state dict with torch.save and run it again. Outputs go back as raw float32. For one model it also
+/// saves a state dict with a key left out, one added and one of the wrong shape.
 /// </summary>
 public static class RoundTripScript
 {
@@ -36,6 +37,13 @@ public static class RoundTripScript
                     parameter.add_(torch.randn_like(parameter) * 0.05)
                 torch.save(model.state_dict(), os.path.join(folder, "perturbed.pt"))
                 write("perturbed-output.bin", model(x))
+                if job.get("broken"):
+                    # One key left out, one added, one cut short: an import must name all three.
+                    state = model.state_dict()
+                    del state["embed.weight"]
+                    state["extra.scale"] = torch.ones(3)
+                    state["head.weight"] = state["head.weight"][:, :-1].clone()
+                    torch.save(state, os.path.join(folder, "broken.pt"))
         print(f"python: {len(jobs)} models in {time.perf_counter() - started:.1f} s after importing torch {torch.__version__}")
         """;
 }
