@@ -18,8 +18,8 @@ public static class StateDictFile
     }
 
     /// <summary>
-    /// Reads every tensor of the state dict in <paramref name="path"/>, by name, on the CPU. The caller owns (and
-    /// disposes) the tensors.
+    /// Reads every tensor of the state dict in <paramref name="path"/>, by name (in ordinal order of the names), on the
+    /// CPU. The caller owns (and disposes) the tensors.
     /// </summary>
     /// <exception cref="StateDictFormatException">The file is not a state dict PyTorch saved with <c>torch.save</c>.</exception>
     public static Dictionary<string, Tensor> Read(string path)
@@ -38,10 +38,13 @@ public static class StateDictFile
             throw new StateDictFormatException(
                 $"{path} is not a PyTorch state dict ({e.Message}). Save one with torch.save(model.state_dict(), path) (PyTorch 1.6 or later).", e);
         }
+        // By name: the pickle's own order is lost in PyBridge's Hashtable, and messages that list keys should not vary from run to run.
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (System.Collections.DictionaryEntry entry in table)
-            if (entry is { Key: string name, Value: Tensor tensor })
-                tensors[name] = tensor;
+        foreach (var (name, tensor) in table.Cast<System.Collections.DictionaryEntry>()
+                     .Where(e => e is { Key: string, Value: Tensor })
+                     .Select(e => ((string)e.Key, (Tensor)e.Value!))
+                     .OrderBy(e => e.Item1, StringComparer.Ordinal))
+            tensors[name] = tensor;
         return tensors;
     }
 }
