@@ -14,6 +14,9 @@ namespace AftDsl.Interop;
 /// </summary>
 public static class ArchitectureReader
 {
+    /// <summary>TorchSharp's and PyTorch's LayerNorm default, which the generated models use.</summary>
+    const double LayerNormEpsilon = 1e-5;
+
     /// <summary>The description of <paramref name="model"/>, a class declared with <c>[AftModel]</c>.</summary>
     /// <exception cref="NotSupportedException">A stage or mixer is not one the DSL generates: PyTorch would get a different network.</exception>
     public static JsonObject Describe(nn.Module model)
@@ -69,9 +72,6 @@ public static class ArchitectureReader
         description.Insert(0, "name", name);
         return description;
     }
-
-    /// <summary>TorchSharp's and PyTorch's LayerNorm default, which the generated models use.</summary>
-    const double LayerNormEpsilon = 1e-5;
 
     static JsonObject Blocks(Type model, string name, BlockStack blocks)
     {

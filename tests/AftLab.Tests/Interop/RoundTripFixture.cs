@@ -53,7 +53,7 @@ public sealed class RoundTripFixture : IDisposable
                 ["folder"] = exportFolder,
                 ["seed"] = Seed + index,
                 ["input_dtype"] = input.dtype == ScalarType.Int64 ? "int64" : "float32",
-                ["input_shape"] = ArchitectureReader_Array(input.shape),
+                ["input_shape"] = JsonArrayOf(input.shape),
                 ["broken"] = entry.Name == BrokenModel,
             });
         }
@@ -112,7 +112,7 @@ public sealed class RoundTripFixture : IDisposable
         return randn([2, (long)input["channels"]!, height, width]);
     }
 
-    static JsonArray ArchitectureReader_Array(long[] values) => new(values.Select(v => (JsonNode)v).ToArray());
+    static JsonArray JsonArrayOf(long[] values) => new(values.Select(v => (JsonNode)v).ToArray());
 
     public void Dispose()
     {

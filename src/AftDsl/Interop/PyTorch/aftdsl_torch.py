@@ -330,9 +330,17 @@ def build(architecture):
     return AftModel(architecture)
 
 
+def load_state_dict(path, map_location="cpu"):
+    """A state dict file, read as tensors only: unpickling it runs no code of the file's choosing (PyTorch 1.13 and later)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except TypeError:                                   # PyTorch before 1.13: no weights_only
+        return torch.load(path, map_location=map_location)
+
+
 def load(folder, map_location="cpu"):
     """The model an export folder holds: built from its architecture.json, weights from its model.pt, in eval mode."""
     model = build(os.path.join(folder, ARCHITECTURE_FILE))
-    state = torch.load(os.path.join(folder, WEIGHTS_FILE), map_location=map_location)
+    state = load_state_dict(os.path.join(folder, WEIGHTS_FILE), map_location)
     model.load_state_dict(state, strict=True)
     return model.eval()
