@@ -5,28 +5,16 @@ using static TorchSharp.torch;
 namespace AftDsl.Interop;
 
 /// <summary>
-/// State dicts in PyTorch's own file format: what <c>torch.save(model.state_dict(), path)</c> writes and
-/// <c>torch.load(path)</c> reads (the zip layout of PyTorch 1.6 and later). Read through TorchSharp.PyBridge; written
-/// by <see cref="TorchSaveWriter"/>, uncompressed as PyTorch writes it.
+/// State dicts in PyTorch's own file format, through TorchSharp.PyBridge: what <c>torch.save(model.state_dict(), path)</c>
+/// writes and <c>torch.load(path)</c> reads (the zip layout of PyTorch 1.6 and later).
 /// </summary>
 public static class StateDictFile
 {
-    /// <summary>
-    /// Writes the parameters and buffers of <paramref name="model"/> to <paramref name="path"/>, under their state-dict
-    /// names, in the model's order; <c>torch.load(path)</c> returns them as an OrderedDict of CPU tensors.
-    /// </summary>
+    /// <summary>Writes the parameters and buffers of <paramref name="model"/> to <paramref name="path"/>, under their state-dict names.</summary>
     public static void Write(nn.Module model, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
-        Write(model.state_dict().ToList(), path);
-    }
-
-    /// <summary>Writes <paramref name="stateDict"/> to <paramref name="path"/>, in its order, as <c>torch.save</c> writes a state dict.</summary>
-    public static void Write(IReadOnlyList<KeyValuePair<string, Tensor>> stateDict, string path)
-    {
-        ArgumentNullException.ThrowIfNull(stateDict);
-        using var stream = File.Create(path);
-        TorchSaveWriter.Write(stateDict, stream);
+        model.save_py(path);
     }
 
     /// <summary>
