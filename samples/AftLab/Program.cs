@@ -28,6 +28,12 @@ app.Configure(config =>
         .WithDescription("Generate from a run's newest verified checkpoint: text for a byte LM, a PNG grid of images for a pixel model.")
         .WithExample("sample", "--model", "byte-full", "--prompt", "Cat \\Cat\\, n. ")
         .WithExample("sample", "--model", "pixel-local", "--count", "16");
+    config.AddCommand<ExportCommand>("export")
+        .WithDescription("Write a run's newest verified checkpoint for PyTorch: a torch.save state dict, architecture.json and aftdsl_torch.py, whose load(folder) gives the same model.")
+        .WithExample("export", "--model", "byte-full", "--format", "pytorch", "--output", "byte-full-pytorch");
+    config.AddCommand<ImportCommand>("import")
+        .WithDescription("Load a PyTorch state dict into a sample model and write it as a verified checkpoint of the run folder (eval, sample, export, train --resume).")
+        .WithExample("import", "--model", "byte-full", "--input", "finetuned.pt");
     config.AddCommand<ModelsCommand>("models")
         .WithDescription("List the sample models (--model) with their parameter counts.");
     config.AddCommand<BenchCommand>("bench")
