@@ -72,6 +72,7 @@ public static class ErrorReport
         ["train"] = typeof(TrainCommand.Settings), ["eval"] = typeof(RunSettings), ["sample"] = typeof(SampleCommand.Settings),
         ["bench"] = typeof(BenchCommand.Settings), ["throughput"] = typeof(ThroughputCommand.Settings),
         ["check-kernels"] = typeof(CheckKernelsCommand.Settings), ["check-cuda"] = typeof(CheckCudaCommand.Settings),
+        ["export"] = typeof(ExportCommand.Settings), ["import"] = typeof(ImportCommand.Settings),
     };
 
     static IEnumerable<string> OptionsOf(Type settings) =>
