@@ -54,20 +54,20 @@ public sealed class CheckDataParallelCommand : Command<CheckDataParallelCommand.
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var launch = DataParallelLaunch.Environment();
-        if (launch.Rank != 0) DataParallelLaunch.SilenceConsole();
+        DataParallelLaunch.PrepareConsole(launch);
         var device = DeviceBinding.Use(DataParallelLaunch.DeviceFor(settings.Device, launch), settings.LibTorch);
         using var parallel = DataParallelLaunch.Create(launch, device);
         try
         {
             AnsiConsole.MarkupLineInterpolated($"[bold]Data parallel:[/] {parallel.Backend}, world size {parallel.WorldSize}, on {parallel.Device}; {launch}.");
             AnsiConsole.MarkupLineInterpolated($"[bold]Machine:[/] {RunInfo.Machine(device)}; aftlab {RunInfo.Build}.");
-            var table = new Table().AddColumn("dtype").AddColumn("steps").AddColumn("max |DP − one process|").AddColumn("max |rank − rank 0|").AddColumn("tolerance").AddColumn("result");
+            var table = new Table().AddColumn("dtype").AddColumn("steps").AddColumn("parameters: max |DP − 1 process|").AddColumn("gradients: max |DP − 1 process|").AddColumn("max |rank − rank 0|").AddColumn("tolerance").AddColumn("result");
             var failed = 0;
             foreach (var dtype in Settings.Parse(settings.Dtypes)!)
             {
                 var result = DataParallelCheck.Run(parallel, dtype, settings.Steps, settings.Batch, settings.Seed);
                 if (!result.Passed) failed++;
-                table.AddRow(dtype.ToString().ToLowerInvariant(), $"{result.Steps}", $"{result.FromReference:E2}", $"{result.AcrossRanks:E2}", $"{result.Tolerance:E0}",
+                table.AddRow(dtype.ToString().ToLowerInvariant(), $"{result.Steps}", $"{result.FromReference:E2}", $"{result.GradientFromReference:E2}", $"{result.AcrossRanks:E2}", $"{result.Tolerance:E0}",
                     result.Passed ? "[green]PASS[/]" : "[red]FAIL[/]");
             }
             AnsiConsole.Write(table);

@@ -63,7 +63,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var launch = DataParallelLaunch.Environment();
-        if (launch.Rank != 0) DataParallelLaunch.SilenceConsole();         // other ranks print nothing but errors (on standard error)
+        DataParallelLaunch.PrepareConsole(launch);                         // other ranks print nothing but errors (on standard error)
         var device = DeviceBinding.Use(DataParallelLaunch.DeviceFor(settings.Device, launch), settings.LibTorch);
         using var parallel = DataParallelLaunch.Join(launch, device);
         try

@@ -7,10 +7,12 @@ namespace AftLab.Training;
 
 /// <summary>One dtype's result: the largest differences seen over all steps, and whether they are within tolerance.</summary>
 /// <param name="FromReference">Largest |parameter − the one-process reference's| over all steps and parameters, on any rank.</param>
+/// <param name="GradientFromReference">Largest |averaged gradient − the reference's| (before clipping) over all steps, on any rank:
+/// AdamW and clipping hide a gradient scaled by a constant (a sum instead of a mean), this does not.</param>
 /// <param name="AcrossRanks">Largest |parameter − rank 0's| over all steps, on any rank: 0 when all ranks hold identical parameters.</param>
-public sealed record DataParallelCheckResult(ScalarType Dtype, int Steps, double FromReference, double AcrossRanks, double Tolerance)
+public sealed record DataParallelCheckResult(ScalarType Dtype, int Steps, double FromReference, double GradientFromReference, double AcrossRanks, double Tolerance)
 {
-    public bool Passed => FromReference <= Tolerance && AcrossRanks == 0;
+    public bool Passed => FromReference <= Tolerance && GradientFromReference <= Tolerance && AcrossRanks == 0;
 }
 
 /// <summary>
@@ -23,6 +25,9 @@ public sealed record DataParallelCheckResult(ScalarType Dtype, int Steps, double
 public static class DataParallelCheck
 {
     const int Vocabulary = 32, Width = 16, Length = 8;
+
+    /// <summary>Test hook (AFTLAB_CHECK_FAULT=no-average): leaves the gradient averaging out, which the check must report as a failure.</summary>
+    public const string FaultVariable = "AFTLAB_CHECK_FAULT";
 
     /// <summary>Float32 agrees to rounding (different summation orders); float64 to 1e-10.</summary>
     public static double Tolerance(ScalarType dtype) => dtype == ScalarType.Float64 ? 1e-10 : 1e-5;
@@ -39,7 +44,7 @@ public static class DataParallelCheck
         parallel.BroadcastParameters(trained);
         using var optimizer = optim.AdamW(trained.parameters(), 1e-2, weight_decay: 0.01);
         using var referenceOptimizer = optim.AdamW(reference.parameters(), 1e-2, weight_decay: 0.01);
-        double fromReference = Difference(trained, reference), acrossRanks = AcrossRanks(parallel, trained);
+        double fromReference = Difference(trained, reference), acrossRanks = AcrossRanks(parallel, trained), gradientFromReference = 0;
         var random = new Random(seed);
         for (var step = 0; step < steps; step++)
         {
@@ -49,12 +54,14 @@ public static class DataParallelCheck
 
             optimizer.zero_grad();
             Loss(trained, inputs.narrow(0, share.Rows, share.Count), targets.narrow(0, share.Rows, share.Count)).backward();
-            parallel.AverageGradients(trained.parameters());
-            nn.utils.clip_grad_norm_(trained.parameters(), 0.5);
-            optimizer.step();
-
+            if (Environment.GetEnvironmentVariable(FaultVariable) != "no-average")
+                parallel.AverageGradients(trained.parameters());
             referenceOptimizer.zero_grad();
             Loss(reference, inputs, targets).backward();
+            gradientFromReference = Math.Max(gradientFromReference, GradientDifference(trained, reference));
+
+            nn.utils.clip_grad_norm_(trained.parameters(), 0.5);
+            optimizer.step();
             nn.utils.clip_grad_norm_(reference.parameters(), 0.5);
             referenceOptimizer.step();
 
@@ -62,9 +69,10 @@ public static class DataParallelCheck
             acrossRanks = Math.Max(acrossRanks, AcrossRanks(parallel, trained));
         }
         // The verdict is the same on every rank: the largest differences of any rank.
-        var worst = parallel.AllReduceSum(Enumerable.Range(0, 2 * world).Select(i => i / 2 == parallel.Rank ? (i % 2 == 0 ? fromReference : acrossRanks) : 0.0).ToArray());
-        return new DataParallelCheckResult(dtype, steps,
-            Enumerable.Range(0, world).Max(r => worst[2 * r]), Enumerable.Range(0, world).Max(r => worst[2 * r + 1]), Tolerance(dtype));
+        double[] mine = [fromReference, gradientFromReference, acrossRanks];
+        var all = parallel.AllReduceSum(Enumerable.Range(0, mine.Length * world).Select(i => i / mine.Length == parallel.Rank ? mine[i % mine.Length] : 0.0).ToArray());
+        double Worst(int which) => Enumerable.Range(0, world).Max(r => all[r * mine.Length + which]);
+        return new DataParallelCheckResult(dtype, steps, Worst(0), Worst(1), Worst(2), Tolerance(dtype));
     }
 
     static Sequential Model(int seed, ScalarType dtype, Device device)
@@ -95,6 +103,13 @@ public static class DataParallelCheck
     {
         using var scope = NewDisposeScope();
         return (Flat(a) - Flat(b)).abs().max().to(float64).item<double>();
+    }
+
+    static double GradientDifference(nn.Module a, nn.Module b)
+    {
+        using var scope = NewDisposeScope();
+        Tensor Gradients(nn.Module m) => cat(m.parameters().Select(p => (p.grad ?? zeros_like(p)).reshape(-1)).ToList(), 0);
+        return (Gradients(a) - Gradients(b)).abs().max().to(float64).item<double>();
     }
 
     static double AcrossRanks(DataParallel parallel, nn.Module model)

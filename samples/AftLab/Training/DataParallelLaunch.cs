@@ -49,8 +49,17 @@ public static class DataParallelLaunch
     /// <summary>A distributed failure as the one-line error aftlab prints.</summary>
     public static AftLabException AsError(DistributedException e) => new(e.Message, ExitCodes.Failure, e);
 
-    /// <summary>Ranks other than 0 print nothing but errors (which go to standard error).</summary>
-    public static void SilenceConsole()
+    /// <summary>
+    /// Ranks other than 0 print nothing but errors (which go to standard error). mpirun gives each rank a pseudo-terminal
+    /// of no real width, which Spectre takes for 80 columns: lines are kept whole instead, as for redirected output.
+    /// </summary>
+    public static void PrepareConsole(LaunchEnvironment launch)
+    {
+        if (launch.Rank != 0) SilenceConsole();
+        else if (launch.Launcher == Launcher.Mpirun) AnsiConsole.Profile.Width = 240;
+    }
+
+    static void SilenceConsole()
     {
         AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
         Console.SetOut(TextWriter.Null);
