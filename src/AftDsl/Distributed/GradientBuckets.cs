@@ -20,7 +20,8 @@ internal static class GradientBuckets
         {
             var size = parameter.NumberOfElements * parameter.ElementSize;
             var fits = current.Count == 0 ||
-                       (current[0].dtype == parameter.dtype && current[0].device == parameter.device && bytes + size <= bucketBytes);
+                       (current[0].dtype == parameter.dtype && current[0].device_type == parameter.device_type &&
+                        current[0].device_index == parameter.device_index && bytes + size <= bucketBytes);
             if (!fits)
             {
                 buckets.Add(current);
