@@ -33,9 +33,6 @@ internal sealed class NcclCollectives : ICollectives
         this.device = device;
         Rank = rank;
         WorldSize = worldSize;
-        // NVLink SHARP (NVLS) reserves much memory and has been seen to fail on shared hosts; NCCL reads this at init.
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NCCL_NVLS_ENABLE")))
-            Environment.SetEnvironmentVariable("NCCL_NVLS_ENABLE", "0");
         // ncclCommInitRank binds the communicator to the current device: make that the tensors' one.
         var driverLibrary = CudaLibraryLocator.LoadDriver();
         var driver = new CudaDriver(driverLibrary.Handle, driverLibrary.Path);
@@ -48,6 +45,9 @@ internal sealed class NcclCollectives : ICollectives
     /// <summary>Joins the job described by <paramref name="launch"/> on CUDA device <paramref name="device"/>.</summary>
     public static NcclCollectives Create(LaunchEnvironment launch, int device, TimeSpan timeout)
     {
+        // NVLink SHARP (NVLS) reserves much memory and has been seen to fail on shared hosts: off unless asked for,
+        // set before NCCL's first call reads its environment.
+        NativeEnvironment.SetDefault("NCCL_NVLS_ENABLE", "0");
         var nccl = NcclLibrary.Load(CudaLibraryLocator.SearchInputs.Current());
         switch (launch.Launcher)
         {

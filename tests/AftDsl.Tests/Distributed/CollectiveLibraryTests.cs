@@ -37,6 +37,13 @@ public sealed class CollectiveLibraryTests
     }
 
     [Fact]
+    public void An_nccl_already_loaded_by_libtorch_comes_first()
+    {
+        var inputs = new CudaLibraryLocator.SearchInputs(_ => null, ["/site/torch/lib/libtorch_cuda.so", "/site/nvidia/nccl/lib/libnccl.so.2.28.9"]);
+        Assert.Equal("/site/nvidia/nccl/lib/libnccl.so.2.28.9", NcclLibrary.Candidates(inputs)[0]);
+    }
+
+    [Fact]
     public void A_missing_libnccl_is_named_with_what_was_tried_and_the_fix()
     {
         var inputs = new CudaLibraryLocator.SearchInputs(n => n == NcclLibrary.LibraryVariable ? "/nowhere/libnccl.so.2" : null, []);

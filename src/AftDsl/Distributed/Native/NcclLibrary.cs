@@ -33,7 +33,8 @@ internal unsafe struct NcclUniqueId
 
 /// <summary>
 /// The NCCL calls data-parallel training needs, bound to <c>libnccl.so.2</c> through function pointers. It is looked
-/// for, in order: <c>AFTDSL_NCCL</c> (a file or folder; when set, nothing else), beside the libtorch this process loaded
+/// for, in order: <c>AFTDSL_NCCL</c> (a file or folder; when set, nothing else), the copy already loaded into the process
+/// (PyTorch's libtorch_cuda links it, so binding to another NCCL would put two in one process), beside the libtorch this process loaded
 /// (its folder, and <c>site-packages/nvidia/nccl/lib</c> next to a PyTorch install's <c>torch/lib</c>, where PyTorch's
 /// CUDA wheels put it), then the loader's search by name.
 /// </summary>
@@ -80,7 +81,7 @@ internal sealed unsafe class NcclLibrary
     {
         if (inputs.Environment(LibraryVariable) is { Length: > 0 } set)
             return [Directory.Exists(set) ? System.IO.Path.Combine(set, "libnccl.so.2") : set];
-        var candidates = new List<string>();
+        var candidates = inputs.LoadedLibraries.Where(l => System.IO.Path.GetFileName(l).StartsWith("libnccl.so", StringComparison.Ordinal)).ToList();
         foreach (var folder in CudaLibraryLocator.TorchLibraryFolders(inputs))
         {
             candidates.Add(System.IO.Path.Combine(folder, "libnccl.so.2"));
