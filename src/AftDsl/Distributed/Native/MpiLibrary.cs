@@ -32,7 +32,7 @@ internal sealed unsafe class MpiLibrary
     /// <summary><c>MPI_SUM</c>.</summary>
     public nint Sum { get; }
 
-    readonly nint mpiFloat, mpiDouble, mpiByte;
+    readonly nint mpiFloat, mpiDouble, mpiByte, mpiInt, mpiLongLong;
     readonly delegate* unmanaged<int*, int> mpiInitialized;
     readonly delegate* unmanaged<int*, int> mpiFinalized;
     readonly delegate* unmanaged<int*, byte***, int, int*, int> mpiInitThread;
@@ -57,6 +57,8 @@ internal sealed unsafe class MpiLibrary
         mpiFloat = Bind("ompi_mpi_float");
         mpiDouble = Bind("ompi_mpi_double");
         mpiByte = Bind("ompi_mpi_byte");
+        mpiInt = Bind("ompi_mpi_int");
+        mpiLongLong = Bind("ompi_mpi_long_long_int");
         mpiInitialized = (delegate* unmanaged<int*, int>)Bind("MPI_Initialized");
         mpiFinalized = (delegate* unmanaged<int*, int>)Bind("MPI_Finalized");
         mpiInitThread = (delegate* unmanaged<int*, byte***, int, int*, int>)Bind("MPI_Init_thread");
@@ -139,8 +141,10 @@ internal sealed unsafe class MpiLibrary
     {
         TorchSharp.torch.ScalarType.Float32 => mpiFloat,
         TorchSharp.torch.ScalarType.Float64 => mpiDouble,
-        TorchSharp.torch.ScalarType.Byte => mpiByte,
-        _ => throw new DistributedException($"The MPI backend reduces float32 and float64 tensors, not {dtype}: train in float32 on the CPU."),
+        TorchSharp.torch.ScalarType.Int32 => mpiInt,
+        TorchSharp.torch.ScalarType.Int64 => mpiLongLong,                 // buffers such as BatchNorm's step count
+        TorchSharp.torch.ScalarType.Byte or TorchSharp.torch.ScalarType.Bool => mpiByte,
+        _ => throw new DistributedException($"The MPI backend handles float32, float64 and integer tensors, not {dtype}: train in float32 on the CPU."),
     };
 
     /// <summary>In-place sum of <paramref name="count"/> elements at <paramref name="buffer"/> over all ranks.</summary>

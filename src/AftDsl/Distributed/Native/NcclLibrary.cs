@@ -155,7 +155,7 @@ internal sealed unsafe class NcclLibrary
     /// <summary>The NCCL datatype (<c>ncclDataType_t</c>) of <paramref name="dtype"/>.</summary>
     public static int Datatype(TorchSharp.torch.ScalarType dtype) => dtype switch
     {
-        TorchSharp.torch.ScalarType.Byte => 1,
+        TorchSharp.torch.ScalarType.Byte or TorchSharp.torch.ScalarType.Bool => 1,
         TorchSharp.torch.ScalarType.Int32 => 2,
         TorchSharp.torch.ScalarType.Int64 => 4,
         TorchSharp.torch.ScalarType.Float16 => 6,
