@@ -118,10 +118,23 @@ public sealed class DataParallelTrainingTests : IDisposable
     }
 
     [Fact]
+    public void Without_a_launcher_the_check_runs_at_world_size_1_through_mpi_alone()
+    {
+        // What a one-GPU host without mpirun runs, on the CPU: DataParallel without a launcher (MPI as a singleton here).
+        var (code, output) = AftLabProcess.Run(folder.Path, Environment(), "check-data-parallel", "--steps", "2", "--dtype", "float64");
+        Assert.True(code == 0, output);
+        Assert.Contains("Data parallel: MPI (Open MPI", output);
+        Assert.Contains("world size 1", output);
+        Assert.Contains("one process (no launcher)", output);
+        Assert.Contains("PASS: 1 rank(s)", output);
+    }
+
+    [Fact]
     public void A_killed_rank_ends_the_job_with_a_message_in_bounded_time()
     {
-        using var job = MpiJob.Start(2, folder.Path, Environment(), Train(folder.File("killed"), batch: 2, steps: 100_000));
-        WaitUntilTraining(job);
+        var run = folder.File("killed");
+        using var job = MpiJob.Start(2, folder.Path, Environment(), Train(run, batch: 2, steps: 100_000, checkpointMinutes: 1e-6));
+        WaitForCheckpoint(job, run, step: 1);
         var clock = Stopwatch.StartNew();
         MpiJob.Signal(job.RankProcess(1) ?? throw new InvalidOperationException("rank 1 not found:\n" + job.Output), "KILL");
         Assert.True(job.WaitForExit(TimeSpan.FromSeconds(60)), "the job went on for 60 s after rank 1 was killed:\n" + job.Output);
@@ -133,8 +146,9 @@ public sealed class DataParallelTrainingTests : IDisposable
     [Fact]
     public void A_stopped_rank_ends_the_job_after_the_collective_timeout_with_a_message()
     {
-        using var job = MpiJob.Start(2, folder.Path, Environment(("AFTDSL_COLLECTIVE_TIMEOUT", "3")), Train(folder.File("stopped"), batch: 2, steps: 100_000));
-        WaitUntilTraining(job);
+        var run = folder.File("stopped");
+        using var job = MpiJob.Start(2, folder.Path, Environment(("AFTDSL_COLLECTIVE_TIMEOUT", "3")), Train(run, batch: 2, steps: 100_000, checkpointMinutes: 1e-6));
+        WaitForCheckpoint(job, run, step: 1);
         var clock = Stopwatch.StartNew();
         MpiJob.Signal(job.RankProcess(1) ?? throw new InvalidOperationException("rank 1 not found:\n" + job.Output), "STOP");   // alive but silent: mpirun cannot tell
         Assert.True(job.WaitForExit(TimeSpan.FromSeconds(60)), "the job went on for 60 s after rank 1 stopped:\n" + job.Output);
@@ -151,10 +165,7 @@ public sealed class DataParallelTrainingTests : IDisposable
         using (var job = MpiJob.Start(2, folder.Path, Environment(), Train(run, batch: 2, steps: 100_000, checkpointMinutes: 1e-6)))
         {
             // A checkpoint after every step: the kill lands while one is being written, or just after.
-            var deadline = DateTime.UtcNow + JobTimeout;
-            while ((new CheckpointStore(Path.Combine(run, "checkpoints")).Latest()?.State.Step ?? 0) < 3 && DateTime.UtcNow < deadline && !job.Process.HasExited)
-                Thread.Sleep(50);
-            Assert.False(job.Process.HasExited, "the job ended before it could be killed:\n" + job.Output);
+            WaitForCheckpoint(job, run, step: 3);
             job.KillAll();                                                   // SIGKILL to mpirun and both ranks
             killedAt = Latest(run).State.Step;
         }
@@ -171,13 +182,15 @@ public sealed class DataParallelTrainingTests : IDisposable
         Assert.Equal(killedAt + 3, Latest(run).State.Step);                  // refused before anything was written
     }
 
-    static void WaitUntilTraining(MpiJob job)
+    /// <summary>Waits until the job has published a checkpoint of at least <paramref name="step"/>: training, with its collectives, is under way.</summary>
+    static void WaitForCheckpoint(MpiJob job, string run, int step)
     {
         var deadline = DateTime.UtcNow + JobTimeout;
-        while (!job.Output.Contains("step 1 ") && DateTime.UtcNow < deadline && !job.Process.HasExited)
+        int Published() => new CheckpointStore(Path.Combine(run, "checkpoints")).Latest()?.State.Step ?? 0;
+        while (Published() < step && DateTime.UtcNow < deadline && !job.Process.HasExited)
             Thread.Sleep(50);
         Assert.False(job.Process.HasExited, "the job ended before it could be interrupted:\n" + job.Output);
-        Assert.Contains("step 1 ", job.Output);
+        Assert.True(Published() >= step, $"no checkpoint of step {step} after {JobTimeout.TotalSeconds:0} s:\n{job.Output}");
     }
 
     static int Occurrences(string text, string part) => (text.Length - text.Replace(part, "").Length) / part.Length;
