@@ -8,7 +8,6 @@ namespace AftDsl.Distributed;
 /// <summary>Collectives on CPU tensors through MPI (<c>MPI_Allreduce</c> in place, <c>MPI_Bcast</c>) on <c>MPI_COMM_WORLD</c>.</summary>
 internal sealed class MpiCollectives : ICollectives
 {
-    readonly bool ownsMpi;
     bool abandoned, disposed;
 
     /// <summary>The MPI library, for the NCCL backend's bootstrap.</summary>
@@ -17,7 +16,6 @@ internal sealed class MpiCollectives : ICollectives
     public MpiCollectives(MpiLibrary mpi, LaunchEnvironment launch)
     {
         Mpi = mpi;
-        ownsMpi = true;
         mpi.Initialize();
         Rank = mpi.Rank();
         WorldSize = mpi.Size();
@@ -68,6 +66,6 @@ internal sealed class MpiCollectives : ICollectives
     {
         if (disposed) return;
         disposed = true;
-        if (ownsMpi && !abandoned && !Mpi.IsFinalized) Mpi.FinalizeMpi();
+        if (!abandoned && !Mpi.IsFinalized) Mpi.FinalizeMpi();
     }
 }
