@@ -48,6 +48,7 @@ app.Configure(config =>
     config.AddCommand<CheckCudaCommand>("check-cuda")
         .WithDescription("Check the CUDA kernel runtime on this host's GPU: NVRTC, the driver, contexts, shared memory, the disk cache, bfloat16 rounding.")
         .WithExample("check-cuda", "--libtorch", "/path/to/site-packages/torch/lib");
+    config.AddCommand<CheckDataParallelCommand>("check-data-parallel").WithDescription("Check data-parallel training on a device (MPI on cpu, NCCL on cuda): N ranks × batch b against one process with batch N·b, step for step; PASS or FAIL.");
     // Every failure is one line with a documented exit code (docs/aftlab.md); stack traces only under --debug.
     config.SetExceptionHandler((exception, _) => ErrorReport.Handle(exception, args, debug));
 });

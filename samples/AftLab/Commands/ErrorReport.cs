@@ -73,6 +73,7 @@ public static class ErrorReport
         ["bench"] = typeof(BenchCommand.Settings), ["throughput"] = typeof(ThroughputCommand.Settings),
         ["check-kernels"] = typeof(CheckKernelsCommand.Settings), ["check-cuda"] = typeof(CheckCudaCommand.Settings),
         ["export"] = typeof(ExportCommand.Settings), ["import"] = typeof(ImportCommand.Settings),
+        ["check-data-parallel"] = typeof(CheckDataParallelCommand.Settings),
     };
 
     static IEnumerable<string> OptionsOf(Type settings) =>

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using AftDsl.Distributed;
 using AftLab.Models;
 using AftLab.Runtime;
 using AftLab.Training;
@@ -14,7 +15,8 @@ namespace AftLab.Commands;
 /// <summary>
 /// <c>aftlab train</c>: trains a sample model for a time or step budget with a progress bar, metrics (CSV,
 /// TensorBoard, PNG), atomic checkpoints and <c>--resume</c>; ends with the held-out metrics (and, for a byte
-/// model, a generated continuation).
+/// model, a generated continuation). Under <c>mpirun -np N</c> (or a torchrun-style environment) it trains data-parallel:
+/// --batch per rank, rank 0 alone writing and printing (docs/data-parallel.md).
 /// </summary>
 public sealed class TrainCommand : Command<TrainCommand.Settings>
 {
@@ -60,19 +62,42 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
-        KernelChoice.Apply(settings.Kernels, device);
+        var launch = DataParallelLaunch.Environment();
+        DataParallelLaunch.PrepareConsole(launch);                         // other ranks print nothing but errors (on standard error)
+        var device = DeviceBinding.Use(DataParallelLaunch.DeviceFor(settings.Device, launch), settings.LibTorch);
+        using var parallel = DataParallelLaunch.Join(launch, device);
+        try
+        {
+            if (parallel is not null)                                       // the first line: which backend, how many ranks
+                AnsiConsole.MarkupLineInterpolated(
+                    $"[bold]Data parallel:[/] {parallel.Backend}, world size {parallel.WorldSize}; batch {settings.Batch ?? TrainingTasks.DefaultBatch(settings.Entry.Family)} per rank.");
+            KernelChoice.Apply(settings.Kernels, device);
+            return Execute(context, settings, device, parallel);
+        }
+        catch (Exception e) when (parallel is not null)
+        {
+            parallel.Abandon();                                             // exit at once: mpirun then ends the other ranks
+            if (e is DistributedException distributed) throw DataParallelLaunch.AsError(distributed);
+            throw;
+        }
+    }
+
+    static int Execute(CommandContext context, Settings settings, torch.Device device, DataParallel? parallel)
+    {
         var entry = settings.Entry;
+        var (isMain, worldSize) = (parallel?.IsMain ?? true, parallel?.WorldSize ?? 1);
         var batch = settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family);
         var contextLength = settings.Context ?? RunSettings.DefaultContext;
-        // The data first: a data set that cannot be used is refused before anything is written.
-        var (task, data) = TrainingTasks.Create(entry, settings.Data, batch, contextLength, settings.Padded);
+        // The data first: a data set that cannot be used is refused before anything is written. Every rank draws the combined batch and keeps its share.
+        var (task, data) = TrainingTasks.Create(entry, settings.Data, batch * worldSize, contextLength, settings.Padded);
         AnsiConsole.MarkupLineInterpolated($"[bold]Data:[/] {data}.");
 
+        if (!isMain)
+            return Train(context, settings, task, data, device, parallel);
         using var run = RunFolder.Open(settings.RunFolder, entry.Name);
         try
         {
-            return Train(context, settings, task, data, device);
+            return Train(context, settings, task, data, device, parallel);
         }
         catch when (run.IsNew && !HasCheckpoint(settings.RunFolder))
         {
@@ -90,7 +115,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
             .Any(d => CheckpointName.StepOf(Path.GetFileName(d)) is not null && File.Exists(Path.Combine(d, CheckpointManifest.FileName)));
     }
 
-    static int Train(CommandContext context, Settings settings, ITrainingTask task, string data, torch.Device device)
+    static int Train(CommandContext context, Settings settings, ITrainingTask task, string data, torch.Device device, DataParallel? parallel)
     {
         var entry = settings.Entry;
         var contextLength = settings.Context ?? RunSettings.DefaultContext;
@@ -98,12 +123,18 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         var model = entry.Create();
         model.to(device);
         AnsiConsole.MarkupLineInterpolated(
-            $"[bold]Model:[/] {entry.Name}, {entry.Description}, {entry.ParameterCount:N0} parameters; batch {settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family)}{(task is TextTask t ? $" × T = {t.Context}" : "")}, on {device}{(device.type == DeviceType.CPU ? $" ({torch.get_num_threads()} threads)" : "")}.");
+            $"[bold]Model:[/] {entry.Name}, {entry.Description}, {entry.ParameterCount:N0} parameters; batch {settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family)}{(task is TextTask t ? $" × T = {t.Context}" : "")}{(parallel is { WorldSize: > 1 } p ? $" per rank, {p.WorldSize} ranks" : "")}, on {device}{(device.type == DeviceType.CPU ? $" ({torch.get_num_threads()} threads)" : "")}.");
 
         var options = new TrainingOptions(entry.Name, TimeSpan.FromMinutes(settings.Minutes), settings.Steps,
             settings.LearningRate ?? TrainingTasks.DefaultLearningRate(entry.Family), settings.Seed, contextLength, settings.RunFolder, settings.Resume,
             TimeSpan.FromMinutes(settings.CheckpointMinutes), TimeSpan.FromMinutes(settings.EvalMinutes), Notice: TrainedModel.Notice);
-        var summary = ProgressDisplay.Run($"Training {entry.Name}", report => Trainer.Train(model, task, options, device, report));
+        var combinedBatch = (settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family)) * (parallel?.WorldSize ?? 1);
+        if (parallel is { IsMain: false })
+        {
+            Trainer.Train(model, task, options, device, (_, _) => { }, parallel, combinedBatch);
+            return ExitCodes.Success;                                       // rank 0 reports and writes
+        }
+        var summary = ProgressDisplay.Run($"Training {entry.Name}", report => Trainer.Train(model, task, options, device, report, parallel, combinedBatch));
         if (summary.AlreadyFinished)
         {
             var budget = $"{summary.Elapsed:hh\\:mm\\:ss} of {settings.Minutes} minutes{(settings.Steps is { } s ? $", --steps {s}" : "")}";

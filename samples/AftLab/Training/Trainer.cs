@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AftDsl.Distributed;
 using AftLab.Runtime;
 using AftLab.Training.Checkpoints;
 using TorchSharp;
@@ -32,16 +33,24 @@ public sealed record TrainingSummary(int Steps, long Tokens, TimeSpan Elapsed, d
 /// budget (time or steps, whichever ends first), gradient clipping, a progress bar, metrics as CSV and
 /// TensorBoard, checkpoints written atomically, and a resume that continues from the last good one.
 /// A loss that is not finite stops the run with a message; the last good checkpoint is kept as it is.
+/// With a <see cref="DataParallel"/> of several ranks, each rank trains on its share of every batch
+/// (<see cref="ShardedTask"/>), gradients are averaged before clipping, and rank 0's clock decides the learning rate
+/// and the end for all; rank 0 alone writes metrics, checkpoints and curves and reports progress.
 /// </summary>
 public static class Trainer
 {
     const int LogEvery = 10;
     const int RecentSteps = 50;
 
-    public static TrainingSummary Train(nn.Module<Tensor, Tensor> model, ITrainingTask task, TrainingOptions options, Device device, Action<double, string> report)
+    /// <param name="task">The task; under data parallelism, with the combined batch of all ranks (world size × --batch).</param>
+    /// <param name="parallel">The data-parallel job this process is a rank of, or null for one process.</param>
+    public static TrainingSummary Train(nn.Module<Tensor, Tensor> model, ITrainingTask task, TrainingOptions options, Device device, Action<double, string> report,
+        DataParallel? parallel = null, int combinedBatch = 0)
     {
-        var notice = options.Notice ?? (_ => { });
-        var store = new CheckpointStore(Path.Combine(options.Output, "checkpoints"), notice, isWriter: true);
+        var (isMain, worldSize) = (parallel?.IsMain ?? true, parallel?.WorldSize ?? 1);
+        var notice = isMain ? options.Notice ?? (_ => { }) : _ => { };
+        var store = new CheckpointStore(Path.Combine(options.Output, "checkpoints"), notice, isWriter: isMain);
+        var batches = worldSize > 1 ? new ShardedTask(task, combinedBatch, parallel!.Rank, worldSize) : task;
         var optimizer = optim.AdamW(model.parameters(), options.LearningRate, weight_decay: 0.01);
         var (step, tokens, previouslyElapsed) = (0, 0L, 0.0);
         var hasCheckpoint = false;
@@ -51,10 +60,15 @@ public static class Trainer
                 "or choose another --output (or delete that folder) to start afresh.", ExitCodes.Usage);
         if (options.Resume)
         {
-            if (store.Find() is { } latest)
+            if (FindAgreed(store, parallel) is { } latest)
             {
                 if (latest.State.Model != options.Model)
                     throw new CheckpointException($"{store.Folder} holds a checkpoint of '{latest.State.Model}', not '{options.Model}'; choose another --output or the same --model.");
+                var trainedBy = Math.Max(1, latest.State.WorldSize);
+                if (trainedBy != worldSize)
+                    throw new AftLabException(
+                        $"{store.Folder} holds a run trained by {Processes(trainedBy)}, and this one has {Processes(worldSize)}: resume it with {(trainedBy == 1 ? "one process (without mpirun)" : $"mpirun -np {trainedBy}")}. " +
+                        "Each rank's share of every batch depends on the number of processes, so another number would not continue the same run.", ExitCodes.Usage);
                 CheckpointStore.Restore(latest.Path, model, optimizer);
                 hasCheckpoint = true;
                 (step, tokens, previouslyElapsed) = (latest.State.Step, latest.State.Tokens, latest.State.ElapsedSeconds);
@@ -67,7 +81,7 @@ public static class Trainer
                 return new TrainingSummary(step, tokens, TimeSpan.FromSeconds(previouslyElapsed), double.NaN, new Dictionary<string, double>(),
                     Path.Combine(store.Folder, CheckpointName.Of(step)), AlreadyFinished: true);
         }
-        var log = new MetricsLog(options.Output, task.Metric, step);
+        var log = isMain ? new MetricsLog(options.Output, task.Metric, step) : null;
         // Batches follow --seed (HashCode would differ per process); a resumed run draws new ones, not the same again.
         var random = new Random(unchecked(options.Seed * 1_000_003 + step));
         var clock = Stopwatch.StartNew();
@@ -75,12 +89,17 @@ public static class Trainer
         var recent = new Queue<double>();                                   // the metric over the last steps: a fair running figure
         var lastLoss = double.NaN;
         double Elapsed() => previouslyElapsed + clock.Elapsed.TotalSeconds;
-        double Progress() => BudgetSpent(step, Elapsed(), options);
+        // Ranks' clocks differ, and the learning rate and the end depend on the time: every rank uses rank 0's.
+        var agreedElapsed = parallel?.BroadcastFromMain(Elapsed())[0] ?? 0;
+        double SharedElapsed() => parallel is null ? Elapsed() : agreedElapsed;
+        double Progress() => BudgetSpent(step, SharedElapsed(), options);
         void Checkpoint()
         {
-            store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context));
+            if (!isMain) return;
+            store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context, worldSize));
             hasCheckpoint = true;
         }
+        parallel?.BroadcastParameters(model);                             // the same weights everywhere, whatever each rank loaded or drew
 
         model.train();
         IReadOnlyDictionary<string, double> evaluation = new Dictionary<string, double>();
@@ -91,12 +110,19 @@ public static class Trainer
             double loss;
             using (NewDisposeScope())
             {
-                var (inputs, targets) = task.Batch(random, device);
-                var value = task.Loss(model, inputs, targets);
+                var (inputs, targets) = batches.Batch(random, device);
+                var value = batches.Loss(model, inputs, targets);
                 optimizer.zero_grad();
                 value.backward();
+                parallel?.AverageGradients(model.parameters());              // the combined batch's gradient, before clipping
                 var gradientNorm = nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm);
                 loss = value.item<float>();
+                if (parallel is not null)
+                {
+                    // The combined batch's loss (so that every rank decides alike on a non-finite one), and rank 0's clock.
+                    var sums = parallel.AllReduceSum(loss / worldSize, isMain ? Elapsed() : 0);
+                    (loss, agreedElapsed) = (sums[0], sums[1]);
+                }
                 // Checked before the optimizer step, so that non-finite values never reach the weights.
                 if (!double.IsFinite(loss) || !double.IsFinite(gradientNorm))
                     throw new TrainingDivergedException(
@@ -113,11 +139,12 @@ public static class Trainer
             if (recent.Count > RecentSteps) recent.Dequeue();
             var throughput = tokens / Math.Max(1e-9, Elapsed());
             finished = Progress() >= 1;                                     // the last step's row is written below, with the full evaluation
+            if (!isMain) continue;                                          // the other ranks only train
             var evaluateNow = !finished && clock.Elapsed - lastEvaluation >= options.EvaluateEvery;
             evaluation = evaluateNow ? task.Evaluate(model, device, quick: true) : new Dictionary<string, double>();
             if (evaluateNow) lastEvaluation = clock.Elapsed;
             if (!finished && (step % LogEvery == 0 || evaluateNow))
-                log.Add(new MetricsRow(step, Elapsed(), loss, task.ToMetric(loss), optimizer.ParamGroups.First().LearningRate, throughput, evaluation));
+                log!.Add(new MetricsRow(step, Elapsed(), loss, task.ToMetric(loss), optimizer.ParamGroups.First().LearningRate, throughput, evaluation));
             report(Progress(), $"step {step}  loss {loss:F3}  {recent.Average():F3} {task.Metric}  {throughput:N0} tok/s");
             if (!finished && clock.Elapsed - lastCheckpoint >= options.CheckpointEvery)
             {
@@ -127,14 +154,44 @@ public static class Trainer
         }
 
         clock.Stop();                                                       // the budget and the throughput count training only
+        if (!isMain)
+            return new TrainingSummary(step, tokens, TimeSpan.FromSeconds(Elapsed()), recent.DefaultIfEmpty(double.NaN).Average(), new Dictionary<string, double>(),
+                Path.Combine(store.Folder, CheckpointName.Of(step)));
         var final = task.Evaluate(model, device, quick: false);
-        log.Add(new MetricsRow(step, Elapsed(), lastLoss, recent.DefaultIfEmpty(double.NaN).Average(),
+        log!.Add(new MetricsRow(step, Elapsed(), lastLoss, recent.DefaultIfEmpty(double.NaN).Average(),
             optimizer.ParamGroups.First().LearningRate, tokens / Math.Max(1e-9, Elapsed()), final));
         Checkpoint();
         Curves.Save(log.Rows, task.Metric, $"{options.Model}: {task.Metric}", Path.Combine(options.Output, "curves.png"));
         return new TrainingSummary(step, tokens, TimeSpan.FromSeconds(Elapsed()), recent.DefaultIfEmpty(double.NaN).Average(), final,
             Path.Combine(store.Folder, CheckpointName.Of(step)));
     }
+
+    /// <summary>
+    /// The checkpoint to resume from, the same on every rank: rank 0 (the writer, which may set damaged ones aside) looks
+    /// first and says which step it chose; the others then look, and must find that one.
+    /// </summary>
+    static CheckpointSelection? FindAgreed(CheckpointStore store, DataParallel? parallel)
+    {
+        if (parallel is null || parallel.WorldSize == 1) return store.Find();
+        CheckpointSelection? found = null;
+        Exception? failure = null;
+        if (parallel.IsMain)
+            try { found = store.Find(); }
+            catch (CheckpointException e) { failure = e; }
+        // -2: rank 0 failed (it reports why); -1: no checkpoint; else the step.
+        var chosen = (int)parallel.BroadcastFromMain(failure is not null ? -2 : found?.State.Step ?? -1)[0];
+        if (failure is not null) throw failure;
+        if (parallel.IsMain) return found;
+        if (chosen == -2) throw new CheckpointException($"Rank 0 found no usable checkpoint in {store.Folder} (it says why).");
+        if (chosen == -1) return null;
+        found = store.Find();
+        return found?.State.Step == chosen ? found
+            : throw new CheckpointException(
+                $"Rank 0 resumes from {CheckpointName.Of(chosen)} in {store.Folder}, but this rank finds {(found is null ? "no checkpoint" : found.Name)} there: " +
+                "every rank must see the same run folder (a shared file system).");
+    }
+
+    static string Processes(int count) => count == 1 ? "one process" : $"{count} data-parallel processes";
 
     /// <summary>The fraction of the budget (time or steps, whichever is nearer its end) that is spent.</summary>
     static double BudgetSpent(int step, double elapsedSeconds, TrainingOptions options) =>
