@@ -9,7 +9,7 @@ namespace AftLab.Benchmarks;
 /// <summary>
 /// One decode measurement: a byte model at a context length and batch, decoded step by step (<c>decode</c>) or
 /// recomputed over its window for each token (<c>recompute</c>). Times are per step (one token for each of the
-/// batch's sequences) of CPU work (<see cref="ThreadClock"/>, libtorch on one thread), the median of 32 consecutive steps
+/// batch's sequences) of CPU work (<see cref="ThreadClock"/>, libtorch on one thread; on CUDA, wall time), the median of 32 consecutive steps
 /// at positions 16… and at the end of the context: on a machine shared with other processes, wall-clock time measures
 /// their load as much as the step. <see cref="WallMsPerStepAtContext"/> is the wall-clock time there (the fastest of
 /// the 32, the least disturbed); <see cref="MeanMsPerStep"/> the mean CPU time over every step from position 0.
@@ -90,13 +90,19 @@ public static class DecodeBenchmark
         return results;
     }
 
+    // Drawn on the CPU, whose generator any device's tensors can copy (a CUDA draw would need a CUDA generator).
+    static Tensor RandomBytes(long[] shape, ulong seed, Device device)
+    {
+        using var drawn = randint(0, 256, shape, dtype: int64, generator: new Generator(seed));
+        return drawn.to(device);
+    }
+
     /// <summary>Steps from position 0 to the context: timed at positions 16…47 and at the last 32, and over the whole run.</summary>
     static DecodeResult Decode(IDecodingModel model, string name, long context, long batch, Device device)
     {
         const int Probe = 32;
-        var generator = new Generator(3, device);
         using var state = model.BeginDecoding(batch);
-        using var tokens = randint(0, 256, [context, batch], dtype: int64, generator: generator, device: device);
+        using var tokens = RandomBytes([context, batch], seed: 3, device);
         var perStep = new double[context];
         var wall = new double[context];
         var clock = new Stopwatch();
@@ -106,10 +112,10 @@ public static class DecodeBenchmark
             if (t == 16)
                 bytesAt16 = state.ByteCount / batch;
             clock.Restart();
-            var cpu = ThreadClock.Milliseconds();
+            var cpu = Work(device, ThreadClock.Milliseconds);
             using (var logits = model.Step(tokens[t], state))
                 Synchronize(logits);
-            perStep[t] = ThreadClock.Milliseconds() - cpu;
+            perStep[t] = Work(device, ThreadClock.Milliseconds) - cpu;
             wall[t] = clock.Elapsed.TotalMilliseconds;
         }
         var early = Median(perStep.Skip(16).Take(Probe));
@@ -121,8 +127,7 @@ public static class DecodeBenchmark
     /// <summary>The model over the whole window [B, context] for each of a few tokens: what sampling did before decoding.</summary>
     static DecodeResult Recompute(nn.Module<Tensor, Tensor> model, string name, long context, long batch, Device device)
     {
-        var generator = new Generator(4, device);
-        using var window = randint(0, 256, [batch, context], dtype: int64, generator: generator, device: device);
+        using var window = RandomBytes([batch, context], seed: 4, device);
         using var noGrad = no_grad();
         var times = new List<double>();
         var walls = new List<double>();
@@ -130,17 +135,24 @@ public static class DecodeBenchmark
         {
             var clock = Stopwatch.StartNew();
             // The process's CPU time, not the thread's: the fused CPU kernels of the forward run on worker threads too.
-            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            var cpu = Work(device, ProcessMilliseconds);
             using (var scope = NewDisposeScope())
                 Synchronize(model.forward(window).select(1, -1));
             if (i > 0)
             {
-                times.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds);
+                times.Add(Work(device, ProcessMilliseconds) - cpu);
                 walls.Add(clock.Elapsed.TotalMilliseconds);
             }
         }
         return new(name, "recompute", context, batch, null, Median(times), times.Average(), walls.Min(), 0, 0, "ok");
     }
+
+    // The clock that measures a step's work: CPU time on a CPU (other processes' load does not count), wall time on
+    // CUDA, where the work is the GPU's and the thread only waits for it.
+    static double Work(Device device, Func<double> cpuMilliseconds) =>
+        device.type == DeviceType.CUDA ? Stopwatch.GetTimestamp() * 1000.0 / Stopwatch.Frequency : cpuMilliseconds();
+
+    static double ProcessMilliseconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
 
     static void Synchronize(Tensor logits)
     {

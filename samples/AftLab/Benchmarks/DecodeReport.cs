@@ -28,6 +28,8 @@ public static class DecodeReport
             text.AppendLine(CultureInfo.InvariantCulture, $"| {t.Name} | {t.Measured} | {(t.Met is null ? "n/a" : t.Met.Value ? "yes" : "no")} |");
         text.AppendLine();
         text.AppendLine(Table(results));
+        text.AppendLine("Step times are the thread's CPU time on a CPU (the recompute peer: the process's) and wall time on CUDA; " +
+            "wall ms/step is the fastest of the last 32 steps.");
         AtomicFile.WriteAllText(Path.Combine(folder, "decode-summary.md"), text.ToString());
         foreach (var batch in results.Select(r => r.Batch).Distinct())
             Plot(results.Where(r => r.Batch == batch).ToList(), Path.Combine(folder, $"decode-batch-{batch}.png"), batch);
@@ -38,7 +40,7 @@ public static class DecodeReport
     public static string Table(IReadOnlyList<DecodeResult> results)
     {
         var text = new StringBuilder();
-        text.AppendLine("| model | method | context | batch | CPU ms/step at 16 | CPU ms/step at context | tokens/s (CPU) | wall ms/step | state per sequence |");
+        text.AppendLine("| model | method | context | batch | ms/step at 16 | ms/step at context | tokens/s | wall ms/step | state per sequence |");
         text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results.OrderBy(r => r.Context).ThenBy(r => r.Batch).ThenBy(r => r.Model).ThenBy(r => r.Method))
             text.AppendLine(CultureInfo.InvariantCulture,
