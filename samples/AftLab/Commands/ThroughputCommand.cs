@@ -1,10 +1,12 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text;
+using AftDsl.Distributed;
 using AftDsl.Kernels;
 using AftLab.Benchmarks;
 using AftLab.Models;
 using AftLab.Runtime;
+using AftLab.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using TorchSharp;
@@ -62,7 +64,24 @@ public sealed class ThroughputCommand : Command<ThroughputCommand.Settings>
 
     public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var device = DeviceBinding.Use(settings.Device, settings.LibTorch);
+        var launch = DataParallelLaunch.Environment();
+        DataParallelLaunch.PrepareConsole(launch);                          // other ranks print nothing but errors
+        var device = DeviceBinding.Use(DataParallelLaunch.DeviceFor(settings.Device, launch), settings.LibTorch);
+        using var parallel = DataParallelLaunch.Join(launch, device);
+        try
+        {
+            return Execute(context, settings, device, parallel);
+        }
+        catch (Exception e) when (parallel is not null)
+        {
+            parallel.Abandon();                                             // exit at once: the launcher then ends the other ranks
+            if (e is DistributedException distributed) throw DataParallelLaunch.AsError(distributed);
+            throw;
+        }
+    }
+
+    static int Execute(CommandContext context, Settings settings, torch.Device device, DataParallel? parallel)
+    {
         var cuda = device.type == DeviceType.CUDA;
         var models = settings.Models is { } list
             ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(ModelCatalog.Find).ToList()
@@ -72,16 +91,19 @@ public sealed class ThroughputCommand : Command<ThroughputCommand.Settings>
         var dtype = settings.Dtype == "bfloat16" ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
         var steps = settings.Steps ?? (cuda ? 10 : 3);
 
+        if (parallel is not null)
+            AnsiConsole.MarkupLineInterpolated($"Data parallel: {parallel.Backend}, world size {parallel.WorldSize}; --tokens per rank.");
         AnsiConsole.MarkupLineInterpolated($"Kernels: {AftKernels.Describe(device)}");
         var results = new List<ThroughputResult>();
         foreach (var length in lengths)
             foreach (var model in models)
             {
-                var result = TrainingThroughput.Measure(model, length, Math.Max(1, tokens / length), dtype, device, steps);
+                var result = TrainingThroughput.Measure(model, length, Math.Max(1, tokens / length), dtype, device, steps, parallel);
                 results.Add(result);
                 AnsiConsole.MarkupLineInterpolated($"{model.Name} T={length} B={result.Batch}: {(result.TokensPerSecond is { } s ? $"{s:N0} tokens/s ({result.MedianStepMs:0.#} ms a step)" : result.Status)}");
             }
 
+        if (parallel is { IsMain: false }) return 0;                         // rank 0 writes the results
         var output = Path.GetFullPath(settings.Output);
         Directory.CreateDirectory(output);
         AtomicFile.WriteAllText(Path.Combine(output, "throughput.csv"), ThroughputResult.Header + "\n" + string.Join("\n", results.Select(r => r.ToCsv())) + "\n");
@@ -101,6 +123,8 @@ public sealed class ThroughputCommand : Command<ThroughputCommand.Settings>
         text.AppendLine($"Kernels: {AftKernels.Describe(device)}  ");
         text.AppendLine($"Command: `{command}`  ");
         text.AppendLine("Whole training steps (forward, cross-entropy, backward, AdamW) on random bytes; medians after two warm-up steps.");
+        text.AppendLine();
+        text.AppendLine(results.Any(r => r.Ranks > 1) ? $"Data parallel over {results.Max(r => r.Ranks)} ranks: B is each rank's batch, tokens/s all ranks'." : "One process.");
         text.AppendLine();
         text.AppendLine("| model | T | B | step ms | tokens/s | vs baseline | target | met |");
         text.AppendLine("|---|---|---|---|---|---|---|---|");

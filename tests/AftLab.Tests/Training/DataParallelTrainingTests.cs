@@ -130,6 +130,24 @@ public sealed class DataParallelTrainingTests : IDisposable
     }
 
     [Fact]
+    public void Throughput_under_mpirun_times_data_parallel_steps_and_counts_every_rank()
+    {
+        var results = folder.File("throughput");
+        var (code, output) = MpiJob.Run(2, folder.Path, Environment(), JobTimeout,
+            "throughput", "--models", Model, "--lengths", "32", "--tokens", "64", "--steps", "1", "--output", results);
+        Assert.True(code == 0, output);
+        Assert.Contains("Data parallel: MPI (Open MPI", output);
+        Assert.Contains("world size 2", output);
+        Assert.Single(output.Split('\n'), line => line.Contains("T=32 B=2", StringComparison.Ordinal));     // rank 0 alone prints
+        var row = File.ReadAllLines(Path.Combine(results, "throughput.csv"))[1].Split(',');
+        Assert.Equal([Model, "32", "2"], row[..3]);                                                          // B is each rank's batch
+        Assert.Equal("2", row[^1]);                                                                          // ranks
+        var stepMs = double.Parse(row[4], CultureInfo.InvariantCulture);
+        var tokensPerSecond = double.Parse(row[5], CultureInfo.InvariantCulture);
+        Assert.InRange(tokensPerSecond / (2 * 2 * 32 / (stepMs / 1000)), 0.99, 1.01);                        // both ranks' tokens
+    }
+
+    [Fact]
     public void A_killed_rank_ends_the_job_with_a_message_in_bounded_time()
     {
         var run = folder.File("killed");
