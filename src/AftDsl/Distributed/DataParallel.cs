@@ -175,6 +175,9 @@ public sealed class DataParallel : IDisposable
         ObjectDisposedException.ThrowIf(disposed, this);
         using var watch = watchdog.Enter(what);
         collective();
+        // NCCL only queues the collective on the GPU: wait for it here, inside the watch, or a peer that died would
+        // hang the first later synchronisation (the gradient clipping's norm, a loss's item()) with no time bound.
+        if (Device.type == DeviceType.CUDA) torch.cuda.synchronize(Device);
     }
 
     /// <summary>Leaves the job (MPI_Finalize, ncclCommDestroy), unless <see cref="Abandon"/> was called.</summary>
