@@ -17,6 +17,15 @@ public sealed record ThroughputResult(string Model, long Length, long Batch, str
         MedianStepMs?.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) ?? "",
         TokensPerSecond?.ToString("0", System.Globalization.CultureInfo.InvariantCulture) ?? "", Status, Ranks);
 
+    /// <summary>A line of <see cref="Header"/>'s columns, as <see cref="ToCsv"/> writes it.</summary>
+    public static ThroughputResult Parse(string line)
+    {
+        var f = line.Split(',');
+        static double? D(string s) => s.Length == 0 ? null : double.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
+        return new(f[0], long.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture), long.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture),
+            f[3], D(f[4]), D(f[5]), f[6], f.Length > 7 ? int.Parse(f[7], System.Globalization.CultureInfo.InvariantCulture) : 1);
+    }
+
     /// <summary>The attention baseline of the model's family: <c>byte-mha</c> for <c>byte-*</c>, <c>byte-wide-mha</c> for <c>byte-wide-*</c>.</summary>
     public string Baseline => Model.StartsWith("byte-wide-", StringComparison.Ordinal) ? "byte-wide-mha" : "byte-mha";
 }

@@ -63,6 +63,12 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--decode-threads <N>"), DefaultValue(1), Description("With --decode on CPU: libtorch threads (default 1: a step is many small operations).")]
         public int? DecodeThreads { get; init; }
 
+        [CommandOption("--data-parallel"), Description("Benchmark data-parallel training on the CPU instead: tokens/s of 1 and --ranks ranks under mpirun, each pinned to one core, and the scaling efficiency.")]
+        public bool DataParallel { get; init; }
+
+        [CommandOption("--ranks <N>"), DefaultValue(2), Description("With --data-parallel: ranks of the parallel run (at most the cores).")]
+        public int Ranks { get; init; }
+
         [CommandOption("--output <DIR>"), DefaultValue("runs/bench"), Description("Folder for results.csv, exponents.csv, summary.md and the plots.")]
         public string Output { get; init; } = "";
 
@@ -106,6 +112,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         var cuda = device.type == DeviceType.CUDA;
         if (settings.Decode)
             return Decode(context, settings, device);
+        if (settings.DataParallel)
+            return DataParallel(context, settings);
         Settings.TryLongs(settings.Lengths, out var lengths);
         Settings.TryLongs(settings.Windows, out var windows);
         var variants = settings.Variants.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
@@ -134,6 +142,24 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             table.AddRow(Markup.Escape(t.Target), Markup.Escape(t.Measured), t.Met is null ? "n/a" : t.Met.Value ? "[green]yes[/]" : "[red]no[/]");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] {Path.Combine(output, "results.csv")}, exponents.csv, summary.md and {plots.Count} plots to {output}.");
+        return 0;
+    }
+
+    // The small byte LMs at their full context, 2048 tokens a step per rank: each rank on one core is the unit of compute.
+    static int DataParallel(CommandContext context, Settings settings)
+    {
+        if (settings.Ranks < 2 || settings.Ranks > Environment.ProcessorCount)
+            throw new AftLabException($"--ranks must be from 2 to the {Environment.ProcessorCount} cores here (a rank a core), got {settings.Ranks}.", ExitCodes.Usage);
+        var output = Path.GetFullPath(settings.Output);
+        Directory.CreateDirectory(output);
+        var results = DataParallelBenchmark.Run(settings.Ranks, "byte-simple,byte-local-32,byte-full,byte-mha", "256", settings.Tokens ?? 2048,
+            settings.Iterations ?? 5, output, line => AnsiConsole.WriteLine(line));
+        DataParallelBenchmark.Write(results, output, RunInfo.Machine(torch.CPU) + $"; build {RunInfo.Build}", "aftlab " + string.Join(" ", context.Arguments));
+        var table = new Table().AddColumns("model", "T", "tokens/s, 1 rank", $"tokens/s, {settings.Ranks} ranks", "efficiency");
+        foreach (var r in results)
+            table.AddRow(r.Model, r.Length.ToString(CultureInfo.InvariantCulture), $"{r.OneRank:N0}", $"{r.Ranks:N0}", r.Efficiency is { } e ? $"{e:P1}" : "");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] data-parallel.csv and summary.md to {output}.");
         return 0;
     }
 

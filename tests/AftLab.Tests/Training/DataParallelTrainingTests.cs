@@ -148,6 +148,24 @@ public sealed class DataParallelTrainingTests : IDisposable
     }
 
     [Fact]
+    public void Bench_data_parallel_reports_one_and_two_pinned_ranks_and_their_efficiency()
+    {
+        var results = folder.File("bench");
+        var (code, output) = AftLabProcess.Run(folder.Path, Environment(), "bench", "--data-parallel", "--tokens", "256", "--iterations", "1", "--output", results);
+        Assert.True(code == 0, output);
+        Assert.Contains("--bind-to core", output);
+        var rows = File.ReadAllLines(Path.Combine(results, "data-parallel.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(["byte-simple", "byte-local-32", "byte-full", "byte-mha"], rows.Select(r => r[0]));
+        foreach (var row in rows)
+        {
+            var (one, two) = (double.Parse(row[3], CultureInfo.InvariantCulture), double.Parse(row[4], CultureInfo.InvariantCulture));
+            Assert.Equal("2", row[5]);
+            Assert.InRange(double.Parse(row[6], CultureInfo.InvariantCulture) - two / (2 * one), -1e-3, 1e-3);     // tokens/s are written rounded
+        }
+        Assert.Contains("| byte-mha | 256 | 1 |", File.ReadAllText(Path.Combine(results, "summary.md")));
+    }
+
+    [Fact]
     public void A_killed_rank_ends_the_job_with_a_message_in_bounded_time()
     {
         var run = folder.File("killed");
