@@ -46,7 +46,7 @@ for stage in $stages; do
       wait_ranks || fail $? "check-data-parallel"
       cat "$out/check.log.0" ;;
     scaling)
-      for ranks in 1 "$gpus"; do
+      for ranks in $(printf "%s\n" 1 "$gpus" | sort -un); do
         echo "== throughput on $ranks GPU(s)"
         mkdir -p "$out/$ranks"
         if [ "$ranks" -eq 1 ]; then
