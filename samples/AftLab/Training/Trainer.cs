@@ -95,9 +95,9 @@ public static class Trainer
         double Progress() => BudgetSpent(step, SharedElapsed(), options);
         void Checkpoint()
         {
-            if (!isMain) return;
-            store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context, worldSize));
-            hasCheckpoint = true;
+            if (isMain)
+                store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context, worldSize));
+            hasCheckpoint = true;                                           // on every rank: a divergence message must not contradict rank 0's
         }
         parallel?.BroadcastParameters(model);                             // the same weights everywhere, whatever each rank loaded or drew
 
