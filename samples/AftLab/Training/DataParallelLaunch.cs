@@ -25,9 +25,20 @@ public static class DataParallelLaunch
         }
     }
 
-    /// <summary>The device this rank trains on: a bare <c>cuda</c> becomes the rank's own GPU, <c>cuda:LOCAL_RANK</c>.</summary>
+    /// <summary>
+    /// The device this rank trains on: a bare <c>cuda</c> becomes the rank's own GPU, <c>cuda:LOCAL_RANK</c>, unless
+    /// <c>CUDA_VISIBLE_DEVICES</c> shows the process a single GPU (one per rank, as schedulers often give), which is <c>cuda:0</c>.
+    /// </summary>
     public static string DeviceFor(string device, LaunchEnvironment launch) =>
-        launch.Launcher != Launcher.None && device.Trim().Equals("cuda", StringComparison.OrdinalIgnoreCase) ? $"cuda:{launch.LocalRank}" : device;
+        DeviceFor(device, launch, System.Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"));
+
+    /// <summary><see cref="DeviceFor(string, LaunchEnvironment)"/> for the given value of <c>CUDA_VISIBLE_DEVICES</c>.</summary>
+    public static string DeviceFor(string device, LaunchEnvironment launch, string? visibleDevices)
+    {
+        if (launch.Launcher == Launcher.None || !device.Trim().Equals("cuda", StringComparison.OrdinalIgnoreCase)) return device;
+        var visible = visibleDevices?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Length;
+        return visible == 1 ? "cuda:0" : $"cuda:{launch.LocalRank}";
+    }
 
     /// <summary>The job this process is a rank of, or null when no launcher started it.</summary>
     public static DataParallel? Join(LaunchEnvironment launch, torch.Device device) =>
