@@ -244,7 +244,7 @@ internal static class AftLocalCuda
             if (6 * Tiles.BackwardRows * Columns * 4 > SharedBytes || 6 * Tiles.Tile * Columns * 4 > SharedBytes || ProductRows * ProductRows * 4 > SharedBytes)
                 throw new CudaException($"AFT-local tiles {Tiles} do not fit the CUDA kernels' shared memory.");
             BlocksPerBatch = (int)(Blocks(Length, ProductRows) + Blocks(Before + After, ProductRows));
-            Int((long)Batch * BlocksPerBatch * ProductRows * Math.Max(Span, 2 * Channels), "B·T·(2D + 2s)");
+            Int((long)RowsPerBatch * Math.Max(Span, 2 * Channels), "a batch element's padded rows × (2D + 2s)");   // products run a group of batch elements at a time
         }
 
         /// <summary>Threads per column of a forward block: no more than its rows.</summary>
