@@ -13,8 +13,9 @@ namespace AftDsl.Tests.Interop;
 /// <summary>
 /// aftdsl_torch.py against the generated modules on small models that cover what the sample models do not: AFT-full and
 /// AFT-local without the causal mask, causal AFT-conv over a sequence, AFT-simple over a flattened grid, a grid position
-/// embedding, attention with a position embedding and no final norm. All run in one Python process with PyTorch
-/// (Debian's /usr/bin/python3 with python3-torch, or AFTDSL_PYTHON); the sample models' round trip is in AftLab.Tests.
+/// embedding, attention with a position embedding and no final norm; and every AFT variant, causal and not, with keys that
+/// shifted exponentials cannot take. Each test runs its models in one Python process with PyTorch (Debian's
+/// /usr/bin/python3 with python3-torch, or AFTDSL_PYTHON); the sample models' round trip is in AftLab.Tests.
 /// </summary>
 public sealed class PythonReferenceTests(ITestOutputHelper output)
 {
