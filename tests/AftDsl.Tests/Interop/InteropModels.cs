@@ -38,3 +38,27 @@ public partial class SequenceConvLm
     [FinalNorm] public partial LayerNorm Norm { get; }
     [Logits] public partial Linear Head { get; }
 }
+
+// Causal AFT-full and AFT-simple, for the test with extreme keys: their C# kernels shift keys by a running maximum, which
+// a reference that shifts by a maximum over all positions would turn into NaN.
+
+[AftFull(maxLength: 24, FactorRank = 4, Causal = true)] public partial class CausalFullMixer;
+[AftSimple(Causal = true)] public partial class CausalSimpleMixer;
+
+[AftModel(Causal = true)]
+[TokenInput(vocab: 13, maxLength: 24)]
+public partial class CausalFullLm
+{
+    [Embedding(dim: 8)] public partial Embedding Embed { get; }
+    [Blocks(depth: 2, mixer: typeof(CausalFullMixer))] public partial BlockStack Body { get; }
+    [Logits] public partial Linear Head { get; }
+}
+
+[AftModel(Causal = true)]
+[TokenInput(vocab: 13, maxLength: 24)]
+public partial class CausalSimpleLm
+{
+    [Embedding(dim: 8)] public partial Embedding Embed { get; }
+    [Blocks(depth: 2, mixer: typeof(CausalSimpleMixer))] public partial BlockStack Body { get; }
+    [Logits] public partial Linear Head { get; }
+}

@@ -17,9 +17,14 @@ state dict moves either way unchanged: torch.save(model.state_dict(), "model.pt"
 `aftlab import` and AftDsl.Interop.PyTorchImport read.
 
 The mathematics is Zhai et al. 2021, "An Attention Free Transformer" (arXiv 2105.14103), written for
-clarity rather than speed: AFT-full, AFT-local and AFT-simple are computed in their matmul form with
-T x T weights per sequence (O(T^2) memory, no T x T x d tensor), AFT-conv with a depthwise convolution.
-The C# kernels compute the same functions in linear memory; outputs agree to float32 rounding.
+clarity rather than speed. Every AFT variant is one function, aft_weighted_average: per target t and
+channel, the softmax over the sources t' of the scores K_t' + w_t,t' (-inf for t' > t when causal), which
+weighs the values V_t'. AFT-full takes w from its factorised bias, AFT-local keeps that bias inside the
+window and sets it to 0 (not -inf) outside, AFT-simple has w = 0, and AFT-conv has per head the kernel
+tap at each (target, source) offset and 0 outside the kernel. The softmax works in log-space, so the
+outputs are finite for keys of any size (shifted exponentials can underflow to 0 / 0). The scores are a
+[B, T, T, d] tensor, taken a chunk of target rows at a time; the C# kernels compute the same functions in
+linear memory, and outputs agree to float32 rounding.
 Works with PyTorch 1.13 and later.
 """
 
@@ -28,7 +33,6 @@ import math
 import os
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 FORMAT = "aftdsl-pytorch"
@@ -40,30 +44,38 @@ WEIGHTS_FILE = "model.pt"
 CONV_EPSILON = 1e-5
 
 
+# How many scores [B, rows, T', H] one step of aft_weighted_average holds at most (64 MiB of float32): the
+# target rows are taken in chunks so that long sequences stay in memory; the chunking changes no number.
+SCORE_BUDGET = 1 << 24
+
+
 def aft_weighted_average(q, k, v, bias, causal):
-    """sigmoid(Q_t) * sum_t' exp(K_t' + w_t,t') V_t' / sum_t' exp(K_t' + w_t,t')  (paper Eq. 2).
+    """sigmoid(Q_t) * sum_t' softmax_t'(K_t' + w_t,t') V_t'  (paper Eq. 2, the ratio of sums written as a softmax).
 
-    q, k, v: [B, T, H]; bias: [T, T] (row = target t, column = source t'), or None for w = 0.
-    Causal: the sums run over t' <= t only.
+    q, k, v: [B, T, H]; bias: [T, T'] (row = target t, column = source t'), [T, T', H] for a bias per channel,
+    or None for w = 0. Causal: the sums run over t' <= t only (w = -inf for t' > t).
 
-    Stable without a T x T x H tensor: exp(K_t' + w_t,t') = exp(K_t' - m_t') * exp(w_t,t' + m_t'), with
-    m_t' the largest key of position t' over its channels; the second factor is a [T, T] matrix per
-    sequence whose rows are shifted by their own maximum. Both shifts cancel in the ratio, and neither
-    looks at a later position than the row it serves, so a causal output does not depend on the future.
+    sum_t' exp(K_t' + w_t,t') V_t' / sum_t' exp(K_t' + w_t,t') is, per target and channel, the softmax of the
+    scores K_t' + w_t,t' over the sources t'. torch.softmax computes it in log-space (it subtracts each row's own
+    maximum), so it is exact and finite for keys and biases of any size; every row keeps its own source t' = t,
+    so none is all -inf. Readable rather than fast: the scores are [B, T, T', H], taken a chunk of target rows
+    at a time (SCORE_BUDGET).
     """
-    batch, length, _ = k.shape
-    shift = k.amax(dim=2, keepdim=True)                                     # [B, T, 1]
-    p = torch.exp(k - shift)                                                # [B, T, H]
-    scores = shift.transpose(1, 2).expand(batch, length, length)            # [B, T, T'], by source
-    if bias is not None:
-        scores = scores + bias.unsqueeze(0)
+    batch, length, hidden = v.shape
+    if bias is None:
+        bias = k.new_zeros(length, length)
+    if bias.dim() == 2:
+        bias = bias.unsqueeze(2)                                                    # [T, T', 1]: one bias for every channel
     if causal:
         future = torch.ones(length, length, dtype=torch.bool, device=k.device).triu(1)
-        scores = scores.masked_fill(future, float("-inf"))
-    weights = torch.exp(scores - scores.amax(dim=2, keepdim=True))
-    numerator = torch.bmm(weights, p * v)
-    denominator = torch.bmm(weights, p)
-    return torch.sigmoid(q) * numerator / denominator
+        bias = bias.masked_fill(future.unsqueeze(2), float("-inf"))
+    rows = max(1, SCORE_BUDGET // (batch * length * hidden))
+    mixed = []
+    for start in range(0, length, rows):
+        scores = k.unsqueeze(1) + bias[start:start + rows].unsqueeze(0)            # [B, rows, T', H]
+        weights = torch.softmax(scores, dim=2)
+        mixed.append((weights * v.unsqueeze(1)).sum(dim=2))                        # [B, rows, H]
+    return torch.sigmoid(q) * torch.cat(mixed, dim=1)
 
 
 class _Projections(nn.Module):
@@ -133,7 +145,8 @@ def conv_kernel(raw, gamma, beta, epsilon=CONV_EPSILON):
 
 
 class AftConv(_Projections):
-    """AFT-conv-h-s (Eq. 6): per head, a depthwise convolution with the kernel exp(w) - 1 plus global sums.
+    """AFT-conv-h-s (Eq. 6): per head, a convolution with the kernel exp(w) - 1 plus global sums, which is
+    AFT-local with a relative bias shared along the sequence or grid (see mix).
 
     Channels-last: a grid [B, H, W, dim] (kernel [heads, s, s], "same" padding) or a sequence [B, T, dim]
     (kernel [heads, s]; causal: the past only). K has one channel per head; each head's kernel is shared
@@ -153,27 +166,33 @@ class AftConv(_Projections):
         return self.out_proj(self.mix(q, k, v, kernel))
 
     def mix(self, q, k, v, kernel):
+        """AFT-local over the flattened positions with one relative bias per head: the kernel tap at each
+        (target, source) offset, 0 outside the kernel (not -inf: those sources still count with w = 0). That
+        is Eq. 6 exactly, conv(exp(K) V, exp(w) - 1) + sum exp(K) V over conv(exp(K), exp(w) - 1) + sum exp(K),
+        written as one softmax per target (aft_weighted_average) so that it stays finite for any keys."""
         batch, width, heads = q.shape[0], q.shape[-1], self.heads
         sides = list(q.shape[1:-1])
         positions = math.prod(sides)
-        keys = k.reshape(batch, positions, heads)
-        p = torch.exp(keys - keys.amax(dim=1, keepdim=True))                           # per head, over all positions
-        pv = (p.unsqueeze(3) * v.reshape(batch, positions, heads, width // heads)).reshape(batch, positions, width)
-        x = torch.cat([pv, p], dim=2)                                                  # [B, P, width + heads]
-        taps = torch.exp(kernel) - 1
-        weight = torch.cat([taps.repeat_interleave(width // heads, dim=0), taps], dim=0).unsqueeze(1)
-        size = kernel.shape[1]
-        before, after = (size - 1, 0) if self.causal else ((size - 1) // 2, size - 1 - (size - 1) // 2)
-        channels_first = x.transpose(1, 2).reshape([batch, width + heads] + sides)
-        if self.grid:
-            convolved = F.conv2d(F.pad(channels_first, [before, after, before, after]), weight, groups=width + heads)
-        else:
-            convolved = F.conv1d(F.pad(channels_first, [before, after]), weight, groups=width + heads)
-        totals = x.cumsum(dim=1) if self.causal else x.sum(dim=1, keepdim=True)
-        sums = convolved.reshape(batch, width + heads, positions).transpose(1, 2) + totals
-        numerator = sums[..., :width].reshape(batch, positions, heads, width // heads)
-        ratio = numerator / sums[..., width:].unsqueeze(3)
-        return torch.sigmoid(q) * ratio.reshape(q.shape)
+        bias = relative_bias(sides, kernel, self.causal)                                # [heads, P, P']
+        channel_bias = bias.permute(1, 2, 0).repeat_interleave(width // heads, dim=2)  # [P, P', width]
+        channel_keys = k.reshape(batch, positions, heads).repeat_interleave(width // heads, dim=2)
+        mixed = aft_weighted_average(
+            q.reshape(batch, positions, width), channel_keys, v.reshape(batch, positions, width), channel_bias, self.causal)
+        return mixed.reshape(q.shape)
+
+
+def relative_bias(sides, kernel, causal):
+    """[heads, P, P'] over the row-major positions of a sequence [T] or grid [H, W]: for each target (row) and
+    source (column), the kernel tap at their offset, or 0 outside the kernel. Tap j sits at offset
+    j - (s - 1) // 2 along each side (PyTorch's "same" padding), or j - (s - 1) when causal (the past only)."""
+    size = kernel.shape[1]
+    before = size - 1 if causal else (size - 1) // 2
+    grids = torch.meshgrid(*[torch.arange(side, device=kernel.device) for side in sides], indexing="ij")
+    coordinates = [g.reshape(-1) for g in grids]                                   # per side, [P]
+    taps = [c.unsqueeze(0) - c.unsqueeze(1) + before for c in coordinates]         # per side, [P target, P' source]
+    inside = torch.stack([(j >= 0) & (j < size) for j in taps]).all(dim=0)
+    values = kernel[(slice(None),) + tuple(j.clamp(0, size - 1) for j in taps)]   # [heads, P, P']
+    return values * inside.to(kernel.dtype)
 
 
 class MultiHeadAttention(_Projections):
