@@ -1,3 +1,4 @@
+using AftDsl.Tests.Shared;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;

@@ -1,3 +1,4 @@
+using AftDsl.Tests.Shared;
 using AftDsl.Interop;
 using AftLab.Models;
 using Xunit.Abstractions;

@@ -1,8 +1,9 @@
-namespace AftDsl.Tests.Interop;
+namespace AftDsl.Tests.Shared;
 
 /// <summary>
 /// Whether two float32 outputs of the same model agree, element by element, in a way that NaN and ∞ cannot pass: an
 /// element agrees only if |a − b| ≤ tolerance, a comparison that is false for NaN, and both outputs must be finite.
+/// Shared by the interop tests of AftDsl.Tests and AftLab.Tests (linked into both).
 /// </summary>
 public static class OutputAgreement
 {
