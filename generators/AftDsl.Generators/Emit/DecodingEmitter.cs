@@ -80,7 +80,8 @@ internal static class DecodingEmitter
             "position 0 holding each mixer's state, in this model's dtype and on its device. Dispose it when done.");
         w.Line("/// <param name=\"batch\">Number of sequences decoded side by side.</param>");
         w.Line($"public {Decoding}.ModelDecodingState BeginDecoding(long batch) =>");
-        w.Line($"    new(ModelName, batch{string.Concat(stacks.Select(s => $", this.{s.Identifier}.BeginDecoding(batch)"))});");
+        // Through Begin, which disposes the stacks' states already made when a later stack's BeginDecoding throws.
+        w.Line($"    {Decoding}.ModelDecodingState.Begin(ModelName, batch{string.Concat(stacks.Select(s => $", () => this.{s.Identifier}.BeginDecoding(batch)"))});");
         w.Line();
         w.Summary($"Consumes the next token of each sequence, <c>[B]</c> → logits <c>[B, {Literal(spec.Input.Vocab)}]</c>: the row " +
             "that <see cref=\"forward\"/> gives at that position for the whole sequence so far. Runs without autograd.");

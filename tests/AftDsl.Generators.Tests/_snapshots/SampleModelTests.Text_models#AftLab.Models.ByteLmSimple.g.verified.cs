@@ -138,7 +138,7 @@ partial class ByteLmSimple
     /// </summary>
     /// <param name="batch">Number of sequences decoded side by side.</param>
     public global::AftDsl.Decoding.ModelDecodingState BeginDecoding(long batch) =>
-        new(ModelName, batch, this.body.BeginDecoding(batch));
+        global::AftDsl.Decoding.ModelDecodingState.Begin(ModelName, batch, () => this.body.BeginDecoding(batch));
 
     /// <summary>
     /// Consumes the next token of each sequence, <c>[B]</c> → logits <c>[B, 256]</c>: the row that
