@@ -52,7 +52,7 @@ public sealed class PreNormBlock : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var mixed = x + DecodingMixer.Step(mixer_norm.forward(x), state, active);
-        return (mixed + ffn.forward(ffn_norm.forward(mixed))).MoveToOuterDisposeScope();
+        return (mixed + StepFeedForward.Forward(ffn, ffn_norm.forward(mixed))).MoveToOuterDisposeScope();
     }
 
     IDecodingMixer DecodingMixer => mixer as IDecodingMixer ?? throw new InvalidOperationException(
