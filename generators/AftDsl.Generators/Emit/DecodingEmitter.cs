@@ -110,6 +110,7 @@ internal static class DecodingEmitter
                     PositionEmbeddingStage => $"this.{stage.Identifier}.Step(x, state, active)",
                     BlocksStage => $"this.{stage.Identifier}.Step(x, state.Stage<{Decoding}.BlockStackDecodingState>({Literal(stack++)}), active)",
                     LogitsStage => $"{Linear}(this.{stage.Identifier}, x)",
+                    FinalNormStage => $"global::AftDsl.Decoding.StepNorm.Forward(this.{stage.Identifier}, x)",
                     _ => $"this.{stage.Identifier}.forward({input})",
                 };
                 w.Line($"{(first ? Tensor + " x" : "x")} = {call};");

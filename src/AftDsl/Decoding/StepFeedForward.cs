@@ -6,7 +6,8 @@ namespace AftDsl.Decoding;
 
 /// <summary>
 /// A block's feed-forward network on the rows of a decoding step: its two <see cref="Linear"/> layers through
-/// <see cref="StepLinear"/> (a C# loop on a few CPU rows), the activation between them as the network has it.
+/// <see cref="StepLinear"/> (a C# loop on a few CPU rows), the activation between them as the network has it (the exact GELU on float32
+/// CPU rows in C#: <see cref="StepGelu"/>).
 /// Any other network runs its own forward.
 /// </summary>
 public static class StepFeedForward
@@ -18,6 +19,11 @@ public static class StepFeedForward
         if (ffn.Count != 3 || ffn[0] is not Linear widen || ffn[1] is not nn.Module<Tensor, Tensor> activation || ffn[2] is not Linear narrow)
             return ffn.forward(x);
         using var scope = NewDisposeScope();
-        return StepLinear.Forward(narrow, activation.forward(StepLinear.Forward(widen, x))).MoveToOuterDisposeScope();
+        var hidden = StepLinear.Forward(widen, x);
+        if (activation is GELU { approximate: GELU.Approximate.none } && !is_grad_enabled() && StepGelu.Applies(hidden))
+            StepGelu.InPlace(hidden);
+        else
+            hidden = activation.forward(hidden);
+        return StepLinear.Forward(narrow, hidden).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using AftDsl.Native;
@@ -36,13 +37,16 @@ public static unsafe class StepLinear
         return result;
     }
 
+    /// <summary>True for a contiguous float32 or float64 CPU <c>[B, features]</c> of at most a few rows: what the C# loops take.</summary>
+    internal static bool SmallCpuRows(Tensor x) =>
+        x.device_type == DeviceType.CPU && x.dtype is ScalarType.Float32 or ScalarType.Float64 && x.dim() == 2 && x.size(0) <= MaxRows && x.is_contiguous();
+
     static bool Applies(Tensor x, Tensor weight, Tensor? bias) =>
-        x.device_type == DeviceType.CPU && x.dim() == 2 && x.size(0) <= MaxRows
-        && x.dtype is ScalarType.Float32 or ScalarType.Float64 && weight.dtype == x.dtype && weight.dim() == 2
-        && x.size(1) == weight.size(1) && x.is_contiguous() && weight.is_contiguous()
+        SmallCpuRows(x) && weight.dtype == x.dtype && weight.dim() == 2 && x.size(1) == weight.size(1) && weight.is_contiguous()
         && (bias is null || (bias.dtype == x.dtype && bias.is_contiguous() && bias.NumberOfElements == weight.size(0)))
         && !(is_grad_enabled() && (weight.requires_grad || x.requires_grad));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]                    // sampling runs short: no slow first tier
     static void Run<T>(Tensor x, Tensor weight, Tensor? bias, Tensor result, int rows, int inputs, int outputs)
         where T : unmanaged, INumberBase<T>
     {
@@ -57,6 +61,7 @@ public static unsafe class StepLinear
     /// output = W·input + bias for a row-major W <c>[outputs, inputs]</c>: four rows of W at a time against one load of the
     /// input, so each element of W is read once and the loop has no call per row.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]                    // sampling runs short: no slow first tier
     static void MatrixVector<T>(T* w, T* input, T* bias, T* output, int inputs, int outputs) where T : unmanaged, INumberBase<T>
     {
         var lanes = Vector<T>.Count;

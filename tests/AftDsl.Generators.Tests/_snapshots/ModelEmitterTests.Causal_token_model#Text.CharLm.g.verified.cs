@@ -147,8 +147,8 @@ partial class CharLm
         using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();
         global::TorchSharp.torch.Tensor x = this.embed.forward(tokens);
         x = this.body.Step(x, state.Stage<global::AftDsl.Decoding.BlockStackDecodingState>(0), active);
-        x = this.norm.forward(x);
-        x = this.head.forward(x);
+        x = global::AftDsl.Decoding.StepNorm.Forward(this.norm, x);
+        x = global::AftDsl.Decoding.StepLinear.Forward(this.head, x);
         state.Advance(active);
         return x.MoveToOuterDisposeScope();
     }

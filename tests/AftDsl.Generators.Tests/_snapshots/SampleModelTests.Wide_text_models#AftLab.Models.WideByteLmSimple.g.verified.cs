@@ -161,8 +161,8 @@ partial class WideByteLmSimple
         global::TorchSharp.torch.Tensor x = this.embed.forward(tokens);
         x = this.positions.Step(x, state, active);
         x = this.body.Step(x, state.Stage<global::AftDsl.Decoding.BlockStackDecodingState>(0), active);
-        x = this.norm.forward(x);
-        x = this.head.forward(x);
+        x = global::AftDsl.Decoding.StepNorm.Forward(this.norm, x);
+        x = global::AftDsl.Decoding.StepLinear.Forward(this.head, x);
         state.Advance(active);
         return x.MoveToOuterDisposeScope();
     }

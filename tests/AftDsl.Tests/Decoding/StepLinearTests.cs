@@ -43,3 +43,50 @@ public sealed class StepLinearTests
         Assert.False(before.allclose(StepLinear.Forward(layer, x)));
     }
 }
+
+/// <summary>StepNorm's and StepGelu's C# passes give libtorch's layer norm and exact GELU to float rounding.</summary>
+public sealed class StepNormAndGeluTests
+{
+    [Theory]
+    [InlineData(1, 128)]
+    [InlineData(4, 37)]
+    [InlineData(7, 16)]                           // more rows than the loop takes: the layer's forward
+    public void A_step_norm_equals_the_layers_forward(long rows, long width)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var dtype in new[] { float64, float32 })
+        {
+            manual_seed(6);
+            var layer = nn.LayerNorm(width, dtype: dtype);
+            using (no_grad())
+            {
+                layer.weight!.normal_();
+                layer.bias!.normal_();
+            }
+            var x = randn([rows, width], dtype: dtype) * 3 + 5;                      // an offset mean, as residual streams have
+            using var inference = no_grad();
+            StepExactnessTests.AssertRelativelyClose(layer.forward(x), StepNorm.Forward(layer, x), dtype == float64 ? 1e-12 : 1e-6, $"{dtype} {rows}×{width}");
+        }
+    }
+
+    [Fact]
+    public void The_C_sharp_gelu_is_the_exact_gelu_to_float32_rounding()
+    {
+        using var scope = NewDisposeScope();
+        var x = linspace(-12, 12, 4001, dtype: float32).view(1, -1);              // tails, where erfc is tiny, and the middle
+        Assert.True(StepGelu.Applies(x));
+        // ½·x·erfc(−x/√2) in float64: libtorch's gelu, x·(1 + erf(x/√2))/2, cancels to 0 below x ≈ −8 even in float64.
+        var x64 = x.to(float64);
+        var expected = 0.5 * x64 * (x64 * -Math.Sqrt(0.5)).erfc();
+        var actual = x.clone();
+        StepGelu.InPlace(actual);
+        var error = (actual.to(float64) - expected).abs();
+        var bound = expected.abs() * 3e-7 + 1e-30;                                   // a few float32 roundings, relative
+        var worst = (error / bound).argmax().item<long>();
+        Assert.True(error.le(bound).all().item<bool>(), $"largest error {error.max().item<double>():E2}; worst at x = {x[0, worst].item<float>()}: {actual[0, worst].item<float>():E6} vs {expected[0, worst].item<double>():E6}");
+        var rest = randn(1, 13);                                                     // a length that leaves a scalar tail
+        var tail = rest.clone();
+        StepGelu.InPlace(tail);
+        StepExactnessTests.AssertRelativelyClose(nn.functional.gelu(rest.to(float64)), tail.to(float64), 3e-7, "tail");
+    }
+}

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using AftDsl.Native;
@@ -33,6 +34,7 @@ internal static unsafe class SimpleRecurrenceCpu
         return mixed;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]                    // sampling runs short: no slow first tier
     static void Run<T>(Tensor q, Tensor k, Tensor v, AftSimpleDecodingState state, ActiveRows rows, Tensor mixed)
         where T : unmanaged, IExponentialFunctions<T>, IFloatingPointIeee754<T>
     {
