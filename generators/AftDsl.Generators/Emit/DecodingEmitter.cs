@@ -15,6 +15,7 @@ internal static class DecodingEmitter
 {
     const string Tensor = "global::TorchSharp.torch.Tensor";
     const string Decoding = "global::AftDsl.Decoding";
+    const string Linear = "global::AftDsl.Decoding.StepLinear.Forward";
 
     /// <summary>BeginDecoding, Step and the <c>IDecodingMixer</c> members of a causal sequence mixer.</summary>
     public static void Mixer(SourceWriter w, MixerSpec spec, MixerDescriptor kind, bool guards)
@@ -39,9 +40,10 @@ internal static class DecodingEmitter
                 w.Line($"{Decoding}.StepGuard.Features(x, LayerName, Dim, state, q_proj.weight!);");
             w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line("using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();");
-            foreach (var statement in kind.StepMix("q_proj.forward(x), k_proj.forward(x), v_proj.forward(x)"))
+            // StepLinear: on a few CPU rows, a C# loop over the layers' weights beats libtorch's per-call overhead.
+            foreach (var statement in kind.StepMix($"{Linear}(q_proj, x), {Linear}(k_proj, x), {Linear}(v_proj, x)"))
                 w.Line(statement);
-            w.Line("return out_proj.forward(mixed).MoveToOuterDisposeScope();");
+            w.Line($"return {Linear}(out_proj, mixed).MoveToOuterDisposeScope();");
         }
         w.Line();
         w.Line($"{Decoding}.DecodingState {Decoding}.IDecodingMixer.BeginDecoding(long batch) => BeginDecoding(batch);");
@@ -80,7 +82,8 @@ internal static class DecodingEmitter
             "position 0 holding each mixer's state, in this model's dtype and on its device. Dispose it when done.");
         w.Line("/// <param name=\"batch\">Number of sequences decoded side by side.</param>");
         w.Line($"public {Decoding}.ModelDecodingState BeginDecoding(long batch) =>");
-        w.Line($"    new(ModelName, batch{string.Concat(stacks.Select(s => $", this.{s.Identifier}.BeginDecoding(batch)"))});");
+        // Through Begin, which disposes the stacks' states already made when a later stack's BeginDecoding throws.
+        w.Line($"    {Decoding}.ModelDecodingState.Begin(ModelName, batch{string.Concat(stacks.Select(s => $", () => this.{s.Identifier}.BeginDecoding(batch)"))});");
         w.Line();
         w.Summary($"Consumes the next token of each sequence, <c>[B]</c> → logits <c>[B, {Literal(spec.Input.Vocab)}]</c>: the row " +
             "that <see cref=\"forward\"/> gives at that position for the whole sequence so far. Runs without autograd.");
@@ -106,6 +109,8 @@ internal static class DecodingEmitter
                 {
                     PositionEmbeddingStage => $"this.{stage.Identifier}.Step(x, state, active)",
                     BlocksStage => $"this.{stage.Identifier}.Step(x, state.Stage<{Decoding}.BlockStackDecodingState>({Literal(stack++)}), active)",
+                    LogitsStage => $"{Linear}(this.{stage.Identifier}, x)",
+                    FinalNormStage => $"global::AftDsl.Decoding.StepNorm.Forward(this.{stage.Identifier}, x)",
                     _ => $"this.{stage.Identifier}.forward({input})",
                 };
                 w.Line($"{(first ? Tensor + " x" : "x")} = {call};");

@@ -9,8 +9,8 @@ namespace AftLab.Benchmarks;
 /// <summary>
 /// One decode measurement: a byte model at a context length and batch, decoded step by step (<c>decode</c>) or
 /// recomputed over its window for each token (<c>recompute</c>). Times are per step (one token for each of the
-/// batch's sequences) of CPU work (<see cref="ThreadClock"/>, libtorch on one thread; on CUDA, wall time), the median of 32 consecutive steps
-/// at positions 16… and at the end of the context: on a machine shared with other processes, wall-clock time measures
+/// batch's sequences) of CPU work (<see cref="ThreadClock"/>, libtorch on one thread; on CUDA, wall time), the median of 32 steps at the end
+/// of the context and of 32 steps at positions 16…47 of a second state, taken alternately with them: on a machine shared with other processes, wall-clock time measures
 /// their load as much as the step. <see cref="WallMsPerStepAtContext"/> is the wall-clock time there (the fastest of
 /// the 32, the least disturbed); <see cref="MeanMsPerStep"/> the mean CPU time over every step from position 0.
 /// <see cref="StateBytesPerSequence"/> is what the decoding state holds per sequence at the end.
@@ -97,19 +97,27 @@ public static class DecodeBenchmark
         return drawn.to(device);
     }
 
-    /// <summary>Steps from position 0 to the context: timed at positions 16…47 and at the last 32, and over the whole run.</summary>
+    /// <summary>
+    /// Steps from position 0 to the context, timing every step; the last 32 alternate with steps of a second state at
+    /// positions 16…47, so that the two probes of the position's effect run under the same load of the shared machine
+    /// (measured apart, half a second or more apart, they differed by the load's drift as much as by the position).
+    /// </summary>
     static DecodeResult Decode(IDecodingModel model, string name, long context, long batch, Device device)
     {
-        const int Probe = 32;
+        const int Probe = 32, Early = 16;
         using var state = model.BeginDecoding(batch);
+        using var early = model.BeginDecoding(batch);
         using var tokens = RandomBytes([context, batch], seed: 3, device);
+        for (var t = 0; t < Early; t++)
+            model.Step(tokens[t], early).Dispose();
         var perStep = new double[context];
+        var earlySteps = new List<double>();
         var wall = new double[context];
         var clock = new Stopwatch();
         long? bytesAt16 = null;
         for (var t = 0; t < context; t++)
         {
-            if (t == 16)
+            if (t == Early)
                 bytesAt16 = state.ByteCount / batch;
             clock.Restart();
             var cpu = Work(device, ThreadClock.Milliseconds);
@@ -117,10 +125,16 @@ public static class DecodeBenchmark
                 Synchronize(logits);
             perStep[t] = Work(device, ThreadClock.Milliseconds) - cpu;
             wall[t] = clock.Elapsed.TotalMilliseconds;
+            if (t >= context - Probe)
+            {
+                var start = Work(device, ThreadClock.Milliseconds);
+                using (var logits = model.Step(tokens[Early + earlySteps.Count], early))
+                    Synchronize(logits);
+                earlySteps.Add(Work(device, ThreadClock.Milliseconds) - start);
+            }
         }
-        var early = Median(perStep.Skip(16).Take(Probe));
         var late = Median(perStep.Skip((int)context - Probe));
-        return new(name, "decode", context, batch, early, late, perStep.Average(), wall.Skip((int)context - Probe).Min(), bytesAt16,
+        return new(name, "decode", context, batch, Median(earlySteps), late, perStep.Average(), wall.Skip((int)context - Probe).Min(), bytesAt16,
             state.ByteCount / batch, "ok");
     }
 

@@ -50,7 +50,7 @@ public static class AftStep
     {
         ArgumentNullException.ThrowIfNull(q);
         ArgumentNullException.ThrowIfNull(state);
-        state.CheckUsable(q.shape[0]);
+        state.CheckUsable(q.size(0));
         var rows = ActiveRows.From(active, state.Batch, state.Owner);
         if (bound is { } limit)
             state.CheckBound(rows, limit, BiasBound);

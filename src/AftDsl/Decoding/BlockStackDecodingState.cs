@@ -7,9 +7,12 @@ public sealed class BlockStackDecodingState : DecodingState
 
     /// <param name="owner">How errors name the stack.</param>
     /// <param name="batch">Sequences decoded side by side.</param>
-    /// <param name="mixers">Each block's mixer state, which the stack then owns.</param>
+    /// <param name="mixers">
+    /// Each block's mixer state, which the stack then owns. A lazy sequence is created here; when one of its states
+    /// fails, the ones created before it are disposed and the exception goes on.
+    /// </param>
     public BlockStackDecodingState(string owner, long batch, IEnumerable<DecodingState> mixers) : base(owner, batch) =>
-        this.mixers = mixers.ToArray();
+        this.mixers = CreateAll(mixers);
 
     /// <summary>Each block's mixer state.</summary>
     public IReadOnlyList<DecodingState> Mixers => mixers;

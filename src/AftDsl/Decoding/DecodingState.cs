@@ -118,6 +118,27 @@ public abstract class DecodingState : IDisposable
         return created;
     }
 
+    /// <summary>
+    /// Creates the states that <paramref name="create"/> yields, in order. When one throws, the ones already created are
+    /// disposed before the exception goes on: a BeginDecoding that fails part-way leaves no tensors behind.
+    /// </summary>
+    internal static DecodingState[] CreateAll(IEnumerable<DecodingState> create)
+    {
+        var created = new List<DecodingState>();
+        try
+        {
+            foreach (var state in create)
+                created.Add(state);
+            return [.. created];
+        }
+        catch
+        {
+            foreach (var state in created)
+                state.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Throws unless <paramref name="state"/> is a <typeparamref name="T"/>: one layer's state passed to another.</summary>
     public static T Expect<T>(DecodingState state, string layer) where T : DecodingState =>
         state as T ?? throw new ArgumentException(

@@ -15,6 +15,21 @@ public sealed class ModelDecodingState : DecodingState
     /// <param name="stages">The states of the model's stages that keep one (its block stacks), in order; the model state owns them.</param>
     public ModelDecodingState(string owner, long batch, params DecodingState[] stages) : base(owner, batch) => this.stages = stages;
 
+    /// <summary>
+    /// A state at position 0 holding the states that <paramref name="stages"/> create, in order. The generated
+    /// <c>BeginDecoding</c> calls it: when one stage's BeginDecoding throws, the states of the stages before it are
+    /// disposed before the exception goes on, so a failed BeginDecoding leaves no tensors behind.
+    /// </summary>
+    /// <param name="owner">How errors name the model.</param>
+    /// <param name="batch">Sequences decoded side by side.</param>
+    /// <param name="stages">Each stage's BeginDecoding, in the order of the model's stages.</param>
+    public static ModelDecodingState Begin(string owner, long batch, params Func<DecodingState>[] stages)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1, nameof(batch));
+        return new(owner, batch, CreateAll(stages.Select(create => create())));
+    }
+
     /// <summary>The stages' states, in the order of the model's stages.</summary>
     public IReadOnlyList<DecodingState> Stages => stages;
 

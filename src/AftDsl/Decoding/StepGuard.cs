@@ -11,6 +11,10 @@ public static class StepGuard
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(state);
+        // Checked through dim() and size(), which read no shape array: every step of every mixer passes here.
+        if (input.dim() == 2 && input.size(0) == state.Batch && input.size(1) == dim && input.dtype == parameter.dtype
+            && input.device_type == parameter.device_type && input.device_index == parameter.device_index)
+            return;
         var expected = $"[{state.Batch}, {dim}] (one position of each of the {state.Batch} sequences)";
         var actual = ShapeGuard.Describe(input.shape);
         if (input.dim() != 2 || input.shape[0] != state.Batch || input.shape[1] != dim)
@@ -20,6 +24,22 @@ public static class StepGuard
         if (input.dtype != parameter.dtype || input.device_type != parameter.device_type || input.device_index != parameter.device_index)
             throw new AftShapeException(layer, expected, $"{actual} of {input.dtype} on {input.device}",
                 $"the input must have the layer's dtype {parameter.dtype} and device {parameter.device}.", nameof(input));
+    }
+
+    /// <summary>
+    /// True when <paramref name="tokens"/> is a contiguous int64 CPU tensor whose ids all lie in [0, vocab): read in place,
+    /// without the five libtorch calls of the general check (a batch-1 step's largest cost after its projections).
+    /// </summary>
+    static unsafe bool TokensInRange(Tensor tokens, long vocab)
+    {
+        if (tokens.device_type != DeviceType.CPU || tokens.dtype != ScalarType.Int64 || !tokens.is_contiguous())
+            return false;
+        var ids = new ReadOnlySpan<long>((void*)Native.TensorMemory.Address(tokens, ScalarType.Int64, DeviceType.CPU, nameof(tokens)), (int)tokens.NumberOfElements);
+        foreach (var id in ids)
+            if ((ulong)id >= (ulong)vocab)
+                return false;
+        GC.KeepAlive(tokens);
+        return true;
     }
 
     /// <summary>Requires <paramref name="tokens"/> to be one integer token id below <paramref name="vocab"/> per sequence, <c>[B]</c>.</summary>
@@ -35,6 +55,8 @@ public static class StepGuard
                 nameof(tokens));
         if (tokens.dtype is not (ScalarType.Int64 or ScalarType.Int32))
             throw new AftShapeException(model, expected, $"{actual} of {tokens.dtype}", $"token ids must be integers, not {tokens.dtype}.", nameof(tokens));
+        if (TokensInRange(tokens, vocab))
+            return;
         using (var outside = (tokens < 0).logical_or_(tokens >= vocab).any())      // one read of the device per step
             if (!outside.item<bool>())
                 return;

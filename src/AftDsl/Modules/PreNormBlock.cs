@@ -51,8 +51,9 @@ public sealed class PreNormBlock : nn.Module<Tensor, Tensor>
     public Tensor Step(Tensor x, DecodingState state, Tensor? active = null)
     {
         using var scope = NewDisposeScope();
-        var mixed = x + DecodingMixer.Step(mixer_norm.forward(x), state, active);
-        return (mixed + ffn.forward(ffn_norm.forward(mixed))).MoveToOuterDisposeScope();
+        // The Step* helpers run the norms and linears as C# loops on a few CPU rows (libtorch's per-call cost dominates there).
+        var mixed = x + DecodingMixer.Step(StepNorm.Forward(mixer_norm, x), state, active);
+        return (mixed + StepFeedForward.Forward(ffn, StepNorm.Forward(ffn_norm, mixed))).MoveToOuterDisposeScope();
     }
 
     IDecodingMixer DecodingMixer => mixer as IDecodingMixer ?? throw new InvalidOperationException(

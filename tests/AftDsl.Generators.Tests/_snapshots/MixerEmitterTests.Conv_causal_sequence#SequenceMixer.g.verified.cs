@@ -110,13 +110,13 @@ partial class SequenceMixer
             pos_gamma,
             pos_beta);
         global::TorchSharp.torch.Tensor mixed = global::AftDsl.Decoding.AftStep.Conv(
-            q_proj.forward(x),
-            k_proj.forward(x),
-            v_proj.forward(x),
+            global::AftDsl.Decoding.StepLinear.Forward(q_proj, x),
+            global::AftDsl.Decoding.StepLinear.Forward(k_proj, x),
+            global::AftDsl.Decoding.StepLinear.Forward(v_proj, x),
             kernel,
             state,
             active);
-        return out_proj.forward(mixed).MoveToOuterDisposeScope();
+        return global::AftDsl.Decoding.StepLinear.Forward(out_proj, mixed).MoveToOuterDisposeScope();
     }
 
     global::AftDsl.Decoding.DecodingState global::AftDsl.Decoding.IDecodingMixer.BeginDecoding(long batch)

@@ -103,14 +103,14 @@ partial class PixelFullMixer
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
         using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();
         global::TorchSharp.torch.Tensor mixed = global::AftDsl.Decoding.AftStep.Full(
-            q_proj.forward(x),
-            k_proj.forward(x),
-            v_proj.forward(x),
+            global::AftDsl.Decoding.StepLinear.Forward(q_proj, x),
+            global::AftDsl.Decoding.StepLinear.Forward(k_proj, x),
+            global::AftDsl.Decoding.StepLinear.Forward(v_proj, x),
             pos_u,
             pos_w,
             state,
             active);
-        return out_proj.forward(mixed).MoveToOuterDisposeScope();
+        return global::AftDsl.Decoding.StepLinear.Forward(out_proj, mixed).MoveToOuterDisposeScope();
     }
 
     global::AftDsl.Decoding.DecodingState global::AftDsl.Decoding.IDecodingMixer.BeginDecoding(long batch)

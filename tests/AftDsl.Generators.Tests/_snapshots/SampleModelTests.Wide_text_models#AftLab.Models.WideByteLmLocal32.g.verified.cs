@@ -125,7 +125,7 @@ partial class WideByteLmLocal32
     /// </summary>
     /// <param name="batch">Number of sequences decoded side by side.</param>
     public global::AftDsl.Decoding.ModelDecodingState BeginDecoding(long batch) =>
-        new(ModelName, batch, this.body.BeginDecoding(batch));
+        global::AftDsl.Decoding.ModelDecodingState.Begin(ModelName, batch, () => this.body.BeginDecoding(batch));
 
     /// <summary>
     /// Consumes the next token of each sequence, <c>[B]</c> → logits <c>[B, 256]</c>: the row that
@@ -147,8 +147,8 @@ partial class WideByteLmLocal32
         using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();
         global::TorchSharp.torch.Tensor x = this.embed.forward(tokens);
         x = this.body.Step(x, state.Stage<global::AftDsl.Decoding.BlockStackDecodingState>(0), active);
-        x = this.norm.forward(x);
-        x = this.head.forward(x);
+        x = global::AftDsl.Decoding.StepNorm.Forward(this.norm, x);
+        x = global::AftDsl.Decoding.StepLinear.Forward(this.head, x);
         state.Advance(active);
         return x.MoveToOuterDisposeScope();
     }

@@ -147,6 +147,32 @@ public sealed class StepExactnessTests
             AssertRelativelyClose(exact.Forward(q.to(float64), extreme.to(float64), v.to(float64)), stepped.to(float64), 1e-5, $"{name} |K| = 1e4");
     }
 
+    /// <summary>
+    /// One key 1e3 above the others, then ordinary keys again: the weights stored after it sit e^1000 below its own,
+    /// far past float32's range, and must neither underflow the outputs to 0/0 nor lose the later positions' share
+    /// once the big key has left the window (AFT-local) or its bias makes it small (AFT-full with strong biases).
+    /// </summary>
+    [Theory]
+    [InlineData("AFT-simple")]
+    [InlineData("AFT-local-3")]
+    [InlineData("AFT-full")]
+    [InlineData("AFT-conv")]
+    public void A_key_jumping_1e3_above_the_rest_matches_the_full_forward(string name)
+    {
+        using var scope = NewDisposeScope();
+        var variant = Variant(name, float32);
+        var (q, k, v) = variant.Inputs(2, 12, float32, seed: 20);
+        var jump = zeros_like(k);
+        jump[0, 4] = 1e3;                                                    // row 0: position 4, every channel
+        jump[1, 7, 0] = 1e3;                                                 // row 1: position 7, channel 0 only
+        var keys = k + jump;
+        using var state = variant.Begin(2, q);
+        var stepped = variant.StepAll(q, keys, v, state);
+        var exact = Variant(name, float64);
+        using (no_grad())
+            AssertRelativelyClose(exact.Forward(q.to(float64), keys.to(float64), v.to(float64)), stepped.to(float64), 1e-5, $"{name} key jump 1e3");
+    }
+
     [Theory]
     [InlineData("AFT-local-3")]
     [InlineData("AFT-full")]

@@ -12,6 +12,8 @@ internal static class SimpleRecurrence
 {
     public static Tensor Step(Tensor q, Tensor k, Tensor v, AftSimpleDecodingState state, ActiveRows rows)
     {
+        if (SimpleRecurrenceCpu.Applies(q, k, v, state))
+            return SimpleRecurrenceCpu.Step(q, k, v, state, rows);
         var max = maximum(state.Max, k);
         var decay = (state.Max - max).exp_();
         var weight = (k - max).exp_();
