@@ -9,6 +9,7 @@ namespace AftDsl.Distributed;
 internal sealed class MpiCollectives : ICollectives
 {
     bool abandoned, disposed;
+    readonly bool anyThread;
 
     /// <summary>The MPI library, for the NCCL backend's bootstrap.</summary>
     public MpiLibrary Mpi { get; }
@@ -16,7 +17,7 @@ internal sealed class MpiCollectives : ICollectives
     public MpiCollectives(MpiLibrary mpi, LaunchEnvironment launch)
     {
         Mpi = mpi;
-        mpi.Initialize();
+        anyThread = mpi.Initialize() >= MpiLibrary.ThreadMultiple;
         Rank = mpi.Rank();
         WorldSize = mpi.Size();
         // A mismatch means libmpi is not the MPI whose mpirun started us (each process would then be a world of its own).
@@ -56,7 +57,9 @@ internal sealed class MpiCollectives : ICollectives
 
     public void Abort(int exitCode)
     {
-        Mpi.Abort(exitCode);
+        // The watchdog aborts from its own thread while another may be inside a collective: MPI allows that only at
+        // MPI_THREAD_MULTIPLE. Below it, the process just exits, and mpirun ends the job on the non-zero exit.
+        if (anyThread) Mpi.Abort(exitCode);
         Environment.Exit(exitCode);                                         // MPI_Abort returned: should not happen
     }
 

@@ -34,6 +34,7 @@ internal sealed unsafe class MpiLibrary
 
     readonly nint mpiFloat, mpiDouble, mpiByte, mpiInt, mpiLongLong;
     readonly delegate* unmanaged<int*, int> mpiInitialized;
+    readonly delegate* unmanaged<int*, int> mpiQueryThread;
     readonly delegate* unmanaged<int*, int> mpiFinalized;
     readonly delegate* unmanaged<int*, byte***, int, int*, int> mpiInitThread;
     readonly delegate* unmanaged<int> mpiFinalize;
@@ -60,6 +61,7 @@ internal sealed unsafe class MpiLibrary
         mpiInt = Bind("ompi_mpi_int");
         mpiLongLong = Bind("ompi_mpi_long_long_int");
         mpiInitialized = (delegate* unmanaged<int*, int>)Bind("MPI_Initialized");
+        mpiQueryThread = (delegate* unmanaged<int*, int>)Bind("MPI_Query_thread");
         mpiFinalized = (delegate* unmanaged<int*, int>)Bind("MPI_Finalized");
         mpiInitThread = (delegate* unmanaged<int*, byte***, int, int*, int>)Bind("MPI_Init_thread");
         mpiFinalize = (delegate* unmanaged<int>)Bind("MPI_Finalize");
@@ -98,11 +100,12 @@ internal sealed unsafe class MpiLibrary
     /// <returns>The thread level provided.</returns>
     public int Initialize()
     {
-        int flag;
+        int flag, provided;
         Check(mpiInitialized(&flag), "MPI_Initialized");
-        if (flag != 0) return ThreadMultiple;
-        int provided;
-        Check(mpiInitThread(null, null, ThreadMultiple, &provided), "MPI_Init_thread");
+        if (flag != 0)
+            Check(mpiQueryThread(&provided), "MPI_Query_thread");             // initialised by someone else, at their level
+        else
+            Check(mpiInitThread(null, null, ThreadMultiple, &provided), "MPI_Init_thread");
         return provided;
     }
 
