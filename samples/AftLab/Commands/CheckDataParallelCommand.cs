@@ -51,15 +51,11 @@ public sealed class CheckDataParallelCommand : Command<CheckDataParallelCommand.
         }
     }
 
-    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
-    {
-        var launch = DataParallelLaunch.Environment();
-        DataParallelLaunch.PrepareConsole(launch);
-        var device = DeviceBinding.Use(DataParallelLaunch.DeviceFor(settings.Device, launch), settings.LibTorch);
-        using var parallel = DataParallelLaunch.Create(launch, device);
-        try
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
+        DataParallelLaunch.Run(settings.Device, settings.LibTorch, alwaysJoin: true, (device, joined) =>
         {
-            AnsiConsole.MarkupLineInterpolated($"[bold]Data parallel:[/] {parallel.Backend}, world size {parallel.WorldSize}, on {parallel.Device}; {launch}.");
+            var parallel = joined!;
+            AnsiConsole.MarkupLineInterpolated($"[bold]Data parallel:[/] {parallel.Backend}, world size {parallel.WorldSize}, on {parallel.Device}; {DataParallelLaunch.Environment()}.");
             AnsiConsole.MarkupLineInterpolated($"[bold]Machine:[/] {RunInfo.Machine(device)}; aftlab {RunInfo.Build}.");
             var table = new Table().AddColumn("dtype").AddColumn("steps").AddColumn("parameters: max |DP − 1 process|").AddColumn("gradients: max |DP − 1 process|").AddColumn("max |rank − rank 0|").AddColumn("tolerance").AddColumn("result");
             var failed = 0;
@@ -75,12 +71,5 @@ public sealed class CheckDataParallelCommand : Command<CheckDataParallelCommand.
                 ? $"PASS: {parallel.WorldSize} rank(s) × batch {settings.Batch} trained step for step as one process with batch {parallel.WorldSize * settings.Batch}, and all ranks held identical parameters."
                 : $"FAIL: {failed} dtype(s) out of tolerance.");
             return failed == 0 ? ExitCodes.Success : ExitCodes.Failure;
-        }
-        catch (Exception e)
-        {
-            parallel.Abandon();
-            if (e is DistributedException distributed) throw DataParallelLaunch.AsError(distributed);
-            throw;
-        }
-    }
+        });
 }

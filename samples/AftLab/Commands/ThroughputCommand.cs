@@ -62,23 +62,8 @@ public sealed class ThroughputCommand : Command<ThroughputCommand.Settings>
 
     static IEnumerable<ModelEntry> ByteModels() => ModelCatalog.All.Where(m => m.Family == ModelFamily.ByteLm);
 
-    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
-    {
-        var launch = DataParallelLaunch.Environment();
-        DataParallelLaunch.PrepareConsole(launch);                          // other ranks print nothing but errors
-        var device = DeviceBinding.Use(DataParallelLaunch.DeviceFor(settings.Device, launch), settings.LibTorch);
-        using var parallel = DataParallelLaunch.Join(launch, device);
-        try
-        {
-            return Execute(context, settings, device, parallel);
-        }
-        catch (Exception e) when (parallel is not null)
-        {
-            parallel.Abandon();                                             // exit at once: the launcher then ends the other ranks
-            if (e is DistributedException distributed) throw DataParallelLaunch.AsError(distributed);
-            throw;
-        }
-    }
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
+        DataParallelLaunch.Run(settings.Device, settings.LibTorch, alwaysJoin: false, (device, parallel) => Execute(context, settings, device, parallel));
 
     static int Execute(CommandContext context, Settings settings, torch.Device device, DataParallel? parallel)
     {

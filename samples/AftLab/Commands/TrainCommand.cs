@@ -60,27 +60,15 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         }
     }
 
-    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken)
-    {
-        var launch = DataParallelLaunch.Environment();
-        DataParallelLaunch.PrepareConsole(launch);                         // other ranks print nothing but errors (on standard error)
-        var device = DeviceBinding.Use(DataParallelLaunch.DeviceFor(settings.Device, launch), settings.LibTorch);
-        using var parallel = DataParallelLaunch.Join(launch, device);
-        try
+    public override int Execute(CommandContext context, Settings settings, CancellationToken cancellationToken) =>
+        DataParallelLaunch.Run(settings.Device, settings.LibTorch, alwaysJoin: false, (device, parallel) =>
         {
             if (parallel is not null)                                       // the first line: which backend, how many ranks
                 AnsiConsole.MarkupLineInterpolated(
                     $"[bold]Data parallel:[/] {parallel.Backend}, world size {parallel.WorldSize}; batch {settings.Batch ?? TrainingTasks.DefaultBatch(settings.Entry.Family)} per rank.");
             KernelChoice.Apply(settings.Kernels, device);
             return Execute(context, settings, device, parallel);
-        }
-        catch (Exception e) when (parallel is not null)
-        {
-            parallel.Abandon();                                             // exit at once: mpirun then ends the other ranks
-            if (e is DistributedException distributed) throw DataParallelLaunch.AsError(distributed);
-            throw;
-        }
-    }
+        });
 
     static int Execute(CommandContext context, Settings settings, torch.Device device, DataParallel? parallel)
     {

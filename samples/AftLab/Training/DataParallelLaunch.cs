@@ -57,6 +57,30 @@ public static class DataParallelLaunch
         }
     }
 
+    /// <summary>
+    /// What a verb does to take part in a job: reads the launcher's environment, quiets the console of ranks other than 0,
+    /// binds the rank's device, joins the job (always, or only under a launcher) and runs <paramref name="body"/>. If the body
+    /// fails, this rank abandons the job so that it exits at once and the launcher ends the others; a distributed failure
+    /// becomes aftlab's one-line error.
+    /// </summary>
+    public static int Run(string device, string? libTorch, bool alwaysJoin, Func<torch.Device, DataParallel?, int> body)
+    {
+        var launch = Environment();
+        PrepareConsole(launch);                                             // other ranks print nothing but errors (on standard error)
+        var bound = DeviceBinding.Use(DeviceFor(device, launch), libTorch);
+        using var parallel = alwaysJoin ? Create(launch, bound) : Join(launch, bound);
+        try
+        {
+            return body(bound, parallel);
+        }
+        catch (Exception e) when (parallel is not null)
+        {
+            parallel.Abandon();
+            if (e is DistributedException distributed) throw AsError(distributed);
+            throw;
+        }
+    }
+
     /// <summary>A distributed failure as the one-line error aftlab prints.</summary>
     public static AftLabException AsError(DistributedException e) => new(e.Message, ExitCodes.Failure, e);
 
