@@ -18,8 +18,8 @@
 // window tap reuses it, so the grid kernels take no exponential in their inner loops.
 //
 // ∂w is accumulated per thread (sequences: a shared column per channel; grids: registers for kernels of
-// up to 64 taps, else a shared column), then added to a float32 buffer with atomics (not
-// bit-reproducible run to run). ∂K sums a head's channels in aft_conv_key_gradients.
+// up to 64 taps, else a shared column), summed over the block's threads of each head, then added to a
+// float32 buffer with one atomic per block, head and tap (not bit-reproducible run to run). ∂K sums a head's channels in aft_conv_key_gradients.
 
 #include "aft_common.cuh"
 #include "aft_band_scan.cuh"
@@ -55,6 +55,33 @@
 #ifndef BEFORE
 #define BEFORE 0
 #endif
+
+// Adds a block's ∂w to dtaps with one atomic per (head, tap) the block covers. cells[j · columns + column]
+// holds thread column's contribution to tap j (column = threadIdx.y · CB + threadIdx.x); the sums run in a
+// fixed order inside the block. One atomic per thread and tap made the atomics the backward's cost: same-address
+// atomics serialise in L2 (aft_conv1_backward took 12 ms at T = 16384, B = 2, 224 taps). Every thread of the
+// block must call it; `taps` taps start at dtaps[head · stride + offset].
+__device__ __forceinline__ void aft_conv_add_taps(float* cells, int taps, int columns, float* dtaps, int stride, int offset)
+{
+    const int tid = (int)(threadIdx.y * blockDim.x + threadIdx.x), threads = (int)(blockDim.x * blockDim.y);
+    __syncthreads();
+    for (int i = tid; i < taps * CB; i += threads) {             // the rows of threads of each channel column
+        const int j = i / CB, cx = i % CB;
+        float sum = 0.0f;
+        for (int r = 0; r < columns / CB; r++) sum += cells[j * columns + r * CB + cx];
+        cells[j * columns + cx] = sum;
+    }
+    __syncthreads();
+    for (int i = tid; i < taps * CB; i += threads) {             // then each head's channels, from its first one in the block
+        const int j = i / CB, cx = i % CB, c = (int)blockIdx.y * CB + cx;
+        if (c >= D || (cx > 0 && (c - 1) / HEAD_WIDTH == c / HEAD_WIDTH)) continue;
+        const int head = c / HEAD_WIDTH;
+        float sum = 0.0f;
+        for (int x = cx; x < CB && (int)blockIdx.y * CB + x < D && ((int)blockIdx.y * CB + x) / HEAD_WIDTH == head; x++)
+            sum += cells[j * columns + x];
+        atomicAdd(&dtaps[head * stride + offset + j], sum);
+    }
+}
 
 // ---- backward, element-wise part: ∂Q, and α = S / d, β = S ⊙ R / d ----
 extern "C" __global__ void aft_conv_upstream(const aft_elem* q, const aft_elem* grad, const float* ratio, const float* denominator,
@@ -195,8 +222,7 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
             dkChannels[at] = value * gradV - gradR;
         }
     }
-    if (!valid) return;
-    for (int j = 0; j < BAND; j++) atomicAdd(&dtaps[head * S + TAP0 + j], dw[j * CB * RYB + column]);
+    aft_conv_add_taps(dw, BAND, CB * RYB, dtaps, S, TAP0);
 }
 
 // ======================= grids: window rows [y − BEFORE, y + AFTER], columns likewise =======================
@@ -406,29 +432,30 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
 
 // One block per (row of sources, 32 channels, batch element), one thread per channel walking the row: ∂V, the
 // per-channel part of ∂K, and ∂w, accumulated per thread (in registers for kernels of up to 64 taps, else
-// in a shared column per thread) and added to dtaps with atomics.
+// in a shared column per thread) and added to dtaps with one atomic per head and tap (aft_conv_add_taps).
 #define DW_IN_REGISTERS (S * S <= 64)
 extern "C" __global__ __launch_bounds__(CB) void aft_conv2_backward(const float* exponentials, const aft_elem* v,
     const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* alpha, const float* beta,
     float* dkChannels, aft_elem* dv, float* dtaps, int height, int width)
 {
+    __shared__ float dwShared[S * S * CB];
 #if DW_IN_REGISTERS
     float dw[S * S];
 #pragma unroll
     for (int j = 0; j < S * S; j++) dw[j] = 0.0f;
 #define AFT_DW(j) dw[j]
 #else
-    __shared__ float dwShared[S * S * CB];
     for (int j = 0; j < S * S; j++) dwShared[j * CB + threadIdx.x] = 0.0f;
 #define AFT_DW(j) dwShared[(j) * CB + threadIdx.x]
 #endif
     int c = blockIdx.y * CB + threadIdx.x, row = blockIdx.x, batch = blockIdx.z;
-    if (c >= D) return;
+    const int columns = c < D ? width : 0;                     // a thread past the last channel walks nothing
+    if (c >= D) c = D - 1;                                     // (but still takes part in the block's ∂w sum)
     long long positions = (long long)height * width;
     int head = c / HEAD_WIDTH;
     float scale = outsideScale[head];
     const float* w = shifted + head * S * S;
-    for (int col = 0; col < width; col++) {
+    for (int col = 0; col < columns; col++) {
         long long p = (long long)row * width + col, i = ((long long)batch * positions + p) * D + c;
         float e = exponentials[((long long)batch * positions + p) * HEADS + head];
         float value = aft_load(v, i);
@@ -452,7 +479,10 @@ extern "C" __global__ __launch_bounds__(CB) void aft_conv2_backward(const float*
         aft_store(dv, i, e * sa);
         dkChannels[i] = e * (value * sa - sb);
     }
+#if DW_IN_REGISTERS
 #pragma unroll
-    for (int j = 0; j < S * S; j++) atomicAdd(&dtaps[head * S * S + j], AFT_DW(j));
+    for (int j = 0; j < S * S; j++) dwShared[j * CB + threadIdx.x] = columns > 0 ? dw[j] : 0.0f;
+#endif
 #undef AFT_DW
+    aft_conv_add_taps(dwShared, S * S, CB, dtaps, S * S, 0);
 }
