@@ -74,12 +74,14 @@ public static class ExactRows
         var (length, heads, hidden) = (k.shape[1], k.shape[2], v.shape[2]);
         var rows = bias(t, length, parameters);
         var scores = (rows.dim() == 2 ? rows.unsqueeze(2) : rows) + k.index_select(0, b);  // [n, T, heads]
+        var values = v.index_select(0, b).view(-1, length, heads, hidden / heads);
         if (causal)
         {
+            // Later values are masked too: their zero weight times a NaN or infinity would still be NaN.
             var future = arange(length, device: k.device).unsqueeze(0) > t.unsqueeze(1);
             scores = scores.masked_fill(future.unsqueeze(2), double.NegativeInfinity);
+            values = values.masked_fill(future.unsqueeze(2).unsqueeze(3), 0);
         }
-        var values = v.index_select(0, b).view(-1, length, heads, hidden / heads);
         return (scores.softmax(1).unsqueeze(3) * values).sum(1).view(-1, hidden).MoveToOuterDisposeScope();
     }
 

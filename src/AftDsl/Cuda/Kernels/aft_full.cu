@@ -16,9 +16,13 @@ __device__ __forceinline__ long long aft_full_pair_row(int b, int t, int B, int 
 
 // X = [P ⊙ V | P], P = exp(K − shift): shift [B, T, 1] (causal: each position's max over channels) or
 // [B, 1, H] (its channel's max over time), so that no exponent is positive. Grid-stride over B·T·H.
+// Causal, a non-finite element (a NaN or infinite key or value) is stored as 0 and its position recorded:
+// firstNonFinite[b] becomes the earliest such t (atomicMin; null in the backward, which only needs the zeros).
+// The products then multiply only finite X by the causal mask's zeros, so nothing from a later position
+// reaches an earlier row, and the rows from firstNonFinite[b] on are recomputed exactly by the host.
 extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_stack(
     const aft_elem* __restrict__ k, const aft_elem* __restrict__ v, const aft_elem* __restrict__ shift,
-    aft_elem* __restrict__ x, int B, int T, int H, int causal)
+    aft_elem* __restrict__ x, int* __restrict__ firstNonFinite, int B, int T, int H, int causal)
 {
     const long long n = (long long)B * T * H;
     for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
@@ -27,9 +31,16 @@ extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_stack(
         const long long bt = i / H;
         const int b = (int)(bt / T), t = (int)(bt % T);
         const float s = aft_load(shift, causal ? bt : (long long)b * H + c);
-        const float p = __expf(aft_load(k, i) - s);
+        float p = __expf(aft_load(k, i) - s);
+        float pv = p * aft_load(v, i);
+        if (causal && !(isfinite(p) && isfinite(pv)))
+        {
+            if (firstNonFinite != nullptr) atomicMin(firstNonFinite + b, t);
+            p = 0.0f;
+            pv = 0.0f;
+        }
         const long long row = aft_full_pair_row(b, t, B, T, causal) * 2 * H;
-        aft_store(x, row + c, p * aft_load(v, i));
+        aft_store(x, row + c, pv);
         aft_store(x, row + H + c, p);
     }
 }
@@ -133,44 +144,4 @@ extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_bias_gra
         const float weight = aft_load(e, i);
         aft_store(products, i, weight == 0.0f ? 0.0f : weight * aft_load(products, i));    // masked (future) entries stay 0
     }
-}
-
-// Causal, the diagonal blocks of a chunk: adds Σ_{t' = i₀ … t} E[t, t'] X[t'] to the sums of row t, where i₀ is
-// the first row of t's block of AFT_FULL_DIAGONAL rows (the products over earlier columns ran in cuBLAS). Only
-// past and present columns are read, so a NaN or inf in a later position never meets a masked zero.
-// e: [B, count, columns] (the chunk's rows start at `start`), x: [B, T, 2H], sums: [B, count, 2H].
-// Grid: (ceil(2H / AFT_FULL_CHANNELS), B · ceil(count / AFT_FULL_DIAGONAL)); block: AFT_FULL_CHANNELS threads,
-// one channel each, with the block's E triangle in shared memory and one accumulator per row in registers.
-#define AFT_FULL_DIAGONAL 64
-#define AFT_FULL_CHANNELS 128
-extern "C" __global__ __launch_bounds__(AFT_FULL_CHANNELS) void aft_full_diagonal(
-    const aft_elem* __restrict__ e, const aft_elem* __restrict__ x, aft_elem* __restrict__ sums,
-    int B, int T, int H, int start, int count, int columns)
-{
-    __shared__ float weights[AFT_FULL_DIAGONAL][AFT_FULL_DIAGONAL];
-    const int blocks = (count + AFT_FULL_DIAGONAL - 1) / AFT_FULL_DIAGONAL;
-    const int b = (int)blockIdx.y / blocks, first = (int)blockIdx.y % blocks * AFT_FULL_DIAGONAL;
-    const int rows = count - first < AFT_FULL_DIAGONAL ? count - first : AFT_FULL_DIAGONAL;
-    for (int i = (int)threadIdx.x; i < AFT_FULL_DIAGONAL * AFT_FULL_DIAGONAL; i += blockDim.x)
-    {
-        const int j = i / AFT_FULL_DIAGONAL, t = i % AFT_FULL_DIAGONAL;
-        weights[j][t] = j < rows && t <= j ? aft_load(e, ((long long)b * count + first + j) * columns + start + first + t) : 0.0f;
-    }
-    __syncthreads();
-    const int c = (int)(blockIdx.x * AFT_FULL_CHANNELS + threadIdx.x);
-    if (c >= 2 * H) return;
-    aft_elem* out = sums + ((long long)b * count + first) * 2 * H + c;
-    const aft_elem* source = x + ((long long)b * T + start + first) * 2 * H + c;
-    float acc[AFT_FULL_DIAGONAL];
-#pragma unroll
-    for (int j = 0; j < AFT_FULL_DIAGONAL; j++) acc[j] = j < rows ? aft_load(out, (long long)j * 2 * H) : 0.0f;
-    for (int t = 0; t < rows; t++)
-    {
-        const float value = aft_load(source, (long long)t * 2 * H);
-#pragma unroll
-        for (int j = 0; j < AFT_FULL_DIAGONAL; j++)
-            if (j >= t) acc[j] += weights[j][t] * value;                   // in order of t for every row: the same bits each run
-    }
-#pragma unroll
-    for (int j = 0; j < AFT_FULL_DIAGONAL; j++) if (j < rows) aft_store(out, (long long)j * 2 * H, acc[j]);
 }

@@ -10,16 +10,19 @@ namespace AftDsl.Kernels.Cuda;
 /// element-wise pass around them one kernel of <c>Cuda/Kernels/aft_full.cu</c> (X = [P ⊙ V | P]; the row-max
 /// shift and exp of a bias chunk; ratio, gate and output; the backward's upstream and ∂Q; ∂K and ∂V; ∂bias).
 /// Same algorithm, stability scheme (causal: per-position channel-max shift, row maxima over the past,
-/// future blocks skipped), exact-row repair and contract as <see cref="AftFullOperators"/>.
+/// future chunks skipped), exact-row repair and contract as <see cref="AftFullOperators"/>.
 /// </summary>
+/// <remarks>
+/// Causal, each row chunk is one product over the columns up to its last row, the future ones masked to zero.
+/// A zero weight times a later NaN or infinity would still be NaN, so X is built with its non-finite elements
+/// set to zero and the rows from each batch element's first non-finite position on take the exact path.
+/// </remarks>
 internal static class AftFullCuda
 {
     const string CausalKey = "aft-full-cuda-causal";
     const string Source = "aft_full.cu";
     const int Threads = 256;
     const long MaxBlocks = 8192;
-    const int DiagonalRows = 64;                            // AFT_FULL_DIAGONAL: rows whose lower triangle the diagonal kernel sums
-    const int DiagonalChannels = 128;                       // AFT_FULL_CHANNELS
 
     /// <summary><paramref name="q"/>, <paramref name="k"/>, <paramref name="v"/>: <c>[B, T, H]</c>; <paramref name="u"/>, <paramref name="w"/>: <c>[maxLength, rank]</c>, of which the first T rows are used.</summary>
     public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor u, Tensor w, bool causal)
@@ -35,23 +38,22 @@ internal static class AftFullCuda
         var denominator = empty_like(kc);
         var y = empty_like(qc);
         var rowMax = empty(causal ? [s.B, s.T, 1] : [s.T, 1], dtype: s.Dtype, device: k.device);
+        var firstNonFinite = full([s.B], s.T, dtype: ScalarType.Int32, device: k.device);
         using (NewDisposeScope())
         {
-            var x = Stacked(module, s, kc, vc, columnShift, causal);
+            var x = Stacked(module, s, kc, vc, columnShift, causal, firstNonFinite);
             foreach (var chunk in RowChunks.Of(s.T, s.B, causal, k.device_type))
             {
                 using var step = NewDisposeScope();
                 var e = Exp(module, s, Scores(u, w, columnShift, chunk, s.T, causal), rowMax, chunk, causal, store: true);
-                var sums = causal ? CausalSums(module, s, e, x, chunk) : e.matmul(x);          // [B, c, 2H] or [c, B·2H]
+                var sums = causal ? e.bmm(x.narrow(1, 0, e.shape[2])) : e.matmul(x);          // [B, c, 2H] or [c, B·2H]
                 CudaLaunch.Run(module, "aft_full_output", s.Grid((long)s.B * chunk.Length * s.H), new Dim3(Threads), new KernelArguments()
                     .Tensor(sums, s.Dtype, "sums").Tensor(qc, s.Dtype, "q").Tensor(ratio, s.Dtype, "ratio").Tensor(denominator, s.Dtype, "denominator")
                     .Tensor(y, s.Dtype, "y").Int32(s.B).Int32(s.T).Int32(s.H).Int32((int)chunk.Start).Int32((int)chunk.Length).Int32(causal ? 1 : 0));
             }
         }
 
-        Tensor repaired;
-        using (var flags = denominator < ExactRows.UnderflowThreshold(s.Dtype))
-            repaired = ExactRows.Flagged(flags);
+        var repaired = RowsToRepair(s, denominator, firstNonFinite);
         if (repaired.shape[0] > 0)
         {
             // Rare (a denominator underflowed): the exact rows, then the output again.
@@ -90,7 +92,7 @@ internal static class AftFullCuda
         var m = zeros(causal ? [s.B, s.T, 2 * s.H] : [s.T, s.B * 2 * s.H], dtype: s.Dtype, device: qc.device);
         using (NewDisposeScope())
         {
-            var x = Stacked(module, s, kc, vc, columnShift, causal);
+            var x = Stacked(module, s, kc, vc, columnShift, causal, firstNonFinite: null);
             foreach (var chunk in RowChunks.Of(s.T, s.B, causal, kc.device_type))
             {
                 using var step = NewDisposeScope();
@@ -152,39 +154,26 @@ internal static class AftFullCuda
     }
 
     /// <summary>
-    /// Causal E·X for a chunk's rows, [B, c, 2H], without touching any future entry: per block of
-    /// <see cref="DiagonalRows"/> rows one product over the columns before the block, then the blocks'
-    /// lower triangles in one kernel. (A masked product would multiply future X by 0, and 0 · NaN is NaN.)
+    /// The (b, t) rows for the exact path, <c>[n, 2]</c>: those with an underflowed denominator, and causal, every row
+    /// from its batch element's first non-finite key or value on (their X was zeroed there).
     /// </summary>
-    static Tensor CausalSums(ICudaModule module, Shape s, Tensor e, Tensor x, (long Start, long Length) chunk)
+    static Tensor RowsToRepair(Shape s, Tensor denominator, Tensor firstNonFinite)
     {
-        var sums = empty([s.B, chunk.Length, 2 * s.H], dtype: s.Dtype, device: x.device);
-        for (long first = 0; first < chunk.Length; first += DiagonalRows)
-        {
-            var rows = Math.Min(DiagonalRows, chunk.Length - first);
-            var before = chunk.Start + first;
-            var target = sums.narrow(1, first, rows);
-            if (before == 0) target.zero_();
-            else
-            {
-                using var product = e.narrow(1, first, rows).narrow(2, 0, before).bmm(x.narrow(1, 0, before));
-                target.copy_(product);
-            }
-        }
-        var grid = new Dim3(CudaLaunch.Blocks(2L * s.H, DiagonalChannels), checked((uint)(s.B * CudaLaunch.Blocks(chunk.Length, DiagonalRows))));
-        CudaLaunch.Run(module, "aft_full_diagonal", grid, new Dim3(DiagonalChannels), new KernelArguments()
-            .Tensor(e, s.Dtype, "E").Tensor(x, s.Dtype, "X").Tensor(sums, s.Dtype, "sums").Int32(s.B).Int32(s.T).Int32(s.H)
-            .Int32((int)chunk.Start).Int32((int)chunk.Length).Int32((int)e.shape[2]));
-        return sums;
+        using var scope = NewDisposeScope();
+        var rows = (denominator < ExactRows.UnderflowThreshold(s.Dtype)).any(2);
+        rows.logical_or_(arange(s.T, device: denominator.device).unsqueeze(0) >= firstNonFinite.unsqueeze(1));
+        return rows.nonzero().MoveToOuterDisposeScope();
     }
 
-    // X = [P ⊙ V | P]: [B, T, 2H] causal, [T, B·2H] otherwise.
-    static Tensor Stacked(ICudaModule module, Shape s, Tensor k, Tensor v, Tensor shift, bool causal)
+    // X = [P ⊙ V | P]: [B, T, 2H] causal (non-finite elements zeroed, the first one's position per batch element
+    // lowered into firstNonFinite when given), [T, B·2H] otherwise.
+    static Tensor Stacked(ICudaModule module, Shape s, Tensor k, Tensor v, Tensor shift, bool causal, Tensor? firstNonFinite)
     {
         var x = empty(causal ? [s.B, s.T, 2 * s.H] : [s.T, s.B * 2 * s.H], dtype: s.Dtype, device: k.device);
-        CudaLaunch.Run(module, "aft_full_stack", s.Grid((long)s.B * s.T * s.H), new Dim3(Threads), new KernelArguments()
-            .Tensor(k, s.Dtype, "k").Tensor(v, s.Dtype, "v").Tensor(shift, s.Dtype, "shift").Tensor(x, s.Dtype, "X")
-            .Int32(s.B).Int32(s.T).Int32(s.H).Int32(causal ? 1 : 0));
+        var arguments = new KernelArguments().Tensor(k, s.Dtype, "k").Tensor(v, s.Dtype, "v").Tensor(shift, s.Dtype, "shift").Tensor(x, s.Dtype, "X");
+        arguments = firstNonFinite is null ? arguments.Int64(0) : arguments.Tensor(firstNonFinite, ScalarType.Int32, "first non-finite");
+        CudaLaunch.Run(module, "aft_full_stack", s.Grid((long)s.B * s.T * s.H), new Dim3(Threads),
+            arguments.Int32(s.B).Int32(s.T).Int32(s.H).Int32(causal ? 1 : 0));
         return x;
     }
 

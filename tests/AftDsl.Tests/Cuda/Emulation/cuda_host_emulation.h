@@ -6,7 +6,7 @@
 //
 // Supported: threadIdx/blockIdx/blockDim/gridDim, __shared__ (static), dynamic shared memory through
 // AFT_DYNAMIC_SHARED, __syncthreads, __syncwarp, __shfl(_up/_down/_xor)_sync, __ballot_sync,
-// __any_sync, __all_sync, atomics on int/unsigned/unsigned long long/float, __threadfence, and the
+// __any_sync, __all_sync, atomics (add, min, max, CAS) on int/unsigned/unsigned long long/float, __threadfence, and the
 // fast-math intrinsics the kernels use. A kernel that needs more fails to compile here: add it.
 #pragma once
 #include <algorithm>
@@ -127,6 +127,13 @@ template <class T> T atomicMax(T* p, T v)
     std::atomic_ref<T> a(*p);
     T old = a.load();
     while (old < v && !a.compare_exchange_weak(old, v)) {}
+    return old;
+}
+template <class T> T atomicMin(T* p, T v)
+{
+    std::atomic_ref<T> a(*p);
+    T old = a.load();
+    while (v < old && !a.compare_exchange_weak(old, v)) {}
     return old;
 }
 template <class T> T atomicCAS(T* p, T expected, T desired)

@@ -160,6 +160,23 @@ public sealed class AftFullCudaTests
         if (causal) TensorAssert.BitIdentical(clean[1].narrow(0, 0, at), y[1].narrow(0, 0, at), "earlier positions");
     }
 
+    [Fact]
+    public void A_causal_infinite_value_reaches_its_channel_from_its_position_on_and_nothing_earlier()
+    {
+        // X is built with non-finite elements zeroed (so that masked products never meet them); the rows from
+        // there on must still see the infinity, through the exact path.
+        var x = Inputs(2, 20, 4, float32, 12);
+        var clean = Run(x, causal: true);
+        var poisoned = x.Select(t => t.clone()).ToArray();
+        const int at = 7;
+        poisoned[2][1, at, 3].fill_(float.PositiveInfinity);
+        var y = Run(poisoned, causal: true);
+        TensorAssert.BitIdentical(clean[0], y[0], "the other batch element");
+        TensorAssert.BitIdentical(clean[1].narrow(0, 0, at), y[1].narrow(0, 0, at), "earlier positions");
+        Assert.False(y[1].narrow(0, at, 20 - at).select(1, 3).isfinite().any().item<bool>(), "channel 3 from position 7 on must not be finite");
+        TensorAssert.Close(clean[1].narrow(0, at, 20 - at).narrow(1, 0, 3), y[1].narrow(0, at, 20 - at).narrow(1, 0, 3), 1e-5);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
