@@ -53,6 +53,16 @@ __device__ __forceinline__ void aft_store(aft_elem* p, long long i, float v)
 #endif
 }
 
+// v rounded to the storage type, as aft_store then aft_load would give it back.
+__device__ __forceinline__ float aft_round(float v)
+{
+#if defined(AFT_BF16) && AFT_BF16
+    return aft_bf16_to_float(aft_float_to_bf16(v));
+#else
+    return v;
+#endif
+}
+
 __device__ __forceinline__ float aft_sigmoid(float x)
 {
     return 1.0f / (1.0f + __expf(-x));

@@ -76,6 +76,43 @@ extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_exp_rows
     for (int i = (int)threadIdx.x; i < columns; i += blockDim.x) aft_store(row, i, __expf(aft_load(row, i) - m));
 }
 
+// Causal E for the rows [start, start + count) of every batch element: E[b, j, i] = exp(score − μ) with
+// score = bias[j, i] + shift[b, i] (rounded to the storage type, as a product's output would be) for sources
+// i ≤ start + j, and 0 for later ones, which never enter the row's max μ. bias = U[start + j]·W[i] is
+// [count, columns] and shared by the batch; shift [B, T] is each position's largest key. This replaces
+// building per-batch scores with products, a mask and a separate exponential pass. One block per (b, j);
+// the forward stores μ (store = 1), the backward reads it back so that E is rebuilt bit for bit.
+extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_causal_exp_rows(
+    const aft_elem* __restrict__ bias, const aft_elem* __restrict__ shift, aft_elem* __restrict__ e,
+    aft_elem* __restrict__ rowMax, int columns, int count, int T, int start, int store)
+{
+    __shared__ float partial[AFT_FULL_THREADS / 32];
+    __shared__ float rowShift;
+    const int r = (int)blockIdx.x, b = r / count, j = r % count, last = start + j;
+    const aft_elem* biasRow = bias + (long long)j * columns;
+    const aft_elem* keyMax = shift + (long long)b * T;
+    aft_elem* row = e + (long long)r * columns;
+    const long long at = (long long)b * T + start + j;
+    if (store)
+    {
+        float m = aft_bf16_to_float(0xff80u);                             // −∞
+        for (int i = (int)threadIdx.x; i <= last; i += blockDim.x) m = fmaxf(m, aft_round(aft_load(biasRow, i) + aft_load(keyMax, i)));
+        for (int o = 16; o > 0; o /= 2) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+        if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = m;
+        __syncthreads();
+        if (threadIdx.x == 0)
+        {
+            for (int w = 1; w < (int)(blockDim.x / 32); w++) m = fmaxf(m, partial[w]);
+            aft_store(rowMax, at, m);                                     // one of the row's rounded scores: exact in any dtype
+        }
+    }
+    if (threadIdx.x == 0) rowShift = aft_load(rowMax, at);
+    __syncthreads();
+    const float m = rowShift;
+    for (int i = (int)threadIdx.x; i < columns; i += blockDim.x)
+        aft_store(row, i, i <= last ? __expf(aft_round(aft_load(biasRow, i) + aft_load(keyMax, i)) - m) : 0.0f);
+}
+
 // For the rows [start, start + count) of every batch element: R = N / D from the products' [N | D]
 // (sums: [B, count, 2H] causal, [count, B, 2H] otherwise), and Y = σ(Q) ⊙ R; keeps R and D for the backward.
 extern "C" __global__ __launch_bounds__(AFT_FULL_THREADS) void aft_full_output(

@@ -45,7 +45,7 @@ internal static class AftFullCuda
             foreach (var chunk in RowChunks.Of(s.T, s.B, causal, k.device_type))
             {
                 using var step = NewDisposeScope();
-                var e = Exp(module, s, Scores(u, w, columnShift, chunk, s.T, causal), rowMax, chunk, causal, store: true);
+                var e = Weights(module, s, u, w, columnShift, rowMax, chunk, causal, store: true);
                 var sums = causal ? e.bmm(x.narrow(1, 0, e.shape[2])) : e.matmul(x);          // [B, c, 2H] or [c, B·2H]
                 CudaLaunch.Run(module, "aft_full_output", s.Grid((long)s.B * chunk.Length * s.H), new Dim3(Threads), new KernelArguments()
                     .Tensor(sums, s.Dtype, "sums").Tensor(qc, s.Dtype, "q").Tensor(ratio, s.Dtype, "ratio").Tensor(denominator, s.Dtype, "denominator")
@@ -96,7 +96,7 @@ internal static class AftFullCuda
             foreach (var chunk in RowChunks.Of(s.T, s.B, causal, kc.device_type))
             {
                 using var step = NewDisposeScope();
-                var e = Exp(module, s, Scores(u, w, columnShift, chunk, s.T, causal), rowMax, chunk, causal, store: false);
+                var e = Weights(module, s, u, w, columnShift, rowMax, chunk, causal, store: false);
                 var rows = upstream.narrow(1, chunk.Start, chunk.Length);
                 var columns = causal ? chunk.Start + chunk.Length : s.T;
                 Tensor products;
@@ -177,32 +177,26 @@ internal static class AftFullCuda
         return x;
     }
 
-    // Biases of the chunk's rows against the columns they see: [c, T] non-causal, [B, c, e] causal, where the
-    // column shift enters as one more rank of the factor product, [U | 1]·[W | s]ᵀ, and the future is masked.
-    static Tensor Scores(Tensor u, Tensor w, Tensor columnShift, (long Start, long Length) chunk, long length, bool causal)
+    // E for the chunk's rows: [c, T] non-causal, exp(U·Wᵀ − row max) shared by the batch; [B, c, e] causal,
+    // exp(U·Wᵀ + shift − row max) over the columns up to the chunk's last row, the future zero. The forward stores
+    // the row maxima, the backward reuses them.
+    static Tensor Weights(ICudaModule module, Shape s, Tensor u, Tensor w, Tensor columnShift, Tensor rowMax, (long Start, long Length) chunk, bool causal, bool store)
     {
-        var columns = causal ? chunk.Start + chunk.Length : length;
-        var rows = u.narrow(0, chunk.Start, chunk.Length);
+        var columns = causal ? chunk.Start + chunk.Length : s.T;
+        var bias = u.narrow(0, chunk.Start, chunk.Length).matmul(w.narrow(0, 0, columns).t()).contiguous();
+        var threads = new Dim3((uint)Math.Clamp((columns / 8 + 31) / 32 * 32, 32, Threads));           // short rows: fewer threads
         if (!causal)
-            return rows.matmul(w.narrow(0, 0, columns).t()).contiguous();
-        var batch = columnShift.shape[0];
-        var left = cat([rows, ones([chunk.Length, 1], dtype: u.dtype, device: u.device)], 1).expand(batch, -1, -1);
-        var right = cat([w.narrow(0, 0, columns).expand(batch, -1, -1), columnShift.narrow(1, 0, columns)], 2);
-        var scores = left.bmm(right.transpose(1, 2)).contiguous();
-        scores.narrow(2, chunk.Start, chunk.Length).masked_fill_(CausalMask.Future(chunk.Length, u.device), double.NegativeInfinity);
-        return scores;
-    }
-
-    // exp(scores − row max) in place; the forward stores the row maxima, the backward reuses them.
-    static Tensor Exp(ICudaModule module, Shape s, Tensor scores, Tensor rowMax, (long Start, long Length) chunk, bool causal, bool store)
-    {
-        var rows = causal ? s.B * chunk.Length : chunk.Length;
-        var columns = scores.shape[^1];
-        var threads = (uint)Math.Clamp((columns / 8 + 31) / 32 * 32, 32, Threads);                 // short rows: fewer threads
-        CudaLaunch.Run(module, "aft_full_exp_rows", new Dim3((uint)rows), new Dim3(threads), new KernelArguments()
-            .Tensor(scores, s.Dtype, "scores").Tensor(rowMax, s.Dtype, "row maxima").Int32((int)scores.shape[^1])
-            .Int32((int)chunk.Length).Int32(causal ? s.T : 0).Int32((int)chunk.Start).Int32(store ? 1 : 0));
-        return scores;
+        {
+            CudaLaunch.Run(module, "aft_full_exp_rows", new Dim3((uint)chunk.Length), threads, new KernelArguments()
+                .Tensor(bias, s.Dtype, "scores").Tensor(rowMax, s.Dtype, "row maxima").Int32((int)columns)
+                .Int32((int)chunk.Length).Int32(0).Int32((int)chunk.Start).Int32(store ? 1 : 0));
+            return bias;
+        }
+        var e = empty([s.B, chunk.Length, columns], dtype: s.Dtype, device: u.device);
+        CudaLaunch.Run(module, "aft_full_causal_exp_rows", new Dim3(checked((uint)(s.B * chunk.Length))), threads, new KernelArguments()
+            .Tensor(bias, s.Dtype, "bias").Tensor(columnShift, s.Dtype, "key maxima").Tensor(e, s.Dtype, "E").Tensor(rowMax, s.Dtype, "row maxima")
+            .Int32((int)columns).Int32((int)chunk.Length).Int32(s.T).Int32((int)chunk.Start).Int32(store ? 1 : 0));
+        return e;
     }
 
     /// <summary>The bias rows U[t]·W[:T]ᵀ, for the exact-row path.</summary>
