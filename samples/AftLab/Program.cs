@@ -36,6 +36,8 @@ app.Configure(config =>
         .WithExample("import", "--model", "byte-full", "--input", "finetuned.pt");
     config.AddCommand<ModelsCommand>("models")
         .WithDescription("List the sample models (--model) with their parameter counts.");
+    config.AddCommand<SummarizeCommand>("summarize")
+        .WithDescription("Each model's mean ± standard deviation over its seeds, from experiments.sh's runs (RUNS/MODEL/seed-N/results.json).");
     config.AddCommand<BenchCommand>("bench")
         .WithDescription("Time and memory of the AFT kernels against autograd, the naive form and attention; CSV, summary and plots.")
         .WithExample("bench", "--lengths", "256,1024,4096");
