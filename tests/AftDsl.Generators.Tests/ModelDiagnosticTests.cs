@@ -36,6 +36,21 @@ public sealed class ModelDiagnosticTests
     }
 
     [Fact]
+    public void AFT0319_ffn_width_written_both_as_a_multiple_and_in_units()
+    {
+        var d = Expect("""
+            [AftSimple] public partial class M;
+            [AftModel, TokenInput(vocab: 256, maxLength: 256)]
+            public partial class X
+            {
+                [Embedding(dim: 8)] public partial Embedding Embed { get; }
+                [Blocks(depth: 1, mixer: typeof(M), Ffn = 4, [|FfnWidth = 30|])] public partial BlockStack Body { get; }
+            }
+            """, "AFT0319");
+        Assert.Equal("AftModel 'X': Body sets its FFN width twice, Ffn = 4 (a multiple of the model width) and FfnWidth = 30 (units); write one of them", d.GetMessage());
+    }
+
+    [Fact]
     public void AFT0318_decoding_asked_of_a_model_that_is_not_causal()
     {
         var d = Expect("""

@@ -109,6 +109,27 @@ public sealed class ModelEmitterTests
     }
 
     [Fact]
+    public void An_ffn_width_in_units_is_passed_by_name_counted_and_described()
+    {
+        var (result, output) = GeneratorHarness.Run(Usings + """
+            [AftSimple(Causal = true)] public partial class M;
+            [AftModel(Causal = true), TokenInput(vocab: 16, maxLength: 8)]
+            public partial class Wide
+            {
+                [Embedding(dim: 8)] public partial Embedding Embed { get; }
+                [Blocks(depth: 2, mixer: typeof(M), FfnWidth = 13)] public partial BlockStack Body { get; }
+                [Logits] public partial Linear Head { get; }
+            }
+            """);
+        Assert.Empty(GeneratorHarness.EffectiveDiagnostics(result, output));
+        var source = result.GeneratedTrees.Single(t => t.FilePath.Contains("Wide", StringComparison.Ordinal)).ToString();
+        Assert.Contains("new global::AftDsl.Modules.PreNormBlock(new global::M(8), 8, ffnWidth: 13)", source);
+        Assert.Contains("2 pre-LN blocks of M and a 13-wide GELU FFN", source);
+        // Per block: two norms (32), AFT-simple's four 8 × 8 projections (288), FFN 8·13 + 13 + 13·8 + 8 (229).
+        Assert.Contains("BodyParameterCount = 1098;", source);
+    }
+
+    [Fact]
     public void Stage_properties_are_documented_with_shapes_parameters_and_state_dict_prefix()
     {
         var source = GeneratorHarness.Run(CausalTokenModel).Result.GeneratedTrees.Single(t => t.FilePath.Contains("CharLm", StringComparison.Ordinal)).ToString();

@@ -154,6 +154,11 @@ internal static class Descriptors
         "{0} asks for Decoding, but it is not causal: a position sees the ones after it, so it cannot be decoded one token " +
         "at a time; declare it with Causal = true (every mixer causal), or leave Decoding out");
 
+    /// <summary>{0} model, {1} property, {2} the Ffn written, {3} the FfnWidth written.</summary>
+    public static readonly DiagnosticDescriptor FfnWidthTwice = Error("AFT0319",
+        "The FFN's width is written twice",
+        "{0}: {1} sets its FFN width twice, Ffn = {2} (a multiple of the model width) and FfnWidth = {3} (units); write one of them");
+
     /// <summary>{0} model, {1} edge, {2} producer, {3} produced shape.</summary>
     public static readonly DiagnosticDescriptor GridMixerOnSequence = Error("AFT0306",
         "AFT-conv on a grid fed a sequence",

@@ -143,13 +143,17 @@ internal static class ModelEmitter
             $"new global::AftDsl.Modules.PositionEmbedding({string.Join(", ", positions.Positions.Select(p => Literal(p)))})",
         BlocksStage blocks =>
             $"new global::AftDsl.Modules.BlockStack(global::System.Linq.Enumerable.Select(global::System.Linq.Enumerable.Range(0, {Literal(blocks.Depth)}), _ => " +
-            $"new global::AftDsl.Modules.PreNormBlock(new {blocks.MixerType}({(blocks.Mixer.Dim is null ? Literal(stage.Dim) : "")}), {Literal(stage.Dim)}, {Literal(blocks.Ffn)})), " +
+            $"new global::AftDsl.Modules.PreNormBlock(new {blocks.MixerType}({(blocks.Mixer.Dim is null ? Literal(stage.Dim) : "")}), {Literal(stage.Dim)}, {FfnArgument(blocks)})), " +
             $"flattenGrid: {Literal(blocks.FlattenGrid)})",
         FinalNormStage => $"{Nn}.LayerNorm({Literal(stage.Dim)})",
         LogitsStage logits => $"{Nn}.Linear({Literal(stage.Dim)}, {Literal(logits.Classes)})",
         ClassifierHeadStage head => $"new global::AftDsl.Modules.ClassifierHead({Literal(stage.Dim)}, {Literal(head.Classes)})",
         _ => throw Unknown(stage),
     };
+
+    // The FFN's width as PreNormBlock takes it: the multiple, or by name the width in units when FfnWidth was written.
+    static string FfnArgument(BlocksStage blocks) =>
+        blocks.FfnWidth > 0 ? $"ffnWidth: {Literal(blocks.FfnWidth)}" : Literal(blocks.Ffn);
 
     /// <summary>"1 pre-LN block", "24 pre-LN blocks": a count with its noun in the number it takes.</summary>
     static string Count(long n, string one, string? many = null) => $"{Literal(n)} {(n == 1 ? one : many ?? one + "s")}";
@@ -159,7 +163,8 @@ internal static class ModelEmitter
         EmbeddingStage => $"token embedding to width {stage.Dim}",
         PatchEmbeddingStage patch => $"{patch.Patch}×{patch.Patch} patch embedding to width {stage.Dim}",
         PositionEmbeddingStage positions => $"learned positions [{string.Join(", ", positions.Positions)}]",
-        BlocksStage blocks => $"{Count(blocks.Depth, "pre-LN block")} of {blocks.MixerType.Replace("global::", "")} and a {blocks.Ffn}× GELU FFN" +
+        BlocksStage blocks => $"{Count(blocks.Depth, "pre-LN block")} of {blocks.MixerType.Replace("global::", "")} and a " +
+            (blocks.FfnWidth > 0 ? $"{blocks.FfnWidth}-wide" : $"{blocks.Ffn}×") + " GELU FFN" +
             (blocks.FlattenGrid ? ", the grid mixed as one sequence" : ""),
         FinalNormStage => "final LayerNorm",
         LogitsStage logits => $"logits over {Count(logits.Classes, "class", "classes")} per position",

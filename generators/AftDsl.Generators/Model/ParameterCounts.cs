@@ -39,7 +39,7 @@ internal static class ParameterCounts
                 EmbeddingStage => input.Vocab * dim,
                 PatchEmbeddingStage patch => (long)input.Channels * patch.Patch * patch.Patch * dim + dim,
                 PositionEmbeddingStage positions => positions.Positions.Aggregate(1L, (a, b) => checked(a * b)),
-                BlocksStage blocks => blocks.Depth * (4 * dim + Mixer(blocks.Mixer, dim) + 2 * blocks.Ffn * dim * dim + blocks.Ffn * dim + dim),
+                BlocksStage blocks => blocks.Depth * (4 * dim + Mixer(blocks.Mixer, dim) + 2 * blocks.Hidden * dim + blocks.Hidden + dim),
                 FinalNormStage => 2 * dim,
                 LogitsStage logits => dim * logits.Classes + logits.Classes,
                 ClassifierHeadStage head => dim * head.Classes + head.Classes,

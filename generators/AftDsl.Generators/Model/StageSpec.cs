@@ -57,7 +57,8 @@ internal sealed record PositionEmbeddingStage(string Property, string PropertyTy
 
 /// <summary>
 /// <c>[Blocks]</c>: <paramref name="Depth"/> pre-LN blocks of the mixer <paramref name="Mixer"/> (its type fully qualified
-/// in <paramref name="MixerType"/>) and an FFN <paramref name="Ffn"/> times the width.
+/// in <paramref name="MixerType"/>) and an FFN <paramref name="Ffn"/> times the width, or <paramref name="FfnWidth"/>
+/// wide when that was written (0: not written).
 /// </summary>
 /// <param name="FlattenGrid">True when a sequence mixer takes a grid, mixed as one sequence of H·W positions.</param>
 internal sealed record BlocksStage(
@@ -67,10 +68,15 @@ internal sealed record BlocksStage(
     int Dim,
     int Depth,
     int Ffn,
+    int FfnWidth,
     MixerSpec Mixer,
     string MixerType,
     bool FlattenGrid)
-    : StageSpec(Property, PropertyType, Accessibility, Dim);
+    : StageSpec(Property, PropertyType, Accessibility, Dim)
+{
+    /// <summary>The FFN's hidden width in units.</summary>
+    public long Hidden => FfnWidth > 0 ? FfnWidth : (long)Ffn * Dim;
+}
 
 /// <summary><c>[FinalNorm]</c>: a LayerNorm over the width.</summary>
 internal sealed record FinalNormStage(string Property, string PropertyType, string Accessibility, int Dim)

@@ -188,16 +188,23 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         var name = stage.Property.Name;
         var depth = a.Constructor<int>(AttributeNames.Blocks.Depth);
         var ffn = a.Named<int>(AttributeNames.Blocks.Ffn);
+        var ffnWidth = a.Named<int>(AttributeNames.Blocks.FfnWidth);
         var mixerArgument = a.Constructor<INamedTypeSymbol>(AttributeNames.Blocks.Mixer);
         checks.Positive(depth, AttributeNames.Blocks.Depth, "it is the number of residual blocks, e.g. depth: 4");
         checks.Positive(ffn, AttributeNames.Blocks.Ffn, $"it is the FFN width as a multiple of the model width, e.g. Ffn = {AttributeNames.Blocks.DefaultFfn}");
+        checks.Positive(ffnWidth, AttributeNames.Blocks.FfnWidth, "it is the FFN's hidden width in units, e.g. FfnWidth = 256");
+        if (ffn is not null && ffnWidth is { } width)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(Descriptors.FfnWidthTwice, width.Location, model, name, ffn.Value.Value, width.Value));
+            return (null, null);
+        }
         if (mixerArgument is null && a.ConstructorText(AttributeNames.Blocks.Mixer) is { } written)
         {
             // typeof(int[]), null: not a class at all, so not a layer either.
             diagnostics.Add(DiagnosticInfo.Create(Descriptors.NotAMixer, written.Location, model, name, written.Value));
             return (null, null);
         }
-        if (depth is null || mixerArgument is null || depth.Value.Value <= 0 || ffn is { Value: <= 0 }) return (null, null);
+        if (depth is null || mixerArgument is null || depth.Value.Value <= 0 || ffn is { Value: <= 0 } || ffnWidth is { Value: <= 0 }) return (null, null);
         if (stream.Kind is not (Flow.Sequence or Flow.Grid))
             return Refuse(a.Location, name, "a sequence [B, T, D] or a grid [B, H, W, D]", stream, "place the blocks after an embedding");
 
@@ -259,7 +266,7 @@ internal sealed class ShapeChecker(string model, bool causal, List<DiagnosticInf
         }
         var typeName = type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
         var blocks = new BlocksStage(name, stage.ExpectedType, stage.Accessibility, stream.Dim, depth.Value.Value, ffn?.Value ?? AttributeNames.Blocks.DefaultFfn,
-            mixer, typeName, flatten);
+            ffnWidth?.Value ?? 0, mixer, typeName, flatten);
         return (stream with { Producer = $"{name} (its last block)" }, blocks);
     }
 

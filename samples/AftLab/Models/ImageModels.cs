@@ -4,24 +4,103 @@ using TorchSharp.Modules;
 
 namespace AftLab.Models;
 
-// Image classifiers (the paper's ImageNet experiment, here on Fashion-MNIST): 2×2 patches, global
-// average pooling. The AFT-conv model has no absolute positions, so it runs on any image size.
+// Image classifiers (the paper's ImageNet experiment, here on Fashion-MNIST): 2×2 patches (a 14×14 grid at
+// 28×28), 2 blocks × 64 wide, global average pooling. The AFT models have no absolute positions, so they run on
+// any image size. Every model has the attention baseline's parameter count within 0.2 %: the FFN's width in
+// units (FfnWidth) takes up what the mixers differ by. The AFT-conv variants are the ablation of the
+// conv classifier (window and heads); image-conv is its default, 8 heads and a 5×5 window.
 
 [AftConv(heads: 8, window: 5)] public partial class ImageConvMixer;
+[AftConv(heads: 8, window: 9)] public partial class ImageConvMixerWindow9;
+[AftConv(heads: 8, window: 13)] public partial class ImageConvMixerWindow13;    // 13×13 on the 14×14 grid: nearly global
+[AftConv(heads: 16, window: 5)] public partial class ImageConvMixerHeads16;
+[AftConv(heads: 64, window: 5)] public partial class ImageConvMixerHeads64;     // one channel per head
+[AftSimple] public partial class ImageSimpleMixer;
+[AftFull(maxLength: 256, FactorRank = 16)] public partial class ImageFullMixer;   // 256 positions: the 16×16 grid of 32×32 images
 [MultiHeadAttention(heads: 4)] public partial class ImageAttention;
+
+#pragma warning disable AFT0401 // any image size by design: forward checks that each batch's sides are even
 
 /// <summary>AFT-conv classifier: any image size divisible by the patch.</summary>
 [AftModel]
 [ImageInput(channels: 1)]
 public partial class ConvClassifier
 {
-#pragma warning disable AFT0401 // any image size by design: forward checks that each batch's sides are even
     [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
-#pragma warning restore AFT0401
-    [Blocks(depth: 2, mixer: typeof(ImageConvMixer))] public partial BlockStack Body { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixer), FfnWidth = 331)] public partial BlockStack Body { get; }
     [FinalNorm] public partial LayerNorm Norm { get; }
     [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
 }
+
+/// <summary>The conv classifier with a 9×9 window.</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class ConvClassifierWindow9
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixerWindow9), FfnWidth = 328)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+/// <summary>The conv classifier with a 13×13 window.</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class ConvClassifierWindow13
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixerWindow13), FfnWidth = 322)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+/// <summary>The conv classifier with 16 heads.</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class ConvClassifierHeads16
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixerHeads16), FfnWidth = 325)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+/// <summary>The conv classifier with 64 heads.</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class ConvClassifierHeads64
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixerHeads64), FfnWidth = 291)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+/// <summary>AFT-simple over the grid's positions as one sequence (a reference for the conv classifier: no locality at all).</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class SimpleClassifier
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageSimpleMixer), FfnWidth = 305)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+#pragma warning disable AFT0402 // up to 256 patches (32×32 images) by design: forward checks H·W ≤ 256
+/// <summary>AFT-full over the grid's positions as one sequence, learned pair-wise biases of rank 16 (a reference).</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class FullClassifier
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageFullMixer), FfnWidth = 241)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+#pragma warning restore AFT0402
+#pragma warning restore AFT0401
 
 /// <summary>The Transformer baseline (a small ViT): multi-head attention over the 14×14 patches, learned positions.</summary>
 [AftModel]

@@ -28,7 +28,13 @@ public static class ModelCatalog
         new("pixel-local", ModelFamily.Pixel, "causal AFT-local pixel model, window 128", PixelLocal.ParameterCount, PixelLocal.MaxLength, () => new PixelLocal()),
         new("pixel-simple", ModelFamily.Pixel, "causal AFT-simple pixel model", PixelSimple.ParameterCount, PixelSimple.MaxLength, () => new PixelSimple()),
         new("pixel-mha", ModelFamily.Pixel, "causal multi-head attention pixel model (baseline)", PixelAttentionModel.ParameterCount, PixelAttentionModel.MaxLength, () => new PixelAttentionModel()),
-        new("image-conv", ModelFamily.Classifier, "AFT-conv image classifier (any image size)", ConvClassifier.ParameterCount, 0, () => new ConvClassifier()),
+        new("image-conv", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 5×5 (any image size)", ConvClassifier.ParameterCount, 0, () => new ConvClassifier()),
+        new("image-conv-w9", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 9×9 (ablation)", ConvClassifierWindow9.ParameterCount, 0, () => new ConvClassifierWindow9()),
+        new("image-conv-w13", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 13×13 (ablation)", ConvClassifierWindow13.ParameterCount, 0, () => new ConvClassifierWindow13()),
+        new("image-conv-h16", ModelFamily.Classifier, "AFT-conv image classifier, 16 heads, 5×5 (ablation)", ConvClassifierHeads16.ParameterCount, 0, () => new ConvClassifierHeads16()),
+        new("image-conv-h64", ModelFamily.Classifier, "AFT-conv image classifier, 64 heads, 5×5 (ablation)", ConvClassifierHeads64.ParameterCount, 0, () => new ConvClassifierHeads64()),
+        new("image-simple", ModelFamily.Classifier, "AFT-simple image classifier (reference; any image size)", SimpleClassifier.ParameterCount, 0, () => new SimpleClassifier()),
+        new("image-full", ModelFamily.Classifier, "AFT-full image classifier, rank-16 biases (reference; up to 256 patches)", FullClassifier.ParameterCount, 0, () => new FullClassifier()),
         new("image-mha", ModelFamily.Classifier, "multi-head attention image classifier (baseline, 28×28 only)", AttentionClassifier.ParameterCount, 0, () => new AttentionClassifier()),
     ];
 

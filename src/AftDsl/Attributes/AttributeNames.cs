@@ -121,6 +121,7 @@ internal static class AttributeNames
         public const string Depth = "depth";
         public const string Mixer = "mixer";
         public const string Ffn = "Ffn";
+        public const string FfnWidth = "FfnWidth";
 
         /// <summary>The FFN's hidden width as a multiple of the model width, when Ffn is not written.</summary>
         public const int DefaultFfn = 4;

@@ -18,23 +18,38 @@ public sealed class PreNormBlock : nn.Module<Tensor, Tensor>
     private readonly LayerNorm ffn_norm;
     private readonly Sequential ffn;
 
-    /// <summary>A block around <paramref name="mixer"/> at width <paramref name="dim"/>, with an FFN <paramref name="ffnMultiplier"/> × dim wide.</summary>
-    public PreNormBlock(nn.Module<Tensor, Tensor> mixer, long dim, long ffnMultiplier = 4) : base(nameof(PreNormBlock))
+    /// <summary>
+    /// A block around <paramref name="mixer"/> at width <paramref name="dim"/>, with an FFN <paramref name="ffnMultiplier"/> × dim
+    /// wide, or <paramref name="ffnWidth"/> wide when that is above 0.
+    /// </summary>
+    public PreNormBlock(nn.Module<Tensor, Tensor> mixer, long dim, long ffnMultiplier = 4, long ffnWidth = 0) : base(nameof(PreNormBlock))
     {
         ArgumentNullException.ThrowIfNull(mixer);
+        var hidden = Hidden(dim, ffnMultiplier, ffnWidth);
         mixer_norm = nn.LayerNorm(dim);
         this.mixer = mixer;
         ffn_norm = nn.LayerNorm(dim);
-        ffn = nn.Sequential(nn.Linear(dim, ffnMultiplier * dim), nn.GELU(), nn.Linear(ffnMultiplier * dim, dim));
+        ffn = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim));
         RegisterComponents();
     }
 
     /// <summary>The token mixer this block wraps.</summary>
     public nn.Module<Tensor, Tensor> Mixer => mixer;
 
-    /// <summary>Trainable parameters of a block around a mixer with <paramref name="mixerParameters"/> parameters.</summary>
-    public static long ParameterCount(long dim, long ffnMultiplier, long mixerParameters) =>
-        2 * 2 * dim + mixerParameters + (dim * ffnMultiplier * dim + ffnMultiplier * dim) + (ffnMultiplier * dim * dim + dim);
+    /// <summary>Trainable parameters of a block around a mixer with <paramref name="mixerParameters"/> parameters (FFN widths as in the constructor).</summary>
+    public static long ParameterCount(long dim, long ffnMultiplier, long mixerParameters, long ffnWidth = 0)
+    {
+        var hidden = Hidden(dim, ffnMultiplier, ffnWidth);
+        return 2 * 2 * dim + mixerParameters + (dim * hidden + hidden) + (hidden * dim + dim);
+    }
+
+    static long Hidden(long dim, long ffnMultiplier, long ffnWidth)
+    {
+        var hidden = ffnWidth > 0 ? ffnWidth : ffnMultiplier * dim;
+        if (dim <= 0 || hidden <= 0)
+            throw new ArgumentOutOfRangeException(nameof(ffnMultiplier), $"A block needs a positive width and FFN width; got dim {dim}, FFN {hidden} (ffnMultiplier {ffnMultiplier}, ffnWidth {ffnWidth}).");
+        return hidden;
+    }
 
     /// <summary>Same shape in and out.</summary>
     public override Tensor forward(Tensor x)

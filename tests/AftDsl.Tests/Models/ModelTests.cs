@@ -8,7 +8,7 @@ namespace AftDsl.Tests.Models;
 /// <summary>Generated models: they run forward and backward, count their parameters as TorchSharp does, and guard their input.</summary>
 public sealed class ModelTests
 {
-    public static TheoryData<string> Models => new() { nameof(TinyLm), nameof(TinyAttentionLm), nameof(TinyConvClassifier), nameof(TinyGridSimple) };
+    public static TheoryData<string> Models => new() { nameof(TinyLm), nameof(TinyWideFfnLm), nameof(TinyAttentionLm), nameof(TinyConvClassifier), nameof(TinyGridSimple) };
 
     static (nn.Module<Tensor, Tensor> Model, long Expected, Tensor Input, long[] Output) Make(string name)
     {
@@ -16,6 +16,7 @@ public sealed class ModelTests
         return name switch
         {
             nameof(TinyLm) => (new TinyLm(), TinyLm.ParameterCount, randint(0, 11, [3, 20]), [3, 20, 11]),
+            nameof(TinyWideFfnLm) => (new TinyWideFfnLm(), TinyWideFfnLm.ParameterCount, randint(0, 11, [3, 20]), [3, 20, 11]),
             nameof(TinyAttentionLm) => (new TinyAttentionLm(), TinyAttentionLm.ParameterCount, randint(0, 11, [3, 20]), [3, 20, 11]),
             nameof(TinyConvClassifier) => (new TinyConvClassifier(), TinyConvClassifier.ParameterCount, randn(3, 2, 6, 10), [3, 5]),
             _ => (new TinyGridSimple(), TinyGridSimple.ParameterCount, randn(3, 1, 8, 8), [3, 3]),

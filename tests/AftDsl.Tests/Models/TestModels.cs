@@ -20,6 +20,15 @@ public partial class TinyLm
     [Logits] public partial Linear Head { get; }
 }
 
+[AftModel]
+[TokenInput(vocab: 11, maxLength: 32)]
+public partial class TinyWideFfnLm
+{
+    [Embedding(dim: 8)] public partial Embedding Embed { get; }
+    [Blocks(depth: 2, mixer: typeof(SmallSimpleMixer), FfnWidth = 13)] public partial BlockStack Body { get; }
+    [Logits] public partial Linear Head { get; }
+}
+
 [AftModel(Causal = true)]
 [TokenInput(vocab: 11, maxLength: 32)]
 public partial class TinyAttentionLm

@@ -28,4 +28,13 @@ public sealed class ParameterCountTests
             Assert.Equal((long)constant.GetRawConstantValue()!, module.parameters().Sum(p => p.numel()));
         }
     }
+
+    [Fact]
+    public void Every_image_classifier_has_the_attention_baselines_parameter_count_within_2_percent()
+    {
+        var baseline = ModelCatalog.Find("image-mha").ParameterCount;
+        var classifiers = ModelCatalog.All.Where(m => m.Family == ModelFamily.Classifier).ToList();
+        Assert.True(classifiers.Count >= 8, "the ablation's classifiers are in the catalog");
+        Assert.All(classifiers, m => Assert.InRange((double)m.ParameterCount / baseline, 0.98, 1.02));
+    }
 }

@@ -30,7 +30,7 @@ public sealed class PositionEmbeddingAttribute : StageAttribute;
 /// <summary>
 /// <paramref name="depth"/> pre-LN residual blocks, each a new <paramref name="mixer"/> (a class declared with a
 /// layer attribute; it gets its width from the model when it does not fix it) plus a GELU FFN of width
-/// <see cref="Ffn"/> × dim. Property type: <c>AftDsl.Modules.BlockStack</c>.
+/// <see cref="Ffn"/> × dim, or <see cref="FfnWidth"/> when that is written. Property type: <c>AftDsl.Modules.BlockStack</c>.
 /// </summary>
 public sealed class BlocksAttribute(int depth, Type mixer) : StageAttribute
 {
@@ -42,6 +42,12 @@ public sealed class BlocksAttribute(int depth, Type mixer) : StageAttribute
 
     /// <summary>FFN width as a multiple of the model width. Default 4.</summary>
     public int Ffn { get; set; } = AttributeNames.Blocks.DefaultFfn;
+
+    /// <summary>
+    /// The FFN's hidden width in units, instead of <see cref="Ffn"/> × dim: for matching the parameter count of another
+    /// model exactly. Write one of the two (AFT0319).
+    /// </summary>
+    public int FfnWidth { get; set; }
 }
 
 /// <summary>Final LayerNorm over the width. Property type: <c>TorchSharp.Modules.LayerNorm</c>.</summary>
