@@ -56,7 +56,7 @@ internal static class AftFullCuda
         var repaired = RowsToRepair(s, denominator, firstNonFinite);
         if (repaired.shape[0] > 0)
         {
-            // Rare (a denominator underflowed): the exact rows, then the output again.
+            // Rare (a denominator underflowed, or a causal row at or after a non-finite key or value): the exact rows, then the output again.
             ExactRows.Repair(ratio, repaired, kc, vc, Bias, [u, w], causal);
             var (b, t) = (repaired.select(1, 0), repaired.select(1, 1));
             y.index_put_(qc.index([b, t]).sigmoid().mul_(ratio.index([b, t])), b, t);          // those rows only: the others keep their bits
