@@ -11,6 +11,9 @@
 #   bfloat16    PyTorch eager and SDPA, then aftlab bench on cuda with them merged → OUT/bfloat16/summary.md
 #   float32     the same in float32 → OUT/float32/
 #   throughput  aftlab throughput --device cuda --dtype bfloat16 → OUT/throughput/summary.md
+#   profile     ncu kernel durations (one metric, the first launches only, so it takes about a minute a case) of
+#               bf16 AFT-simple and AFT-local s = 32 at T = 1024, AFT-conv at 16384 and AFT-full at 1024 → OUT/profile/*.csv
+#               (not in the default stages; ncu fixes the SM clock near 1.5 GHz, about 1.3× the benchmark's durations)
 # Each stage runs even when an earlier one failed; the script's exit code is that of the first failure.
 set -uo pipefail
 launcher=$1 out=$2 stages=${3:-check fallback bfloat16 float32 throughput}
@@ -34,7 +37,16 @@ for stage in $stages; do
       run env PYTORCH_CUDA_ALLOC_CONF=backend:cudaMallocAsync $launcher bench --device cuda --dtype "$stage" --lengths "$lengths" --iterations "$iterations" \
         --peers "$out/$stage/peers.csv" --output "$out/$stage" ;;
     throughput) run $launcher throughput --device cuda --dtype bfloat16 --output "$out/throughput" ;;
-    *) echo "unknown stage '$stage': use check, fallback, bfloat16, float32 or throughput" >&2; exit 2 ;;
+    profile)
+      # ncu prints its table when the app exits, so each case is a short bench of one variant and length.
+      mkdir -p "$out/profile"
+      for profiled in "simple 1024 32 40" "local 1024 32 60" "conv 16384 32 70" "full 1024 32 60"; do
+        read -r variant length window launches <<< "$profiled"
+        run ncu --kernel-name regex:aft_ --launch-count "$launches" --metrics gpu__time_duration.sum --csv --print-units base \
+          $launcher bench --device cuda --dtype bfloat16 --iterations 1 --variants "$variant" --lengths "$length" --windows "$window" \
+          --output "$out/profile/$variant-bench" > "$out/profile/$variant-$length.csv"
+      done ;;
+    *) echo "unknown stage '$stage': use check, fallback, bfloat16, float32, throughput or profile" >&2; exit 2 ;;
   esac
 done
 exit $status
