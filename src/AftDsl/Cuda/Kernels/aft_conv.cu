@@ -412,9 +412,13 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
     float scale = outsideScale[head];
     float a = scale * outsideA[i], b = scale * outsideB[i];
     const float* w = shifted + head * S * S;
+    // Unrolled over the window (S is a compile-time constant), as in aft_conv2_backward: the taps' indices fold
+    // into constants; the sums keep their order (dy, then dx).
+#pragma unroll
     for (int dy = 0; dy < S; dy++) {
         int r = row - BEFORE + dy;
         if (r < 0 || r >= height) continue;
+#pragma unroll
         for (int dx = 0; dx < S; dx++) {
             int x = col - BEFORE + dx;
             if (x < 0 || x >= width) continue;
