@@ -59,7 +59,14 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
                 skipped.Add(SetAside(check));
         }
         if (skipped.Count == 0 && setAsideBefore.Count == 0)
-            return null;
+        {
+            var traces = TracesOfCheckpoints(hinted);
+            if (traces.Count == 0) return null;                             // a run that never published a checkpoint
+            // The run had one (its pointer names it, or it was renamed out of the way): starting over would drop its progress.
+            throw new CheckpointException(
+                $"No checkpoint in {Folder}, but {string.Join(" and ", traces)}. " +
+                "Move the checkpoint back, or delete the checkpoints folder (or choose another --output) to start afresh.");
+        }
         throw new CheckpointException(
             $"No checkpoint in {Folder} verifies: {string.Join(" ", skipped)}" +
             $"{(setAsideBefore.Count > 0 ? $" Set aside earlier: {string.Join(", ", setAsideBefore)}." : "")} " +
@@ -175,6 +182,20 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
         if (CheckpointName.StepOf(text) is null) return (null, $"{Pointer} holds '{shown}', which does not name a checkpoint of this run");
         if (!Directory.Exists(Path.Combine(Folder, text))) return (text, $"{Pointer} names {text}, which does not exist");
         return (text, null);
+    }
+
+    // What says that a checkpoint was published here although none is left: the pointer naming one, and folders named
+    // like a checkpoint with something appended that is not the store's own (a write or deletion in progress).
+    List<string> TracesOfCheckpoints(string? hinted)
+    {
+        var traces = new List<string>();
+        if (hinted is not null) traces.Add($"{Pointer} names {hinted}");
+        var renamed = Directory.GetDirectories(Folder).Select(Path.GetFileName).OfType<string>()
+            .Where(n => n.StartsWith("checkpoint-", StringComparison.Ordinal) && CheckpointName.StepOf(n) is null && !CheckpointName.IsLeftover(n)
+                && !n.Contains(CheckpointName.CorruptSuffix, StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).ToList();
+        if (renamed.Count > 0) traces.Add($"{string.Join(", ", renamed)} look{(renamed.Count == 1 ? "s" : "")} like a renamed checkpoint");
+        return traces;
     }
 
     static string PointerDisagreement(string hinted, int chosenStep) =>
