@@ -41,7 +41,7 @@ internal static class DecodingEmitter
             w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line("using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();");
             // StepLinear: on a few CPU rows, a C# loop over the layers' weights beats libtorch's per-call overhead.
-            foreach (var statement in kind.StepMix($"{Linear}(q_proj, x), {Linear}(k_proj, x), {Linear}(v_proj, x)"))
+            foreach (var statement in kind.StepMix(spec, $"{Linear}(q_proj, x), {Linear}(k_proj, x), {Linear}(v_proj, x)"))
                 w.Line(statement);
             w.Line($"return {Linear}(out_proj, mixed).MoveToOuterDisposeScope();");
         }
