@@ -22,7 +22,7 @@ internal static class DecodingEmitter
     {
         var state = $"{Decoding}.{kind.DecodingState(spec)}";
         w.Summary($"Begins decoding <paramref name=\"batch\"/> sequences one position at a time with <see cref=\"Step\"/>: the " +
-            $"state holds {XmlText(kind.DecodingCost)}; it takes this layer's dtype and device. Dispose it when done.");
+            $"state holds {XmlText(kind.DecodingCost(spec))}; it takes this layer's dtype and device. Dispose it when done.");
         w.Line("/// <param name=\"batch\">Number of sequences decoded side by side.</param>");
         w.Line($"public {state} BeginDecoding(long batch) =>");
         w.Line($"    new(LayerName, batch, {kind.DecodingStateArguments}, q_proj.weight!);");

@@ -31,7 +31,7 @@ internal sealed class AttentionMixer : MixerDescriptor
 
     public override string DecodingStateArguments => "Dim, Heads";
 
-    public override string DecodingCost => "a KV cache, the keys and values of every position so far: O(t·Dim) at position t";
+    public override string DecodingCost(MixerSpec spec) => "a KV cache, the keys and values of every position so far: O(t·Dim) at position t";
 
     public override IEnumerable<string> StepMix(MixerSpec spec, string projected) =>
         [$"{Tensor} mixed = global::AftDsl.Decoding.AftStep.Attention({projected}, Heads, state, active);"];

@@ -16,6 +16,8 @@ internal sealed class ConvMixer : MixerDescriptor
         var kernel = spec.Grid ? $"{Literal(spec.Window)}×{Literal(spec.Window)} kernel over a 2-d grid" : $"{Literal(spec.Window)}-tap kernel over a sequence";
         var options = (spec.Reparameterise ? "" : ", used as the kernel itself (no reparameterisation)")
             + (spec.WindowConnectivity ? ", each position mixing its window only" : "");
+        if (spec.WindowConnectivity && !spec.Causal)
+            mode = "non-causal: the window reaches both sides of a position";
         return $"AFT-conv token mixer (Zhai et al., 2021, Eq. 6), {Literal(spec.Heads)} heads, {kernel}{options}, {mode}";
     }
 
@@ -88,9 +90,10 @@ internal sealed class ConvMixer : MixerDescriptor
 
     public override string DecodingStateArguments => "Dim, Window";
 
-    public override string DecodingCost =>
-        "the last Window − 1 keys and values and running sums of the older ones (AFT-local with the shared kernel), " +
-        "O(Window·Dim) per step";
+    public override string DecodingCost(MixerSpec spec) => spec.WindowConnectivity
+        ? "the last Window − 1 keys and values (AFT-local with the shared kernel; older positions do not count), O(Window·Dim) per step"
+        : "the last Window − 1 keys and values and running sums of the older ones (AFT-local with the shared kernel), " +
+          "O(Window·Dim) per step";
 
     public override IEnumerable<string> StepMix(MixerSpec spec, string projected)
     {

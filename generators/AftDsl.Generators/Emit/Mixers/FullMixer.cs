@@ -16,7 +16,7 @@ internal sealed class FullMixer : PositionBiasMixer
 
     public override string DecodingStateArguments => "HiddenDim, MaxLength";
 
-    public override string DecodingCost =>
+    public override string DecodingCost(MixerSpec spec) =>
         "the weighted keys and values of every position so far, like a KV cache: O(t·HiddenDim) at position t, " +
         "with the new row of position biases only";
 

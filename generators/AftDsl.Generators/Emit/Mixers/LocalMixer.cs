@@ -23,7 +23,7 @@ internal sealed class LocalMixer : PositionBiasMixer
 
     public override string DecodingStateArguments => "HiddenDim, Window";
 
-    public override string DecodingCost =>
+    public override string DecodingCost(MixerSpec spec) =>
         "the keys and values of the last Window − 1 positions and running sums of the older ones, O(Window·HiddenDim) per step";
 
     public override IEnumerable<string> StepMix(MixerSpec spec, string projected) =>

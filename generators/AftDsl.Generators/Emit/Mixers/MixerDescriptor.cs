@@ -74,7 +74,7 @@ internal abstract class MixerDescriptor
     public virtual string DecodingStateArguments => "HiddenDim";
 
     /// <summary>What the state holds and what a step costs, for BeginDecoding's summary.</summary>
-    public virtual string DecodingCost => "";
+    public virtual string DecodingCost(MixerSpec spec) => "";
 
     /// <summary>The step's statements from the projections to the tensor <c>mixed</c>, with <c>state</c> and <c>active</c> in scope.</summary>
     public virtual IEnumerable<string> StepMix(MixerSpec spec, string projected) => [];

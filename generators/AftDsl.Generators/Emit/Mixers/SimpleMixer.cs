@@ -14,7 +14,7 @@ internal sealed class SimpleMixer : MixerDescriptor
 
     public override string? DecodingState(MixerSpec spec) => spec.Causal ? "AftSimpleDecodingState" : null;
 
-    public override string DecodingCost => "a running maximum and two running sums per channel, O(HiddenDim) memory and work per step at any position";
+    public override string DecodingCost(MixerSpec spec) => "a running maximum and two running sums per channel, O(HiddenDim) memory and work per step at any position";
 
     public override IEnumerable<string> StepMix(MixerSpec spec, string projected) =>
         [$"{Tensor} mixed = global::AftDsl.Decoding.AftStep.Simple({projected}, state, active);"];
