@@ -5,8 +5,8 @@
 namespace Vision;
 
 /// <summary>
-/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 16 heads, 5×5 kernel over a 2-d grid, used as the kernel itself (no
-/// reparameterisation), non-causal: every position sees the whole input; declared as
+/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 16 heads, 5×5 kernel over a 2-d grid, the kernel trained directly
+/// (no reparameterisation), non-causal: every position sees the whole input; declared as
 /// <c>[AftConv(heads: 16, window: 5, Reparameterise = false)]</c>.
 /// Input <c>[B, H, W, Dim] for any H, W</c>; output <c>[B, H, W, Dim]</c>.
 /// </summary>

@@ -14,7 +14,7 @@ internal sealed class ConvMixer : MixerDescriptor
     public override string Summary(MixerSpec spec, string mode)
     {
         var kernel = spec.Grid ? $"{Literal(spec.Window)}×{Literal(spec.Window)} kernel over a 2-d grid" : $"{Literal(spec.Window)}-tap kernel over a sequence";
-        var options = (spec.Reparameterise ? "" : ", used as the kernel itself (no reparameterisation)")
+        var options = (spec.Reparameterise ? "" : ", the kernel trained directly (no reparameterisation)")
             + (spec.WindowConnectivity ? ", each position mixing its window only" : "");
         if (spec.WindowConnectivity && !spec.Causal)
             mode = "non-causal: the window reaches both sides of a position";
