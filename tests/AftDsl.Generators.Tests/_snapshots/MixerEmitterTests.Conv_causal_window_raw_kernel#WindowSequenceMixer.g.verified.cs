@@ -5,8 +5,8 @@
 /// <summary>
 /// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 8 heads, 4-tap kernel over a sequence, the kernel trained directly
 /// (no reparameterisation), each position mixing its window only, causal: position t sees positions ≤ t only; declared
-/// as
-/// <c>[AftConv(heads: 8, window: 4, Dim = 64, Layout = AftConvLayout.Sequence, Reparameterise = false, Connectivity = AftConvConnectivity.Window, Causal = true)]</c>.
+/// as <c>[AftConv(heads: 8, window: 4, Dim = 64, Layout = AftConvLayout.Sequence, Reparameterise = false, Connectivity
+/// = AftConvConnectivity.Window, Causal = true)]</c>.
 /// Input <c>[B, T, 64] for any T ≥ 1</c>; output <c>[B, T, 64]</c>.
 /// </summary>
 /// <remarks>
