@@ -95,6 +95,31 @@ public sealed class MixerEmitterTests
         public partial class SequenceMixer;
         """;
 
+    const string ConvRawKernel = """
+        using AftDsl;
+
+        namespace Vision;
+
+        [AftConv(heads: 16, window: 5, Reparameterise = false)]
+        public partial class RawKernelMixer;
+        """;
+
+    const string ConvWindowConnectivity = """
+        using AftDsl;
+
+        namespace Vision;
+
+        [AftConv(heads: 16, window: 5, Dim = 256, Connectivity = AftConvConnectivity.Window)]
+        public partial class WindowMixer;
+        """;
+
+    const string ConvCausalWindowRawKernel = """
+        using AftDsl;
+
+        [AftConv(heads: 8, window: 4, Dim = 64, Layout = AftConvLayout.Sequence, Causal = true, Reparameterise = false, Connectivity = AftConvConnectivity.Window)]
+        public partial class WindowSequenceMixer;
+        """;
+
     [Fact]
     public void Constants_show_their_values_in_their_docs_with_digit_separators_whatever_the_culture()
     {
@@ -142,6 +167,15 @@ public sealed class MixerEmitterTests
     public void Conv_causal_sequence() => Snapshot.VerifyGenerated(GeneratorHarness.Run(ConvCausalSequence).Result);
 
     [Fact]
+    public void Conv_raw_kernel() => Snapshot.VerifyGenerated(GeneratorHarness.Run(ConvRawKernel).Result);
+
+    [Fact]
+    public void Conv_window_connectivity() => Snapshot.VerifyGenerated(GeneratorHarness.Run(ConvWindowConnectivity).Result);
+
+    [Fact]
+    public void Conv_causal_window_raw_kernel() => Snapshot.VerifyGenerated(GeneratorHarness.Run(ConvCausalWindowRawKernel).Result);
+
+    [Fact]
     public void Fixed_width_causal_layer() => Snapshot.VerifyGenerated(GeneratorHarness.Run(FixedWidthCausal).Result);
 
     [Fact]
@@ -165,6 +199,9 @@ public sealed class MixerEmitterTests
     [InlineData(ConvGridAsOnTheCard)]
     [InlineData(ConvFixedGrid)]
     [InlineData(ConvCausalSequence)]
+    [InlineData(ConvRawKernel)]
+    [InlineData(ConvWindowConnectivity)]
+    [InlineData(ConvCausalWindowRawKernel)]
     public void Generated_code_compiles_against_torchsharp_without_warnings(string source)
     {
         var (result, output) = GeneratorHarness.Run(source);

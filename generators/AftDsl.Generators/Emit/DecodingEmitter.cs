@@ -22,7 +22,7 @@ internal static class DecodingEmitter
     {
         var state = $"{Decoding}.{kind.DecodingState(spec)}";
         w.Summary($"Begins decoding <paramref name=\"batch\"/> sequences one position at a time with <see cref=\"Step\"/>: the " +
-            $"state holds {XmlText(kind.DecodingCost)}; it takes this layer's dtype and device. Dispose it when done.");
+            $"state holds {XmlText(kind.DecodingCost(spec))}; it takes this layer's dtype and device. Dispose it when done.");
         w.Line("/// <param name=\"batch\">Number of sequences decoded side by side.</param>");
         w.Line($"public {state} BeginDecoding(long batch) =>");
         w.Line($"    new(LayerName, batch, {kind.DecodingStateArguments}, q_proj.weight!);");
@@ -41,7 +41,7 @@ internal static class DecodingEmitter
             w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             w.Line("using global::System.IDisposable inference = global::TorchSharp.torch.no_grad();");
             // StepLinear: on a few CPU rows, a C# loop over the layers' weights beats libtorch's per-call overhead.
-            foreach (var statement in kind.StepMix($"{Linear}(q_proj, x), {Linear}(k_proj, x), {Linear}(v_proj, x)"))
+            foreach (var statement in kind.StepMix(spec, $"{Linear}(q_proj, x), {Linear}(k_proj, x), {Linear}(v_proj, x)"))
                 w.Line(statement);
             w.Line($"return {Linear}(out_proj, mixed).MoveToOuterDisposeScope();");
         }

@@ -50,7 +50,7 @@ internal static class MixerEmitter
                 w.Line();
                 DecodingEmitter.Mixer(w, spec, Kind(spec), guards);
             }
-            if (Kind(spec).Kernel is not null)
+            if (Kind(spec).Kernel(spec) is not null)
             {
                 w.Line();
                 MixingFunction(w, spec);
@@ -95,12 +95,12 @@ internal static class MixerEmitter
     }
 
     static IEnumerable<(string Type, string Name)> Fields(MixerSpec spec) =>
-        [(Linear, "q_proj"), (Linear, "k_proj"), (Linear, "v_proj"), (Linear, "out_proj"), .. Kind(spec).PositionFields];
+        [(Linear, "q_proj"), (Linear, "k_proj"), (Linear, "v_proj"), (Linear, "out_proj"), .. Kind(spec).PositionFields(spec)];
 
     static void Constructor(SourceWriter w, MixerSpec spec)
     {
         var name = spec.Target.Identifier;
-        w.Line($"/// <summary>Creates the layer; projections use TorchSharp's default initialisation, {Kind(spec).Initialisation}.</summary>");
+        w.Line($"/// <summary>Creates the layer; projections use TorchSharp's default initialisation, {Kind(spec).Initialisation(spec)}.</summary>");
         if (spec.Dim is null)
         {
             var constraint = spec.HasHeads ? $"; must be positive and divisible by {Literal(spec.Heads)} (Heads)" : "; must be positive";
@@ -136,7 +136,7 @@ internal static class MixerEmitter
             // Explicit types, not var: a user type named 'var' in scope would change what var means.
             w.Line("using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();");
             var projected = "q_proj.forward(input), k_proj.forward(input), v_proj.forward(input)";
-            foreach (var statement in Kind(spec).Mix(projected))
+            foreach (var statement in Kind(spec).Mix(spec, projected))
                 w.Line(statement);
             w.Line("return out_proj.forward(mixed).MoveToOuterDisposeScope();");
         }
@@ -145,7 +145,7 @@ internal static class MixerEmitter
     static void MixingFunction(SourceWriter w, MixerSpec spec)
     {
         var kernel = $"global::AftDsl.Kernels.Aft{spec.Kind}Kernel";
-        var (tensors, constants) = Kind(spec).Kernel!.Value;
+        var (tensors, constants) = Kind(spec).Kernel(spec)!.Value;
         var arguments = string.Join(", ", Enumerable.Range(0, tensors).Select(i => $"({Tensor})vars[{Literal(i)}]"));
         w.Line($"/// <summary>This layer's mixing as one autograd node with a hand-written backward, specialised with its constants; the mathematics lives in <see cref=\"{kernel}\"/>.</summary>");
         using (w.Block($"private sealed class MixingFunction : {Function}<MixingFunction>"))

@@ -79,7 +79,7 @@ internal sealed class SourceWriter
     static IEnumerable<string> DocLines(string text, int indent)
     {
         var line = "";
-        foreach (var word in Words(text))
+        foreach (var word in Words(text).SelectMany(w => Unbreakable(w, indent)))
         {
             if (line.Length > 0 && indent + 4 + line.Length + 1 + word.Length > Width)
             {
@@ -91,6 +91,11 @@ internal sealed class SourceWriter
         if (line.Length > 0)
             yield return "/// " + line;
     }
+
+    // A <c>…</c> span too long for a line of its own (an attribute with many options) is broken at its spaces
+    // after all; the element may span lines. Every shorter word stays whole.
+    static IEnumerable<string> Unbreakable(string word, int indent) =>
+        indent + 4 + word.Length > Width && word.Contains("<c>") ? word.Split(' ') : [word];
 
     // The text split at spaces, but not inside <c>…</c> (a shape such as [B, H, W, 384] stays on one line) nor
     // inside a tag (<exception cref="…">).

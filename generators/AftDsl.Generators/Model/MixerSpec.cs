@@ -21,6 +21,8 @@ internal enum MixerKind
 /// <param name="Grid">AFT-conv over a 2-d grid (true) or a sequence (false).</param>
 /// <param name="GridHeight">A fixed grid height, or 0 for any.</param>
 /// <param name="GridWidth">A fixed grid width, or 0 for any.</param>
+/// <param name="Reparameterise">AFT-conv: the kernel is γ·(w − mean)/(std + ε) + β (true, the default) or the parameter itself.</param>
+/// <param name="WindowConnectivity">AFT-conv: only the window counts (w = −∞ outside it) rather than the whole input (false, the default).</param>
 internal sealed record MixerSpec(
     MixerKind Kind,
     TargetType Target,
@@ -33,7 +35,9 @@ internal sealed record MixerSpec(
     int Heads = 0,
     bool Grid = false,
     int GridHeight = 0,
-    int GridWidth = 0)
+    int GridWidth = 0,
+    bool Reparameterise = true,
+    bool WindowConnectivity = false)
 {
     /// <summary>The attribute's name without the suffix: <c>AftFull</c>, <c>AftLocal</c>, …, <c>MultiHeadAttention</c>.</summary>
     public string AttributeName => Kind == MixerKind.Attention ? "MultiHeadAttention" : "Aft" + Kind;

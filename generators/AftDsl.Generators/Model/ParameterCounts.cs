@@ -9,7 +9,7 @@ internal static class ParameterCounts
 {
     /// <summary>
     /// A mixer at width <paramref name="dim"/>: linear layers carry weights and biases; AFT-full/local add both
-    /// [MaxLength, FactorRank] factors, AFT-conv its raw kernel and per-head γ, β.
+    /// [MaxLength, FactorRank] factors, AFT-conv its kernel and, when reparameterised, per-head γ, β.
     /// </summary>
     public static long Mixer(MixerSpec spec, long dim)
     {
@@ -20,7 +20,7 @@ internal static class ParameterCounts
             if (spec.Kind == MixerKind.Conv)
             {
                 var taps = spec.Grid ? (long)spec.Window * spec.Window : spec.Window;
-                return 3 * Linear(dim, dim) + Linear(dim, spec.Heads) + spec.Heads * taps + 2L * spec.Heads;
+                return 3 * Linear(dim, dim) + Linear(dim, spec.Heads) + spec.Heads * taps + (spec.Reparameterise ? 2L * spec.Heads : 0);
             }
             var hidden = (long?)spec.HiddenDim ?? dim;
             var bias = spec.HasFactorisedBias ? 2L * spec.MaxLength * spec.FactorRank : 0;

@@ -187,8 +187,11 @@ internal static class MixerParser
         }
         if (dim is { Value: > 0 } d && heads.Value.Value > 0)
             checks.HeadsDivideDim(heads.Value, d);
+        // Every combination with the other options is valid: both kernels and both connectivities run on every path.
+        var reparameterise = arguments.Named<bool>(AttributeNames.AftConv.Reparameterise)?.Value ?? true;
+        var windowConnectivity = (arguments.Named<int>(AttributeNames.AftConv.Connectivity)?.Value ?? 0) != 0;   // as Layout: 0 is the default
         return new MixerSpec(MixerKind.Conv, null!, dim?.Value, causal, null, Window: window.Value.Value, Heads: heads.Value.Value,
-            Grid: grid, GridHeight: height?.Value ?? 0, GridWidth: width?.Value ?? 0);
+            Grid: grid, GridHeight: height?.Value ?? 0, GridWidth: width?.Value ?? 0, Reparameterise: reparameterise, WindowConnectivity: windowConnectivity);
     }
 
     static MixerSpec? Attention(AttributeArguments arguments, SizeChecks checks, Argument<int>? dim, bool causal)

@@ -64,6 +64,8 @@ internal static class AttributeNames
         public const string Layout = "Layout";
         public const string GridHeight = "GridHeight";
         public const string GridWidth = "GridWidth";
+        public const string Reparameterise = "Reparameterise";
+        public const string Connectivity = "Connectivity";
     }
 
     internal abstract class MultiHeadAttention : Mixer

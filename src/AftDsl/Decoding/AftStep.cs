@@ -26,14 +26,17 @@ public static class AftStep
 
     /// <summary>
     /// Causal 1-d AFT-conv, as AFT-local with its shared kernel: <paramref name="k"/> is <c>[B, heads]</c>, <paramref name="kernel"/>
-    /// the reparameterised <c>[heads, s]</c>, q and v <c>[B, Dim]</c>. No position bound.
+    /// the effective <c>[heads, s]</c>, q and v <c>[B, Dim]</c>. No position bound. <paramref name="connectivity"/> as the
+    /// layer's forward: <see cref="AftConvConnectivity.Window"/> keeps no sums of the positions older than the window.
     /// </summary>
-    public static Tensor Conv(Tensor q, Tensor k, Tensor v, Tensor kernel, AftLocalDecodingState state, Tensor? active = null) =>
+    public static Tensor Conv(Tensor q, Tensor k, Tensor v, Tensor kernel, AftLocalDecodingState state, Tensor? active = null,
+        AftConvConnectivity connectivity = AftConvConnectivity.Global) =>
         Run(q, state, active, bound: null, (rows, positions) =>
         {
             var width = q.shape[1];
             var keys = k.repeat_interleave(width / kernel.shape[0], dim: 1);
-            return LocalRecurrence.Step(q, keys, v, LocalRecurrence.ConvBias(kernel, width), positions, state, rows);
+            return LocalRecurrence.Step(q, keys, v, LocalRecurrence.ConvBias(kernel, width), positions, state, rows,
+                windowOnly: connectivity == AftConvConnectivity.Window);
         });
 
     /// <summary>Causal AFT-full with bias factors <paramref name="u"/>, <paramref name="w"/> <c>[maxLength, rank]</c>: O(t·H) at position t.</summary>

@@ -19,4 +19,11 @@ public static class ConvBiasInit
         nn.init.normal_(raw, 0.0, 1.0);
         return (raw, new Parameter(zeros(heads)), new Parameter(zeros(heads)));
     }
+
+    /// <summary>
+    /// The kernel w itself, <c>[heads, s]</c> or <c>[heads, s, s]</c>, for a layer without the reparameterisation
+    /// (<see cref="AftConvAttribute.Reparameterise"/> = false): all 0, so a new layer is exactly AFT-simple.
+    /// </summary>
+    public static Parameter CreateRaw(long heads, long window, bool grid) =>
+        new(grid ? zeros(heads, window, window) : zeros(heads, window));
 }

@@ -10,9 +10,11 @@ public static class AftConv
     /// <summary>
     /// Channels-last <paramref name="q"/>, <paramref name="v"/> <c>[B, *grid, D]</c> and <paramref name="k"/> <c>[B, *grid, heads]</c>
     /// with the effective kernel biases <paramref name="w"/> (<c>[heads, s]</c> for a sequence, <c>[heads, s, s]</c> for a grid)
-    /// → <c>[B, *grid, D]</c>.
+    /// → <c>[B, *grid, D]</c>. <paramref name="connectivity"/>: whether sources outside the window count with w = 0
+    /// (<see cref="AftConvConnectivity.Global"/>, the paper's) or not at all (<see cref="AftConvConnectivity.Window"/>).
     /// </summary>
-    public static Tensor Apply(Tensor q, Tensor k, Tensor v, Tensor w, bool causal = false) => Function.apply(q, k, v, w, causal);
+    public static Tensor Apply(Tensor q, Tensor k, Tensor v, Tensor w, bool causal = false, AftConvConnectivity connectivity = AftConvConnectivity.Global) =>
+        Function.apply(q, k, v, w, causal, connectivity);
 
     /// <summary>
     /// The paper's reparameterisation (Eq. 8), per head: w = γ · (w_raw − mean) / (std + ε) + β over the head's
@@ -37,9 +39,9 @@ public static class AftConv
         public override string Name => "AftConv";
 
         public override Tensor forward(AutogradContext ctx, params object[] vars) =>
-            AftConvKernel.Forward(ctx, (Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (bool)vars[4]);
+            AftConvKernel.Forward(ctx, (Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (bool)vars[4], (AftConvConnectivity)vars[5]);
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output) =>
-            BackwardScope.Run(grad_output, () => [.. AftConvKernel.Backward(ctx, grad_output), null!]);
+            BackwardScope.Run(grad_output, () => [.. AftConvKernel.Backward(ctx, grad_output), null!, null!]);
     }
 }

@@ -73,6 +73,7 @@ public sealed class StepExactnessTests
     [InlineData("AFT-local-8")]
     [InlineData("AFT-full")]
     [InlineData("AFT-conv")]
+    [InlineData("AFT-conv-window")]
     [InlineData("MHA")]
     public void Rows_of_different_lengths_advance_on_their_own(string name)
     {
@@ -134,6 +135,7 @@ public sealed class StepExactnessTests
     [InlineData("AFT-local-3")]
     [InlineData("AFT-full")]
     [InlineData("AFT-conv")]
+    [InlineData("AFT-conv-window")]
     public void Keys_of_size_1e4_keep_the_state_finite(string name)
     {
         using var scope = NewDisposeScope();
@@ -157,6 +159,7 @@ public sealed class StepExactnessTests
     [InlineData("AFT-local-3")]
     [InlineData("AFT-full")]
     [InlineData("AFT-conv")]
+    [InlineData("AFT-conv-window")]
     public void A_key_jumping_1e3_above_the_rest_matches_the_full_forward(string name)
     {
         using var scope = NewDisposeScope();

@@ -44,6 +44,9 @@ public sealed record StepVariant(
         yield return new("AFT-conv", width, 2, (b, like) => new AftLocalDecodingState("conv", b, width, 3, like),
             (q, k, v) => AftConv.Apply(q, k, v, kernel, causal: true),
             (q, k, v, s, a) => AftStep.Conv(q, k, v, kernel, (AftLocalDecodingState)s, a));
+        yield return new("AFT-conv-window", width, 2, (b, like) => new AftLocalDecodingState("conv", b, width, 3, like),
+            (q, k, v) => AftConv.Apply(q, k, v, kernel, causal: true, AftConvConnectivity.Window),
+            (q, k, v, s, a) => AftStep.Conv(q, k, v, kernel, (AftLocalDecodingState)s, a, AftConvConnectivity.Window));
         yield return new("MHA", width, width, (b, like) => new KeyValueCacheState("mha", b, width, 2, like),
             (q, k, v) => MultiHeadAttention.Apply(q, k, v, 2, causal: true),
             (q, k, v, s, a) => AftStep.Attention(q, k, v, 2, (KeyValueCacheState)s, a));

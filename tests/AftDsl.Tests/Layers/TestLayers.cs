@@ -43,3 +43,12 @@ public partial class FixedGridMixer;
 
 [AftConv(heads: 2, window: 3, Dim = 4, Layout = AftConvLayout.Sequence, Causal = true)]
 public partial class CausalConvMixer;
+
+[AftConv(heads: 2, window: 3, Reparameterise = false)]
+public partial class RawKernelGridMixer;
+
+[AftConv(heads: 2, window: 3, Dim = 4, Connectivity = AftConvConnectivity.Window)]
+public partial class WindowGridMixer;
+
+[AftConv(heads: 2, window: 3, Dim = 4, Layout = AftConvLayout.Sequence, Causal = true, Reparameterise = false, Connectivity = AftConvConnectivity.Window)]
+public partial class CausalWindowRawConvMixer;

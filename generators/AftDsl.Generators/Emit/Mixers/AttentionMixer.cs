@@ -22,18 +22,18 @@ internal sealed class AttentionMixer : MixerDescriptor
 
     public override (string Inner, string Keys) Projections => ("Dim", "Dim");
 
-    public override IEnumerable<string> Mix(string projected) =>
+    public override IEnumerable<string> Mix(MixerSpec spec, string projected) =>
         [$"{Tensor} mixed = global::AftDsl.Kernels.MultiHeadAttention.Apply({projected}, Heads, Causal);"];
 
-    public override (int Tensors, string Constants)? Kernel => null;
+    public override (int Tensors, string Constants)? Kernel(MixerSpec spec) => null;
 
     public override string? DecodingState(MixerSpec spec) => spec.Causal ? "KeyValueCacheState" : null;
 
     public override string DecodingStateArguments => "Dim, Heads";
 
-    public override string DecodingCost => "a KV cache, the keys and values of every position so far: O(t·Dim) at position t";
+    public override string DecodingCost(MixerSpec spec) => "a KV cache, the keys and values of every position so far: O(t·Dim) at position t";
 
-    public override IEnumerable<string> StepMix(string projected) =>
+    public override IEnumerable<string> StepMix(MixerSpec spec, string projected) =>
         [$"{Tensor} mixed = global::AftDsl.Decoding.AftStep.Attention({projected}, Heads, state, active);"];
 
     public override IEnumerable<string> DeclarationArguments(MixerSpec spec) => [$"heads: {Literal(spec.Heads)}"];

@@ -44,10 +44,10 @@ internal abstract class MixerDescriptor
     public virtual string CausalSummary(MixerSpec spec) => "True when position t sees positions ≤ t only.";
 
     /// <summary>The position parameters, as fields: type and name.</summary>
-    public virtual IEnumerable<(string Type, string Name)> PositionFields => [];
+    public virtual IEnumerable<(string Type, string Name)> PositionFields(MixerSpec spec) => [];
 
     /// <summary>How the constructor initialises the position parameters, for its summary.</summary>
-    public virtual string Initialisation => "no position parameters";
+    public virtual string Initialisation(MixerSpec spec) => "no position parameters";
 
     /// <summary>The widths of Q and V (<c>Inner</c>) and of K (<c>Keys</c>), as C# expressions.</summary>
     public virtual (string Inner, string Keys) Projections => ("HiddenDim", "HiddenDim");
@@ -56,13 +56,13 @@ internal abstract class MixerDescriptor
     public virtual string? PositionInitialisation(MixerSpec spec) => null;
 
     /// <summary>The forward's statements from the projections to the tensor <c>mixed</c>.</summary>
-    public virtual IEnumerable<string> Mix(string projected) => [$"{Tensor} mixed = MixingFunction.apply({projected});"];
+    public virtual IEnumerable<string> Mix(MixerSpec spec, string projected) => [$"{Tensor} mixed = MixingFunction.apply({projected});"];
 
     /// <summary>The forward's shape guard.</summary>
     public virtual string Guard(MixerSpec spec) => "global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, q_proj.weight!);";
 
     /// <summary>The runtime kernel's call: how many tensors it takes and its constant arguments; null without one.</summary>
-    public abstract (int Tensors, string Constants)? Kernel { get; }
+    public abstract (int Tensors, string Constants)? Kernel(MixerSpec spec);
 
     /// <summary>
     /// The state type that decoding step by step carries (without <c>global::AftDsl.Decoding.</c>), or null when the kind
@@ -74,10 +74,10 @@ internal abstract class MixerDescriptor
     public virtual string DecodingStateArguments => "HiddenDim";
 
     /// <summary>What the state holds and what a step costs, for BeginDecoding's summary.</summary>
-    public virtual string DecodingCost => "";
+    public virtual string DecodingCost(MixerSpec spec) => "";
 
     /// <summary>The step's statements from the projections to the tensor <c>mixed</c>, with <c>state</c> and <c>active</c> in scope.</summary>
-    public virtual IEnumerable<string> StepMix(string projected) => [];
+    public virtual IEnumerable<string> StepMix(MixerSpec spec, string projected) => [];
 
     /// <summary>The attribute's own arguments as a user writes them, before the shared ones (Dim, HiddenDim, Causal).</summary>
     public virtual IEnumerable<string> DeclarationArguments(MixerSpec spec) => [];

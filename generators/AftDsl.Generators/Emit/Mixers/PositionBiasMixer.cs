@@ -21,14 +21,14 @@ internal abstract class PositionBiasMixer : MixerDescriptor
         w.Constant("Rank of the factorised position bias w = pos_u·pos_wᵀ.", "long", "FactorRank", Literal(spec.FactorRank));
     }
 
-    public override IEnumerable<(string Type, string Name)> PositionFields => [(Parameter, "pos_u"), (Parameter, "pos_w")];
+    public override IEnumerable<(string Type, string Name)> PositionFields(MixerSpec spec) => [(Parameter, "pos_u"), (Parameter, "pos_w")];
 
-    public override string Initialisation => "position-bias factors N(0, 0.1²)";
+    public override string Initialisation(MixerSpec spec) => "position-bias factors N(0, 0.1²)";
 
     public override string? PositionInitialisation(MixerSpec spec) =>
         "(pos_u, pos_w) = global::AftDsl.Initialization.PositionBiasInit.Factorised(MaxLength, FactorRank);";
 
-    public override IEnumerable<string> Mix(string projected) => [$"{Tensor} mixed = MixingFunction.apply({projected}, pos_u, pos_w);"];
+    public override IEnumerable<string> Mix(MixerSpec spec, string projected) => [$"{Tensor} mixed = MixingFunction.apply({projected}, pos_u, pos_w);"];
 
     public override string Guard(MixerSpec spec) => "global::AftDsl.ShapeGuard.Sequence(input, LayerName, Dim, MaxLength, q_proj.weight!);";
 

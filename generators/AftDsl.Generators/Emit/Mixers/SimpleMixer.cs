@@ -10,12 +10,12 @@ internal sealed class SimpleMixer : MixerDescriptor
 
     public override string Summary(MixerSpec spec, string mode) => $"AFT-simple token mixer (Zhai et al., 2021, Eq. 5), O(T·d), {mode}";
 
-    public override (int Tensors, string Constants)? Kernel => (3, "causal: Causal");
+    public override (int Tensors, string Constants)? Kernel(MixerSpec spec) => (3, "causal: Causal");
 
     public override string? DecodingState(MixerSpec spec) => spec.Causal ? "AftSimpleDecodingState" : null;
 
-    public override string DecodingCost => "a running maximum and two running sums per channel, O(HiddenDim) memory and work per step at any position";
+    public override string DecodingCost(MixerSpec spec) => "a running maximum and two running sums per channel, O(HiddenDim) memory and work per step at any position";
 
-    public override IEnumerable<string> StepMix(string projected) =>
+    public override IEnumerable<string> StepMix(MixerSpec spec, string projected) =>
         [$"{Tensor} mixed = global::AftDsl.Decoding.AftStep.Simple({projected}, state, active);"];
 }

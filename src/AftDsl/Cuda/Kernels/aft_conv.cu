@@ -14,6 +14,10 @@
 // (prefix and suffix sums of the window rows' column sums, aft_conv2_strips). No difference of sums is
 // taken, so nothing cancels. The backward has the same structure over targets, with the window transposed.
 //
+// WINDOW == 1 (window connectivity: w = −∞ outside the window): the out-of-window sums are not added. Sequences
+// start each row from the empty state instead of the lagged prefix / suffix states (the launcher runs no scan);
+// grids add no strips or rows (the launcher runs neither kernel) and shift the taps by ρ = max w.
+//
 // Grids compute e^{K − M} once per (batch, position, head) (aft_conv2_exponentials); every channel and
 // window tap reuses it, so the grid kernels take no exponential in their inner loops.
 //
@@ -54,6 +58,9 @@
 #endif
 #ifndef BEFORE
 #define BEFORE 0
+#endif
+#ifndef WINDOW
+#define WINDOW 0
 #endif
 
 // Adds a block's ∂w to dtaps with one atomic per (head, tap) the block covers. cells[j · columns + column]
@@ -127,16 +134,19 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_conv1_forward(
     const float* chunkPrefix, const float* chunkSuffix,
     aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, int length)
 {
+#if !WINDOW
     __shared__ float pastM[TILE * CB], pastA[TILE * CB], pastB[TILE * CB];
 #if !CAUSAL
     __shared__ float futureM[TILE * CB], futureA[TILE * CB], futureB[TILE * CB];
 #endif
+#endif
     int cx = threadIdx.x, ry = threadIdx.y;
     int c = blockIdx.y * CB + cx, batch = blockIdx.z, t0 = blockIdx.x * TILE;
-    int chunks = (length + TILE - 1) / TILE;
     bool valid = c < D;
     int head = valid ? c / HEAD_WIDTH : 0;
     long long base = (long long)batch * length * D + c, keys = (long long)batch * length * HEADS + head;
+#if !WINDOW
+    int chunks = (length + TILE - 1) / TILE;
     aft_band_sources element{k, v, keys, base, HEADS, D};
     if (valid && ry == 0)
         aft_walk_prefix<8>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
@@ -144,15 +154,20 @@ extern "C" __global__ __launch_bounds__(CB * RY) void aft_conv1_forward(
     if (valid && ry == RY - 1)
         aft_walk_suffix<8>(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
 #endif
+#endif
     __syncthreads();
     if (!valid) return;
     const float* w = taps + head * S + TAP0 + LO;          // w[o] for offsets o = t' − t ∈ [−LO, HI]
     for (int r = ry; r < TILE; r += RY) {
         int t = t0 + r;
         if (t >= length) break;
+#if WINDOW
+        aft_run s = aft_run_empty();                        // no out-of-band sources: the band is everything
+#else
         aft_run s = aft_run_at(pastM, pastA, pastB, r * CB + cx);
 #if !CAUSAL
         s = aft_run_merge(s, aft_run_at(futureM, futureA, futureB, r * CB + cx));
+#endif
 #endif
         int first = aft_imax(0, t - LO), last = aft_imin(length - 1, t + HI);
         for (int source = first; source <= last; source++)
@@ -172,14 +187,16 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
     const aft_elem* k, const aft_elem* v, const float* taps, const float* shift, const float* alpha, const float* beta,
     const float* chunkPrefix, const float* chunkSuffix, float* dkChannels, aft_elem* dv, float* dtaps, int length, int batches)
 {
+#if !WINDOW
     __shared__ float futureM[BT * CB], futureA[BT * CB], futureB[BT * CB];
 #if !CAUSAL
     __shared__ float pastM[BT * CB], pastA[BT * CB], pastB[BT * CB];
 #endif
+    int chunks = (length + TILE - 1) / TILE;
+#endif
     __shared__ float dw[BAND * CB * RYB];                     // a column per thread: no two threads share a cell
     int cx = threadIdx.x, ry = threadIdx.y;
     int c = blockIdx.y * CB + cx, t0 = blockIdx.x * BT;
-    int chunks = (length + TILE - 1) / TILE;
     bool valid = c < D;
     int head = valid ? c / HEAD_WIDTH : 0;
     int column = ry * CB + cx;
@@ -188,6 +205,7 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
 
     for (int batch = 0; batch < batches; batch++) {
         long long base = (long long)batch * length * D + c, keys = (long long)batch * length * HEADS + head;
+#if !WINDOW
         aft_band_targets element{shift, alpha, beta, base, D};
         __syncthreads();
         if (valid && ry == 0)
@@ -197,15 +215,20 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
             aft_walk_prefix<1>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, BT, HI, length, pastM + cx, pastA + cx, pastB + cx, CB);
 #endif
         __syncthreads();
+#endif
         if (!valid) continue;
         for (int r = ry; r < BT; r += RYB) {
             int source = t0 + r;
             if (source >= length) break;
             long long at = base + (long long)source * D;
             float key = aft_load(k, keys + (long long)source * HEADS), value = aft_load(v, at);
+#if WINDOW
+            aft_run s = aft_run_empty();                    // no out-of-band targets
+#else
             aft_run s = aft_run_at(futureM, futureA, futureB, r * CB + cx);
 #if !CAUSAL
             s = aft_run_merge(s, aft_run_at(pastM, pastA, pastB, r * CB + cx));
+#endif
 #endif
             float scale = __expf(key + s.m);
             float gradV = scale * s.a, gradR = scale * s.b;
@@ -381,13 +404,13 @@ extern "C" __global__ __launch_bounds__(CB) void aft_conv2_rows(const float* row
     }
 }
 
-// Per head: ρ = max(0, max w) and the shifted taps e^{w − ρ}: [HEADS][S·S], and e^{−ρ}: [HEADS].
+// Per head: ρ = max(0, max w) (WINDOW: max w) and the shifted taps e^{w − ρ}: [HEADS][S·S], and e^{−ρ}: [HEADS].
 extern "C" __global__ void aft_conv2_taps(const float* taps, float* shifted, float* outsideScale)
 {
     int head = blockIdx.x;
     __shared__ float rho;
     if (threadIdx.x == 0) {
-        float m = 0.0f;
+        float m = WINDOW ? AFT_EMPTY_MAX : 0.0f;
         for (int j = 0; j < S * S; j++) m = fmaxf(m, taps[head * S * S + j]);
         rho = m;
         outsideScale[head] = __expf(-m);
@@ -409,8 +432,12 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
     int batch = (int)(i / D / positions);
     int row = (int)(p / width), col = (int)(p % width), head = c / HEAD_WIDTH;
     aft_conv2_forward_elements elements{exponentials, v};
+#if WINDOW
+    float a = 0.0f, b = 0.0f;                                  // no outside sums
+#else
     float scale = outsideScale[head];
     float a = scale * outsideA[i], b = scale * outsideB[i];
+#endif
     const float* w = shifted + head * S * S;
     // Unrolled over the window (S is a compile-time constant), as in aft_conv2_backward: the taps' indices fold
     // into constants; the sums keep their order (dy, then dx).
@@ -457,13 +484,19 @@ extern "C" __global__ __launch_bounds__(CB) void aft_conv2_backward(const float*
     if (c >= D) c = D - 1;                                     // (but still takes part in the block's ∂w sum)
     long long positions = (long long)height * width;
     int head = c / HEAD_WIDTH;
+#if !WINDOW
     float scale = outsideScale[head];
+#endif
     const float* w = shifted + head * S * S;
     for (int col = 0; col < columns; col++) {
         long long p = (long long)row * width + col, i = ((long long)batch * positions + p) * D + c;
         float e = exponentials[((long long)batch * positions + p) * HEADS + head];
         float value = aft_load(v, i);
+#if WINDOW
+        float sa = 0.0f, sb = 0.0f;
+#else
         float sa = scale * outsideA[i], sb = scale * outsideB[i];
+#endif
         // Targets whose window holds this source: target = source − (tap − BEFORE).
 #pragma unroll
         for (int dy = 0; dy < S; dy++) {

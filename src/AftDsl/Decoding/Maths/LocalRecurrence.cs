@@ -8,12 +8,13 @@ namespace AftDsl.Decoding.Maths;
 /// values and the new one) with their biases, and the older positions with bias 0, whose running sums carry
 /// their own running maximum. Both parts share one shift, the larger maximum, so no exponent is positive.
 /// This sums exp(K + w) directly rather than the linear-time form's Σ exp(K) + Σ (exp(w) − 1)·exp(K), whose
-/// terms can cancel. Afterwards the oldest window position joins the older sums.
+/// terms can cancel. Afterwards the oldest window position joins the older sums, unless only the window counts
+/// (AFT-conv's window connectivity): then the older sums stay empty (max −∞, sums 0) and add nothing.
 /// </summary>
 internal static class LocalRecurrence
 {
     /// <remarks><c>bias</c>: The biases of the window's s positions, oldest first, broadcastable to <c>[B, s, H]</c>. <c>positions</c>: Each row's position t, <c>[B]</c> int64.</remarks>
-    public static Tensor Step(Tensor q, Tensor k, Tensor v, Tensor bias, Tensor positions, AftLocalDecodingState state, ActiveRows rows)
+    public static Tensor Step(Tensor q, Tensor k, Tensor v, Tensor bias, Tensor positions, AftLocalDecodingState state, ActiveRows rows, bool windowOnly = false)
     {
         var keys = cat([state.WindowKeys, k.unsqueeze(1)], 1);                          // [B, s, H]
         var values = cat([state.WindowValues, v.unsqueeze(1)], 1);
@@ -42,10 +43,12 @@ internal static class LocalRecurrence
         var window = state.Window - 1;
         var (windowKeys, windowValues) = (rows.Select(keys.narrow(1, 1, window).contiguous(), state.WindowKeys),
             rows.Select(values.narrow(1, 1, window).contiguous(), state.WindowValues));
-        var (keptMax, keptNumerator, keptDenominator) = (rows.Select(olderMax, state.OlderMax),
-            rows.Select(olderNumerator, state.OlderNumerator), rows.Select(olderDenominator, state.OlderDenominator));
         DecodingState.Keep(ref state.WindowKeys, windowKeys);
         DecodingState.Keep(ref state.WindowValues, windowValues);
+        if (windowOnly)
+            return mixed;
+        var (keptMax, keptNumerator, keptDenominator) = (rows.Select(olderMax, state.OlderMax),
+            rows.Select(olderNumerator, state.OlderNumerator), rows.Select(olderDenominator, state.OlderDenominator));
         DecodingState.Keep(ref state.OlderMax, keptMax);
         DecodingState.Keep(ref state.OlderNumerator, keptNumerator);
         DecodingState.Keep(ref state.OlderDenominator, keptDenominator);

@@ -11,17 +11,18 @@ namespace AftDsl.Kernels.Cpu;
 /// same inputs, outputs, saved state and gradients as <see cref="AftConvOperators"/>: non-causal sequences and
 /// grids in <see cref="AftConvCpuGrid{T}"/>, causal sequences in <see cref="AftConvCpuCausal{T}"/>. Window
 /// sums are taken term by term (never a total minus the window), so no row needs the exact-row repair of
-/// the operator kernels. Threads: <see cref="ConvFullThreads"/>.
+/// the operator kernels. Window connectivity drops the outside sums (and, causal, the running state of the
+/// older sources). Threads: <see cref="ConvFullThreads"/>.
 /// </summary>
 internal static class AftConvCpu
 {
-    const string CausalKey = "aft-conv-cpu-causal";
+    const string CausalKey = "aft-conv-cpu-causal", WindowKey = "aft-conv-cpu-window-only";
 
     /// <summary>Same contract as <see cref="AftConvOperators.Forward"/>.</summary>
-    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor w, bool causal)
+    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor w, bool causal, bool windowOnly = false)
     {
         using var scope = NewDisposeScope();
-        var shape = ShapeOf(q, k, v, w, causal);
+        var shape = ShapeOf(q, k, v, w, causal) with { WindowOnly = windowOnly };
         var (qc, kc, vc, wc) = (q.contiguous(), k.contiguous(), v.contiguous(), w.contiguous());
         var y = empty(q.shape, dtype: q.dtype);
         var ratio = empty([shape.Batch, shape.Positions, shape.Width], dtype: q.dtype);
@@ -35,6 +36,7 @@ internal static class AftConvCpu
         }
 
         ctx.save_data(CausalKey, causal);
+        ctx.save_data(WindowKey, windowOnly);
         SavedTensors.Save(ctx, inputs: [q, k, v, w], created: [ratio, denominator, shift]);
         return y.MoveToOuterDisposeScope();
     }
@@ -46,7 +48,7 @@ internal static class AftConvCpu
         var causal = (bool)ctx.get_data(CausalKey);
         var saved = ctx.get_saved_variables();
         var (q, k, v, w) = (saved[0].contiguous(), saved[1].contiguous(), saved[2].contiguous(), saved[3].contiguous());
-        var shape = ShapeOf(q, k, v, w, causal);
+        var shape = ShapeOf(q, k, v, w, causal) with { WindowOnly = (bool)ctx.get_data(WindowKey) };
         var upstream = grad.to(q.dtype).contiguous();                      // y.sum().backward() hands in a stride-0 gradient
         var (dq, dk, dv, dw) = (empty(q.shape, dtype: q.dtype), empty(k.shape, dtype: q.dtype), empty(v.shape, dtype: q.dtype), empty(w.shape, dtype: q.dtype));
         Tensor[] tensors = [upstream, q, k, v, w, saved[4], saved[5], saved[6], dq, dk, dv, dw];

@@ -9,7 +9,8 @@ namespace AftDsl.Kernels.Cpu;
 /// later input can change an output's bits, and the window is summed directly, every term e^{·} ≤ 1 and
 /// one of them 1. The backward walks time backwards with a running sum of the upstream rows at the
 /// running max of −c_t. Work items are (batch, block of heads); heads are independent, so the blocking
-/// (chosen from the thread count) never changes a result.
+/// (chosen from the thread count) never changes a result. Window connectivity leaves the running sums
+/// empty (M = −∞), so only the window counts.
 /// </summary>
 internal static unsafe class AftConvCpuCausal<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -34,7 +35,7 @@ internal static unsafe class AftConvCpuCausal<T> where T : unmanaged, IBinaryFlo
                 for (var h = h0; h < h1; h++)
                 {
                     var z = z0 + (h - h0) * (dh + 1);
-                    if (t >= size)
+                    if (t >= size && !s.WindowOnly)                                     // window only: the older sum stays empty
                     {
                         var old = b * length + t - size;
                         running[h - h0] = Extend(z, running[h - h0], k[old * heads + h], v + old * s.Width + h * dh, T.One, dh);
@@ -87,7 +88,7 @@ internal static unsafe class AftConvCpuCausal<T> where T : unmanaged, IBinaryFlo
                 for (var h = h0; h < h1; h++)
                 {
                     var z = z0 + (h - h0) * (dh + 1);
-                    if (t + size < length)
+                    if (t + size < length && !s.WindowOnly)
                     {
                         var target = row + size;
                         running[h - h0] = Extend(z, running[h - h0], -shift[target * heads + h], hs + target * s.Stacked + h * dh,

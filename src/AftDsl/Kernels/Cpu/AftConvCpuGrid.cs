@@ -8,7 +8,8 @@ namespace AftDsl.Kernels.Cpu;
 /// A_t | D_t = Σ_{window} e^{w_tap − ρ} X_t' + e^{−ρ} Σ_{outside} X_t', every term at most 1, the window
 /// summed directly and the outside from <see cref="AftConvCpuOutside{T}"/>. The backward is the same
 /// sum over the transposed window applied to the upstream rows [∂A | ∂D], with ∂w taken in the same loop.
-/// Work items are (batch, row, block of columns), fixed by the sizes alone.
+/// Work items are (batch, row, block of columns), fixed by the sizes alone. Window connectivity builds no
+/// outside sums and takes ρ = max w (no e^{−ρ} term to bound).
 /// </summary>
 internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -22,7 +23,7 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
         KeyMax(s, k, shift);
         using var x = new ConvFullScratch<T>((long)s.Batch * s.Positions * s.Stacked);
         Stack(s, k, v, shift, x.Pointer);
-        using var outside = new AftConvCpuOutside<T>(x.Pointer, s);
+        using var outside = s.WindowOnly ? null : new AftConvCpuOutside<T>(x.Pointer, s);
         T* e = coefficients.Pointer, xs = x.Pointer;
 
         var blocks = (s.Columns + ColumnBlock - 1) / ColumnBlock;
@@ -58,7 +59,7 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
         ConvFullGates<T>.Gradients(grad, q, ratio, denominator, dq, upstream.Pointer, s.Batch * s.Positions, s.Heads, s.HeadWidth);
         using var x = new ConvFullScratch<T>(cells);
         Stack(s, k, v, shift, x.Pointer);
-        using var outside = new AftConvCpuOutside<T>(upstream.Pointer, s);
+        using var outside = s.WindowOnly ? null : new AftConvCpuOutside<T>(upstream.Pointer, s);
         T* e = coefficients.Pointer, xs = x.Pointer, hs = upstream.Pointer;
 
         var blocks = (s.Columns + ColumnBlock - 1) / ColumnBlock;
@@ -109,17 +110,17 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
     // acc = Σ e^{−ρ} ⊙ (rows outside the window) + Σ_window e^{w_tap − ρ} ⊙ rows[neighbour], for the target
     // (r, c), or for the source (r, c) over the targets that read it (transposed); the coefficients are
     // spread over each head's channels (one row of Stacked per tap, the outside scale last), so the whole
-    // sum is one pass over the channels.
-    static void Window(AftConvCpuShape s, AftConvCpuOutside<T> outside, T* e, T* rows, T* acc, long b, int r, int c, bool transposed)
+    // sum is one pass over the channels. No outside sums (window only): the window alone.
+    static void Window(AftConvCpuShape s, AftConvCpuOutside<T>? outside, T* e, T* rows, T* acc, long b, int r, int c, bool transposed)
     {
         var (beforeRows, afterRows) = transposed ? (s.AfterRows, s.BeforeRows) : (s.BeforeRows, s.AfterRows);
         var (beforeColumns, afterColumns) = transposed ? (s.AfterColumns, s.BeforeColumns) : (s.BeforeColumns, s.AfterColumns);
         var n = s.Stacked;
-        var most = outside.MaxRows + s.Taps;
+        var most = (outside?.MaxRows ?? 0) + s.Taps;
         var coefficients = stackalloc T*[most];
         var sources = stackalloc T*[most];
-        var pairs = outside.OutsideRows(sources, b, Math.Max(r - beforeRows, 0), Math.Min(r + afterRows, s.Rows - 1),
-            Math.Max(c - beforeColumns, 0), Math.Min(c + afterColumns, s.Columns - 1));
+        var pairs = outside?.OutsideRows(sources, b, Math.Max(r - beforeRows, 0), Math.Min(r + afterRows, s.Rows - 1),
+            Math.Max(c - beforeColumns, 0), Math.Min(c + afterColumns, s.Columns - 1)) ?? 0;
         for (var i = 0; i < pairs; i++) coefficients[i] = e + (long)s.Taps * n;
         for (var a = 0; a < s.KernelRows; a++)
         {
@@ -171,13 +172,13 @@ internal static unsafe class AftConvCpuGrid<T> where T : unmanaged, IBinaryFloat
     }
 
     // Per tap a row of Stacked coefficients, e^{w_tap − ρ} on each of the head's channels, and a last row
-    // e^{−ρ} for the outside sums; ρ = max(0, max w) of the head.
+    // e^{−ρ} for the outside sums; ρ = max(0, max w) of the head (window only: max w, and the last row unused).
     static void Biases(AftConvCpuShape s, T* w, T* coefficients)
     {
         var n = s.Stacked;
         for (var h = 0; h < s.Heads; h++)
         {
-            var rho = T.Zero;
+            var rho = s.WindowOnly ? T.NegativeInfinity : T.Zero;
             for (var j = 0; j < s.Taps; j++) rho = T.Max(rho, w[h * s.Taps + j]);
             for (var j = 0; j <= s.Taps; j++)
             {

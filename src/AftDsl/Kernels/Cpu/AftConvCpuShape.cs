@@ -3,8 +3,10 @@ namespace AftDsl.Kernels.Cpu;
 /// <summary>
 /// Sizes of one AFT-conv call on the CPU. A sequence is a grid of one row (and a kernel of one row); a tap
 /// (a, b) of the kernel reads the source (r + a − BeforeRows, c + b − BeforeColumns) of the target (r, c).
+/// <paramref name="WindowOnly"/>: sources outside the window do not count (window connectivity).
 /// </summary>
-internal sealed record AftConvCpuShape(int Batch, int Rows, int Columns, int Heads, int HeadWidth, int KernelRows, int KernelColumns, bool Causal)
+internal sealed record AftConvCpuShape(int Batch, int Rows, int Columns, int Heads, int HeadWidth, int KernelRows, int KernelColumns, bool Causal,
+    bool WindowOnly = false)
 {
     /// <summary>The width D of q and v.</summary>
     public int Width => Heads * HeadWidth;

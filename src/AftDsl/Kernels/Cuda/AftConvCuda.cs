@@ -11,19 +11,21 @@ namespace AftDsl.Kernels.Cuda;
 /// Host code of the AFT-conv CUDA kernels (<c>aft_conv.cu</c>). Sequences (w <c>[heads, s]</c>, causal or not)
 /// run the AFT-local scheme with relative taps: band summed directly, out-of-band sources as lagged running-max
 /// states. Grids (w <c>[heads, s, s]</c>, non-causal) shift each head's keys by their grid maximum and sum the
-/// window plus the rows above and below it and the columns left and right of it, all positive sums. Same
+/// window plus the rows above and below it and the columns left and right of it, all positive sums. Window
+/// connectivity compiles with WINDOW = 1 and runs none of the out-of-window scans (sequences) or strips (grids). Same
 /// contract as <see cref="AftConvOperators"/>: gradients of q, k, v, w in that order.
 /// </summary>
 internal static class AftConvCuda
 {
-    const string CausalKey = "aft-conv-cuda-causal", DtypesKey = "aft-conv-cuda-dtypes";
+    const string CausalKey = "aft-conv-cuda-causal", WindowKey = "aft-conv-cuda-window-only", DtypesKey = "aft-conv-cuda-dtypes";
 
-    /// <summary>q, v: <c>[B, *grid, D]</c>; k: <c>[B, *grid, heads]</c>; w: <c>[heads, s]</c> or <c>[heads, s, s]</c>; float32 or bfloat16.</summary>
-    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor w, bool causal)
+    /// <summary>q, v: <c>[B, *grid, D]</c>; k: <c>[B, *grid, heads]</c>; w: <c>[heads, s]</c> or <c>[heads, s, s]</c>; float32 or bfloat16;
+    /// <paramref name="windowOnly"/>: sources outside the window do not count.</summary>
+    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor w, bool causal, bool windowOnly = false)
     {
         using var scope = NewDisposeScope();
         var dtype = q.dtype;
-        var shape = new ConvShape(k, v, w, causal);
+        var shape = new ConvShape(k, v, w, causal, windowOnly);
         var module = Module(dtype, shape);
         Tensor[] originals = [q, k, v];
         var prepared = originals.Select(t => Prepared(t, dtype)).ToArray();
@@ -36,10 +38,12 @@ internal static class AftConvCuda
         Tensor[] created;
         if (shape.Spatial == 1)
         {
-            var (prefix, suffix) = Scan(module, shape, "aft_conv1_chunks_forward", "aft_conv1_chain", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
+            var (prefix, suffix) = windowOnly ? (null, null)                                     // the kernel reads no lagged state
+                : Scan(module, shape, "aft_conv1_chunks_forward", "aft_conv1_chain", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
             var shift = Floats(device, pq.shape);
             var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
-                .Tensor(taps, ScalarType.Float32, "taps").Tensor(prefix, ScalarType.Float32, "prefix");
+                .Tensor(taps, ScalarType.Float32, "taps");
+            arguments = prefix is null ? arguments.Int64(0) : arguments.Tensor(prefix, ScalarType.Float32, "prefix");
             arguments = suffix is null ? arguments.Int64(0) : arguments.Tensor(suffix, ScalarType.Float32, "suffix");
             Run(module, "aft_conv1_forward", new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns, (uint)shape.Tiles.Rows),
                 arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
@@ -49,19 +53,19 @@ internal static class AftConvCuda
         else
         {
             var (exponentials, shifted, outsideScale) = GridShifts(module, shape, pk, taps, dtype);
-            var (outsideA, outsideB) = Outside(module, shape, "aft_conv2_strips_forward",
+            (Tensor A, Tensor B)? outside = windowOnly ? null : Outside(module, shape, "aft_conv2_strips_forward",
                 a => a.Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(pv, dtype, "v"), backward: false);
             var count = pq.NumberOfElements;
-            Run(module, "aft_conv2_forward", new Dim3(Blocks(count, 256)), new Dim3(256), new KernelArguments()
+            Run(module, "aft_conv2_forward", new Dim3(Blocks(count, 256)), new Dim3(256), OutsideArguments(new KernelArguments()
                 .Tensor(pq, dtype, "q").Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(pv, dtype, "v")
-                .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale")
-                .Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
+                .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale"), outside)
                 .Tensor(y, dtype, "y").Tensor(denominator, ScalarType.Float32, "denominator").Tensor(ratio, ScalarType.Float32, "ratio")
                 .Int32(shape.Height).Int32(shape.Width).Int32(shape.Batch));
             created = [exponentials, shifted, outsideScale, denominator, ratio];
         }
 
         ctx.save_data(CausalKey, causal);
+        ctx.save_data(WindowKey, windowOnly);
         ctx.save_data(DtypesKey, new[] { q.dtype, k.dtype, v.dtype, w.dtype });
         KeepCopies(prepared, originals);
         SavedTensors.Save(ctx, inputs: [pq, pk, pv, w], created: created);
@@ -73,10 +77,11 @@ internal static class AftConvCuda
     {
         using var scope = NewDisposeScope();
         var causal = (bool)ctx.get_data(CausalKey);
+        var windowOnly = (bool)ctx.get_data(WindowKey);
         var saved = ctx.get_saved_variables();
         var (q, k, v, w) = (saved[0], saved[1], saved[2], saved[3]);
         var dtype = q.dtype;
-        var shape = new ConvShape(k, v, w, causal);
+        var shape = new ConvShape(k, v, w, causal, windowOnly);
         var module = Module(dtype, shape);
         var device = q.device;
         var g = Prepared(grad, dtype);
@@ -90,24 +95,26 @@ internal static class AftConvCuda
         if (shape.Spatial == 1)
         {
             var (taps, shift) = (saved[4], saved[5]);
-            var (prefix, suffix) = Scan(module, shape, "aft_conv1_chunks_backward", "aft_conv1_chain",
-                a => a.Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), withSuffix: true);
+            var (prefix, suffix) = windowOnly ? (null, null)
+                : Scan(module, shape, "aft_conv1_chunks_backward", "aft_conv1_chain",
+                    a => a.Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), withSuffix: true);
+            var arguments = new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(taps, ScalarType.Float32, "taps")
+                .Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta");
+            arguments = prefix is null ? arguments.Int64(0) : arguments.Tensor(prefix, ScalarType.Float32, "prefix");
+            arguments = suffix is null ? arguments.Int64(0) : arguments.Tensor(suffix, ScalarType.Float32, "suffix");
             Run(module, "aft_conv1_backward", new Dim3(Blocks(shape.Length, shape.BackwardRows), shape.ChannelBlocks), new Dim3(Columns, (uint)shape.Tiles.BackwardThreadRows),
-                new KernelArguments().Tensor(k, dtype, "k").Tensor(v, dtype, "v").Tensor(taps, ScalarType.Float32, "taps")
-                    .Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
-                    .Tensor(prefix, ScalarType.Float32, "prefix").Tensor(suffix!, ScalarType.Float32, "suffix")
+                arguments
                     .Tensor(dkChannels, ScalarType.Float32, "dkChannels").Tensor(dv, dtype, "dv").Tensor(dtaps, ScalarType.Float32, "dtaps")
                     .Int32(shape.Length).Int32(shape.Batch));
         }
         else
         {
             var (exponentials, shifted, outsideScale) = (saved[4], saved[5], saved[6]);
-            var (outsideA, outsideB) = Outside(module, shape, "aft_conv2_strips_backward",
+            (Tensor A, Tensor B)? outside = windowOnly ? null : Outside(module, shape, "aft_conv2_strips_backward",
                 a => a.Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), backward: true);
-            Run(module, "aft_conv2_backward", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), new KernelArguments()
+            Run(module, "aft_conv2_backward", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), OutsideArguments(new KernelArguments()
                 .Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(v, dtype, "v")
-                .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale")
-                .Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
+                .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale"), outside)
                 .Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
                 .Tensor(dkChannels, ScalarType.Float32, "dkChannels").Tensor(dv, dtype, "dv").Tensor(dtaps, ScalarType.Float32, "dtaps")
                 .Int32(shape.Height).Int32(shape.Width));
@@ -140,6 +147,12 @@ internal static class AftConvCuda
         return (exponentials, shifted, outsideScale);
     }
 
+    // Grids: the outside sums' arguments, or two null pointers (window only: the kernels read none).
+    static KernelArguments OutsideArguments(KernelArguments arguments, (Tensor A, Tensor B)? outside) =>
+        outside is { } sums
+            ? arguments.Tensor(sums.A, ScalarType.Float32, "outsideA").Tensor(sums.B, ScalarType.Float32, "outsideB")
+            : arguments.Int64(0).Int64(0);
+
     // Grids: the sums over everything outside each position's window (sources forward, targets backward).
     static (Tensor A, Tensor B) Outside(ICudaModule module, ConvShape shape, string stripKernel, Func<KernelArguments, KernelArguments> elements, bool backward)
     {
@@ -160,18 +173,22 @@ internal static class AftConvCuda
     {
         var bf16 = Bf16Flag(dtype, "AFT-conv");
         return shape.Spatial == 1
-            ? CudaKernels.Module("aft_conv.cu", ("AFT_BF16", bf16), ("D", shape.Channels), ("HEADS", shape.Heads), ("SPATIAL", 1), ("S", shape.Size),
+            ? CudaKernels.Module("aft_conv.cu", [("AFT_BF16", bf16), ("D", shape.Channels), ("HEADS", shape.Heads), ("SPATIAL", 1), ("S", shape.Size),
                 ("LO", shape.Lo), ("HI", shape.Hi), ("TAP0", shape.Before - shape.Lo), ("CAUSAL", shape.Causal ? 1 : 0),
-                ("TILE", shape.Tiles.Tile), ("RY", shape.Tiles.Rows), ("BT", shape.BackwardRows), ("RYB", shape.Tiles.BackwardThreadRows))
-            : CudaKernels.Module("aft_conv.cu", ("AFT_BF16", bf16), ("D", shape.Channels), ("HEADS", shape.Heads), ("SPATIAL", 2), ("S", shape.Size),
-                ("BEFORE", shape.Before));
+                ("TILE", shape.Tiles.Tile), ("RY", shape.Tiles.Rows), ("BT", shape.BackwardRows), ("RYB", shape.Tiles.BackwardThreadRows), .. WindowDefine(shape)])
+            : CudaKernels.Module("aft_conv.cu", [("AFT_BF16", bf16), ("D", shape.Channels), ("HEADS", shape.Heads), ("SPATIAL", 2), ("S", shape.Size),
+                ("BEFORE", shape.Before), .. WindowDefine(shape)]);
     }
+
+    // WINDOW = 1 only when asked, so the global-connectivity modules compile from exactly the defines they always had.
+    static (string Name, object Value)[] WindowDefine(ConvShape shape) => shape.WindowOnly ? [("WINDOW", 1)] : [];
 
     /// <summary>Sizes of one call, and the tile sizes it compiles with.</summary>
     sealed class ConvShape : IBandShape
     {
-        public ConvShape(Tensor k, Tensor v, Tensor w, bool causal)
+        public ConvShape(Tensor k, Tensor v, Tensor w, bool causal, bool windowOnly)
         {
+            WindowOnly = windowOnly;
             Spatial = (int)w.dim() - 1;
             if (Spatial is not (1 or 2) || k.dim() != Spatial + 2 || v.dim() != Spatial + 2)
                 throw new ArgumentException($"AFT-conv takes w [heads, s] with [B, T, ·] inputs or w [heads, s, s] with [B, H, W, ·] inputs; got w of {w.dim()} and k of {k.dim()} dimensions.");
@@ -217,6 +234,7 @@ internal static class AftConvCuda
         public int Length => Width;
         public Device Device { get; }
         public bool Causal { get; }
+        public bool WindowOnly { get; }
         public int Before { get; }
         public int Lo { get; }
         public int Hi { get; }

@@ -17,20 +17,24 @@ namespace AftDsl.Kernels;
 /// kernel by ρ_i = max(0, max w^i), which scales its global part by e^{−ρ_i}. Causal (sequences only), the
 /// global sums come from <see cref="RunningMaxScan"/> and the kernel taps are weighted per position by
 /// exp(K_t' − ρ_t), ρ_t the largest exponent in the position's window; the two meet at the larger shift.</para>
+/// <para>Window connectivity (<see cref="AftConvConnectivity.Window"/>): the kernel is e^{w^i} and there are no global
+/// sums (no running scan when causal); the kernel's shift is ρ_i = max w^i (causal: the window's largest
+/// K_t' + w), so the largest term is 1. Rows whose denominator underflows are recomputed exactly.</para>
 /// <para>Backward: the transposed convolution and the kernel gradient come from libtorch's own convolution
 /// backward (through a local autograd call on the convolution alone); everything around it is written by hand.
 /// Rows whose denominator cancels or underflows are recomputed exactly (<see cref="ExactRows"/>).</para>
 /// </remarks>
 internal static class AftConvOperators
 {
-    const string CausalKey = "causal";
+    const string CausalKey = "causal", WindowKey = "window-only";
     const double CancellationLimit = 1.0 / 16;
 
     /// <summary>
     /// <paramref name="q"/>, <paramref name="v"/>: <c>[B, *grid, D]</c>; <paramref name="k"/>: <c>[B, *grid, heads]</c>;
-    /// <paramref name="w"/>: the effective kernel biases, <c>[heads, s]</c> or <c>[heads, s, s]</c>.
+    /// <paramref name="w"/>: the effective kernel biases, <c>[heads, s]</c> or <c>[heads, s, s]</c>; <paramref name="windowOnly"/>:
+    /// sources outside the window do not count (w = −∞ there) rather than counting with w = 0.
     /// </summary>
-    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor w, bool causal)
+    public static Tensor Forward(AutogradContext ctx, Tensor q, Tensor k, Tensor v, Tensor w, bool causal, bool windowOnly = false)
     {
         using var scope = NewDisposeScope();
         var shape = new ConvShape(k, v, w);
@@ -40,10 +44,17 @@ internal static class AftConvOperators
         var vf = v.reshape(shape.Batch, shape.Positions, shape.Heads, shape.HeadWidth);
 
         Tensor numerator, denominator, globalDenominator, shift, rowShift, combined;
-        if (causal)
+        if (causal && windowOnly)
+        {
+            var taps = CausalTaps(kf, w, windowOnly);
+            (numerator, denominator) = ApplyTaps(taps.Coefficients, vf);
+            globalDenominator = zeros_like(denominator);                                      // nothing to cancel: only underflow is flagged
+            shift = rowShift = combined = taps.Rho;
+        }
+        else if (causal)
         {
             var (running, sums) = RunningMaxScan.Prefix(kf.unsqueeze(3), vf, null);          // per head
-            var taps = CausalTaps(kf, w);
+            var taps = CausalTaps(kf, w, windowOnly);
             rowShift = taps.Rho;                                                              // [B, T, heads]
             combined = maximum(running.squeeze(3), rowShift);
             var globalScale = (running.squeeze(3) - combined).exp_();
@@ -57,7 +68,7 @@ internal static class AftConvOperators
         else
         {
             shift = kf.amax([1], keepdim: true);                                              // [B, 1, heads]
-            var (weight, _, channelScale) = Kernel(w, shape);
+            var (weight, _, channelScale) = Kernel(w, shape, windowOnly);
             Tensor sums, totals;
             using (NewDisposeScope())
             {
@@ -74,9 +85,10 @@ internal static class AftConvOperators
         var unreliable = denominator < (globalDenominator * CancellationLimit).clamp_min_(ExactRows.UnderflowThreshold(k.dtype));
         var ratio = (numerator / denominator.unsqueeze(3)).view(shape.Batch, shape.Positions, shape.Width);   // unreliable rows are overwritten
         var repaired = ExactRows.Flagged(unreliable);
-        ExactRows.Repair(ratio, repaired, kf, v.reshape(shape.Batch, shape.Positions, shape.Width), RelativeBias(shape, causal), [w], causal);
+        ExactRows.Repair(ratio, repaired, kf, v.reshape(shape.Batch, shape.Positions, shape.Width), RelativeBias(shape, causal, windowOnly), [w], causal);
 
         ctx.save_data(CausalKey, causal);
+        ctx.save_data(WindowKey, windowOnly);
         SavedTensors.Save(ctx, inputs: [q, k, v, w], created: [ratio, denominator, shift, rowShift, combined, repaired]);
         return (q.sigmoid() * ratio.view(q.shape)).MoveToOuterDisposeScope();
     }
@@ -86,6 +98,7 @@ internal static class AftConvOperators
     {
         using var scope = NewDisposeScope();
         var causal = (bool)ctx.get_data(CausalKey);
+        var windowOnly = (bool)ctx.get_data(WindowKey);
         var saved = ctx.get_saved_variables();
         var (q, k, v, w) = (saved[0], saved[1], saved[2], saved[3]);
         var (ratio, denominator, shift, rowShift, combined, repaired) = (saved[4], saved[5], saved[6], saved[7], saved[8], saved[9]);
@@ -109,12 +122,17 @@ internal static class AftConvOperators
         Tensor dv, dk, dw;
         if (causal)
         {
-            var (running, sums) = RunningMaxScan.Suffix(combined.neg().unsqueeze(3), hA, hD.unsqueeze(3));
-            var weight = running.add_(kf.unsqueeze(3)).exp_();                               // [B, T, heads, 1]
-            dv = sums[0].mul_(weight);
-            dk = (vf * dv).sum(3).add_(sums[1].mul_(weight).squeeze(3));
+            if (windowOnly)
+                (dv, dk) = (zeros_like(vf), zeros_like(kf));                                  // no older sources: the window is everything
+            else
+            {
+                var (running, sums) = RunningMaxScan.Suffix(combined.neg().unsqueeze(3), hA, hD.unsqueeze(3));
+                var weight = running.add_(kf.unsqueeze(3)).exp_();                           // [B, T, heads, 1]
+                dv = sums[0].mul_(weight);
+                dk = (vf * dv).sum(3).add_(sums[1].mul_(weight).squeeze(3));
+            }
             var bandScale = (rowShift - combined).exp_();
-            (var dvBand, var dkBand, dw) = TapsTransposed(CausalTaps(kf, w), vf, hA * bandScale.unsqueeze(3), hD * bandScale);
+            (var dvBand, var dkBand, dw) = TapsTransposed(CausalTaps(kf, w, windowOnly), vf, hA * bandScale.unsqueeze(3), hD * bandScale);
             dv.add_(dvBand);
             dk.add_(dkBand);
         }
@@ -122,7 +140,7 @@ internal static class AftConvOperators
         {
             var x = Stack(kf, vf, shift, shape);
             var p = x.narrow(2, shape.Width, shape.Heads);
-            var (weight, exponentials, channelScale) = Kernel(w, shape);
+            var (weight, exponentials, channelScale) = Kernel(w, shape, windowOnly);
             var upstream = cat([hA.reshape(shape.Batch, shape.Positions, shape.Width), hD], 2);   // [∂A | ∂D]
             var (transposed, dWeight) = ConvolveBackward(x, weight, upstream, shape);
             var m = transposed.add_(upstream.sum(1, keepdim: true).mul_(channelScale));
@@ -139,7 +157,7 @@ internal static class AftConvOperators
         dk = dk.reshape(k.shape);
         if (repaired.shape[0] > 0)
             ExactRows.AddGradients(repaired, s.reshape(shape.Batch, shape.Positions, shape.Width), kf, v.reshape(shape.Batch, shape.Positions, shape.Width),
-                RelativeBias(shape, causal), [w], causal, dk.view(kf.shape), dv.view(shape.Batch, shape.Positions, shape.Width), [dw]);
+                RelativeBias(shape, causal, windowOnly), [w], causal, dk.view(kf.shape), dv.view(shape.Batch, shape.Positions, shape.Width), [dw]);
         return [dq.MoveToOuterDisposeScope(), dk.MoveToOuterDisposeScope(), dv.MoveToOuterDisposeScope(), dw.MoveToOuterDisposeScope()];
     }
 
@@ -154,14 +172,16 @@ internal static class AftConvOperators
 
     // The depthwise kernel for [numerator channels | denominator channels]: e^{w−ρ} − e^{−ρ} per head,
     // repeated over the head's channels; also e^{w−ρ} (for ∂w) and the global parts' scale e^{−ρ} per channel.
-    static (Tensor Weight, Tensor Exponentials, Tensor ChannelScale) Kernel(Tensor w, ConvShape shape)
+    // Window only: the kernel e^{w−ρ} with ρ = max w (no global part to keep at most 1), and a scale of 0.
+    static (Tensor Weight, Tensor Exponentials, Tensor ChannelScale) Kernel(Tensor w, ConvShape shape, bool windowOnly)
     {
-        var rho = w.flatten(1).amax([1]).clamp_min_(0);                                        // [heads]
+        var rho = w.flatten(1).amax([1]);                                                       // [heads]
+        if (!windowOnly) rho.clamp_min_(0);
         var expanded = rho.view([shape.Heads, .. Enumerable.Repeat(1L, shape.Spatial)]);
         var exponentials = (w - expanded).exp_();
-        var taps = exponentials - expanded.neg().exp();
+        var taps = windowOnly ? exponentials : exponentials - expanded.neg().exp();
         var weight = cat([taps.repeat_interleave(shape.HeadWidth, 0), taps], 0).unsqueeze(1);  // [D + heads, 1, s(, s)]
-        var scale = rho.neg().exp();
+        var scale = windowOnly ? zeros_like(rho) : rho.neg().exp();
         return (weight, exponentials, cat([scale.repeat_interleave(shape.HeadWidth, 0), scale]));
     }
 
@@ -198,16 +218,17 @@ internal static class AftConvOperators
 
     // Causal taps: for each position t and tap j (source t − (s − 1 − j)), the coefficient
     // e^{w_j + K_t' − ρ_t} − e^{K_t' − ρ_t}, and e^{w_j + K_t' − ρ_t}; ρ_t the window's largest exponent.
+    // Window only: the coefficient is e^{w_j + K_t' − ρ_t} itself (no global part to correct).
     sealed record Taps(Tensor Coefficients, Tensor Exponentials, Tensor Rho, long Size);
 
-    static Taps CausalTaps(Tensor kf, Tensor w)
+    static Taps CausalTaps(Tensor kf, Tensor w, bool windowOnly)
     {
         var size = w.shape[1];
         var windows = nn.functional.pad(kf, [0, 0, size - 1, 0], value: double.NegativeInfinity).unfold(1, size, 1);   // [B, T, heads, s]
         var withBias = windows + w;
-        var rho = maximum(withBias.amax([3]), windows.amax([3]));                                // t' = t is always there: finite
+        var rho = windowOnly ? withBias.amax([3]) : maximum(withBias.amax([3]), windows.amax([3]));   // t' = t is always there: finite
         var exponentials = withBias.sub_(rho.unsqueeze(3)).exp_();
-        var coefficients = exponentials - (windows - rho.unsqueeze(3)).exp_();
+        var coefficients = windowOnly ? exponentials : exponentials - (windows - rho.unsqueeze(3)).exp_();
         return new Taps(coefficients, exponentials, rho, size);
     }
 
@@ -244,8 +265,8 @@ internal static class AftConvOperators
         return (dvPadded.narrow(1, size - 1, length), dkPadded.narrow(1, size - 1, length), dw);
     }
 
-    /// <summary>Bias rows for the exact path: w^i at each source's offset from the target, 0 outside the kernel: <c>[n, P, heads]</c>.</summary>
-    static BiasRows RelativeBias(ConvShape shape, bool causal) => (targets, positions, parameters) =>
+    /// <summary>Bias rows for the exact path: w^i at each source's offset from the target, 0 (window only: −∞) outside the kernel: <c>[n, P, heads]</c>.</summary>
+    static BiasRows RelativeBias(ConvShape shape, bool causal, bool windowOnly) => (targets, positions, parameters) =>
     {
         var w = parameters[0];
         var size = w.shape[1];
@@ -258,11 +279,15 @@ internal static class AftConvOperators
             : Tap(Offset(sources, false).unsqueeze(0) - Offset(targets, false).unsqueeze(1), before, size);
         var (index, inside) = rows;
         if (shape.Spatial == 1)
-            return w.t().index_select(0, index.flatten()).view(targets.shape[0], positions, shape.Heads) * inside.unsqueeze(2);
+            return Outside(w.t().index_select(0, index.flatten()).view(targets.shape[0], positions, shape.Heads), inside.unsqueeze(2), windowOnly);
         var (columnIndex, columnInside) = Tap(Offset(sources, true).unsqueeze(0) - Offset(targets, true).unsqueeze(1), before, size);
         var flat = (index * size + columnIndex).flatten();
-        return w.flatten(1).t().index_select(0, flat).view(targets.shape[0], positions, shape.Heads) * inside.logical_and(columnInside).unsqueeze(2);
+        return Outside(w.flatten(1).t().index_select(0, flat).view(targets.shape[0], positions, shape.Heads), inside.logical_and(columnInside).unsqueeze(2), windowOnly);
     };
+
+    // Biases outside the kernel: 0 (global connectivity) or −∞ (window only).
+    static Tensor Outside(Tensor biases, Tensor inside, bool windowOnly) =>
+        windowOnly ? biases.masked_fill(inside.logical_not(), double.NegativeInfinity) : biases * inside;
 
     // Tap index of an offset (source − target) and whether it falls inside the kernel.
     static (Tensor Index, Tensor Inside) Tap(Tensor offset, long before, long size)
