@@ -13,7 +13,7 @@ namespace AftLab.Models;
 /// <item><c>Patches</c> (<c>patches.</c>): <c>[B, 1, H, W] (images)</c> → <c>[B, H, W, 64]</c>; 2×2 patch embedding to
 /// width 64; 320 parameters.</item>
 /// <item><c>Body</c> (<c>body.</c>): <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; 2 pre-LN blocks of
-/// AftLab.Models.ImageConvMixer and a 4× GELU FFN; 93,120 parameters.</item>
+/// AftLab.Models.ImageConvMixer and a 331-wide GELU FFN; 112,470 parameters.</item>
 /// <item><c>Norm</c> (<c>norm.</c>): <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; final LayerNorm; 128
 /// parameters.</item>
 /// <item><c>Head</c> (<c>head.</c>): <c>[B, H, W, 64]</c> → <c>[B, 10] (class logits)</c>; global average pooling and
@@ -38,14 +38,14 @@ partial class ConvClassifier
     public const long Dim = 64;
     /// <summary>Trainable parameters of <c>Patches</c>: 320 parameters.</summary>
     public const long PatchesParameterCount = 320;
-    /// <summary>Trainable parameters of <c>Body</c>: 93,120 parameters.</summary>
-    public const long BodyParameterCount = 93120;
+    /// <summary>Trainable parameters of <c>Body</c>: 112,470 parameters.</summary>
+    public const long BodyParameterCount = 112470;
     /// <summary>Trainable parameters of <c>Norm</c>: 128 parameters.</summary>
     public const long NormParameterCount = 128;
     /// <summary>Trainable parameters of <c>Head</c>: 650 parameters.</summary>
     public const long HeadParameterCount = 650;
-    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 94,218 parameters.</summary>
-    public const long ParameterCount = 94218;
+    /// <summary>Trainable parameters of the whole model, as TorchSharp counts them: 113,568 parameters.</summary>
+    public const long ParameterCount = 113568;
 
     private readonly global::AftDsl.Modules.PatchEmbedding patches;
     private readonly global::AftDsl.Modules.BlockStack body;
@@ -59,8 +59,8 @@ partial class ConvClassifier
     public partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
 
     /// <summary>
-    /// Stage 2 of 4, 2 pre-LN blocks of AftLab.Models.ImageConvMixer and a 4× GELU FFN: <c>[B, H, W, 64]</c> →
-    /// <c>[B, H, W, 64]</c>; 93,120 parameters; state-dict prefix <c>body.</c>.
+    /// Stage 2 of 4, 2 pre-LN blocks of AftLab.Models.ImageConvMixer and a 331-wide GELU FFN: <c>[B, H, W, 64]</c> →
+    /// <c>[B, H, W, 64]</c>; 112,470 parameters; state-dict prefix <c>body.</c>.
     /// </summary>
     public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
 
@@ -86,7 +86,11 @@ partial class ConvClassifier
         this.body = new global::AftDsl.Modules.BlockStack(
             global::System.Linq.Enumerable.Select(
                 global::System.Linq.Enumerable.Range(0, 2),
-                _ => new global::AftDsl.Modules.PreNormBlock(new global::AftLab.Models.ImageConvMixer(64), 64, 4)),
+                _
+                    => new global::AftDsl.Modules.PreNormBlock(
+                        new global::AftLab.Models.ImageConvMixer(64),
+                        64,
+                        ffnWidth: 331)),
             flattenGrid: false);
         this.norm = global::TorchSharp.torch.nn.LayerNorm(64);
         this.head = new global::AftDsl.Modules.ClassifierHead(64, 10);
