@@ -8,13 +8,16 @@ namespace AftLab.Models;
 // 28×28), 2 blocks × 64 wide, global average pooling. The AFT models have no absolute positions, so they run on
 // any image size. Every model has the attention baseline's parameter count within 0.2 %: the FFN's width in
 // units (FfnWidth) takes up what the mixers differ by. The AFT-conv variants are the ablation of the
-// conv classifier (window and heads); image-conv is its default, 8 heads and a 5×5 window.
+// conv classifier (window, heads, window-only connectivity, a raw kernel); image-conv is its default, 8 heads,
+// a 5×5 window, the paper's global connectivity and reparameterised kernel.
 
 [AftConv(heads: 8, window: 5)] public partial class ImageConvMixer;
 [AftConv(heads: 8, window: 9)] public partial class ImageConvMixerWindow9;
 [AftConv(heads: 8, window: 13)] public partial class ImageConvMixerWindow13;    // 13×13 on the 14×14 grid: nearly global
 [AftConv(heads: 16, window: 5)] public partial class ImageConvMixerHeads16;
 [AftConv(heads: 64, window: 5)] public partial class ImageConvMixerHeads64;     // one channel per head
+[AftConv(heads: 8, window: 5, Connectivity = AftConvConnectivity.Window)] public partial class ImageConvMixerWindowOnly;   // w = −∞ outside the window
+[AftConv(heads: 8, window: 5, Reparameterise = false)] public partial class ImageConvMixerRawKernel;                        // w itself, no γ, β
 [AftSimple] public partial class ImageSimpleMixer;
 [AftFull(maxLength: 256, FactorRank = 16)] public partial class ImageFullMixer;   // 256 positions: the 16×16 grid of 32×32 images
 [MultiHeadAttention(heads: 4)] public partial class ImageAttention;
@@ -72,6 +75,28 @@ public partial class ConvClassifierHeads64
 {
     [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
     [Blocks(depth: 2, mixer: typeof(ImageConvMixerHeads64), FfnWidth = 291)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+/// <summary>The conv classifier with w = −∞ outside the window: no global sums (the paper's ablation of connectivity).</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class ConvClassifierWindowOnly
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixerWindowOnly), FfnWidth = 331)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+/// <summary>The conv classifier with a raw kernel: w is learned directly, without the reparameterisation.</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class ConvClassifierRawKernel
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixerRawKernel), FfnWidth = 331)] public partial BlockStack Body { get; }
     [FinalNorm] public partial LayerNorm Norm { get; }
     [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
 }

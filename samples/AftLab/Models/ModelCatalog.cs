@@ -33,6 +33,8 @@ public static class ModelCatalog
         new("image-conv-w13", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 13×13 (ablation)", ConvClassifierWindow13.ParameterCount, 0, () => new ConvClassifierWindow13()),
         new("image-conv-h16", ModelFamily.Classifier, "AFT-conv image classifier, 16 heads, 5×5 (ablation)", ConvClassifierHeads16.ParameterCount, 0, () => new ConvClassifierHeads16()),
         new("image-conv-h64", ModelFamily.Classifier, "AFT-conv image classifier, 64 heads, 5×5 (ablation)", ConvClassifierHeads64.ParameterCount, 0, () => new ConvClassifierHeads64()),
+        new("image-conv-window", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 5×5, w = −∞ outside the window (ablation)", ConvClassifierWindowOnly.ParameterCount, 0, () => new ConvClassifierWindowOnly()),
+        new("image-conv-raw", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 5×5, raw kernel (ablation)", ConvClassifierRawKernel.ParameterCount, 0, () => new ConvClassifierRawKernel()),
         new("image-simple", ModelFamily.Classifier, "AFT-simple image classifier (reference; any image size)", SimpleClassifier.ParameterCount, 0, () => new SimpleClassifier()),
         new("image-full", ModelFamily.Classifier, "AFT-full image classifier, rank-16 biases (reference; up to 256 patches)", FullClassifier.ParameterCount, 0, () => new FullClassifier()),
         new("image-mha", ModelFamily.Classifier, "multi-head attention image classifier (baseline, 28×28 only)", AttentionClassifier.ParameterCount, 0, () => new AttentionClassifier()),

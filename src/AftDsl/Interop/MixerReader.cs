@@ -29,6 +29,8 @@ internal static class MixerReader
             {
                 ["kind"] = "aft_conv", ["dim"] = dim, ["heads"] = conv.Heads, ["window"] = conv.Window,
                 ["layout"] = conv.Layout == AftConvLayout.Grid ? "grid" : "sequence", ["causal"] = conv.Causal,
+                ["reparameterise"] = conv.Reparameterise,
+                ["connectivity"] = conv.Connectivity == AftConvConnectivity.Global ? "global" : "window",
             },
             MultiHeadAttentionAttribute attention => new() { ["kind"] = "multi_head_attention", ["dim"] = dim, ["heads"] = attention.Heads, ["causal"] = attention.Causal },
             _ => throw new NotSupportedException(

@@ -150,19 +150,25 @@ class AftConv(_Projections):
 
     Channels-last: a grid [B, H, W, dim] (kernel [heads, s, s], "same" padding) or a sequence [B, T, dim]
     (kernel [heads, s]; causal: the past only). K has one channel per head; each head's kernel is shared
-    by its dim / heads channels. pos_w is the raw kernel, pos_gamma and pos_beta its per-head gain and bias.
+    by its dim / heads channels. pos_w is the raw kernel, pos_gamma and pos_beta its per-head gain and bias;
+    with reparameterise=False pos_w is the kernel itself and there is no gain or bias. connectivity "global"
+    (the paper's) counts the sources outside the kernel with w = 0; "window" leaves them out (w = -inf).
     """
 
-    def __init__(self, dim, heads, window, grid, causal):
+    def __init__(self, dim, heads, window, grid, causal, reparameterise=True, connectivity="global"):
         super().__init__(dim, dim, key_dim=heads)
+        if connectivity not in ("global", "window"):
+            raise ValueError(f"AFT-conv connectivity must be 'global' or 'window', not '{connectivity}'")
         self.heads, self.window, self.grid, self.causal = heads, window, grid, causal
+        self.reparameterise, self.connectivity = reparameterise, connectivity
         self.pos_w = nn.Parameter(torch.zeros((heads, window, window) if grid else (heads, window)))
-        self.pos_gamma = nn.Parameter(torch.zeros(heads))
-        self.pos_beta = nn.Parameter(torch.zeros(heads))
+        if reparameterise:
+            self.pos_gamma = nn.Parameter(torch.zeros(heads))
+            self.pos_beta = nn.Parameter(torch.zeros(heads))
 
     def forward(self, x):
         q, k, v = self.q_proj(x), self.k_proj(x), self.v_proj(x)
-        kernel = conv_kernel(self.pos_w, self.pos_gamma, self.pos_beta)
+        kernel = conv_kernel(self.pos_w, self.pos_gamma, self.pos_beta) if self.reparameterise else self.pos_w
         return self.out_proj(self.mix(q, k, v, kernel))
 
     def mix(self, q, k, v, kernel):
@@ -173,7 +179,7 @@ class AftConv(_Projections):
         batch, width, heads = q.shape[0], q.shape[-1], self.heads
         sides = list(q.shape[1:-1])
         positions = math.prod(sides)
-        bias = relative_bias(sides, kernel, self.causal)                                # [heads, P, P']
+        bias = relative_bias(sides, kernel, self.causal, outside=0.0 if self.connectivity == "global" else -math.inf)  # [heads, P, P']
         channel_bias = bias.permute(1, 2, 0).repeat_interleave(width // heads, dim=2)  # [P, P', width]
         channel_keys = k.reshape(batch, positions, heads).repeat_interleave(width // heads, dim=2)
         mixed = aft_weighted_average(
@@ -181,9 +187,10 @@ class AftConv(_Projections):
         return mixed.reshape(q.shape)
 
 
-def relative_bias(sides, kernel, causal):
+def relative_bias(sides, kernel, causal, outside=0.0):
     """[heads, P, P'] over the row-major positions of a sequence [T] or grid [H, W]: for each target (row) and
-    source (column), the kernel tap at their offset, or 0 outside the kernel. Tap j sits at offset
+    source (column), the kernel tap at their offset, or `outside` (0, or -inf for window connectivity) outside
+    the kernel. Tap j sits at offset
     j - (s - 1) // 2 along each side (PyTorch's "same" padding), or j - (s - 1) when causal (the past only)."""
     size = kernel.shape[1]
     before = size - 1 if causal else (size - 1) // 2
@@ -192,7 +199,7 @@ def relative_bias(sides, kernel, causal):
     taps = [c.unsqueeze(0) - c.unsqueeze(1) + before for c in coordinates]         # per side, [P target, P' source]
     inside = torch.stack([(j >= 0) & (j < size) for j in taps]).all(dim=0)
     values = kernel[(slice(None),) + tuple(j.clamp(0, size - 1) for j in taps)]   # [heads, P, P']
-    return values * inside.to(kernel.dtype)
+    return torch.where(inside, values, torch.full_like(values, outside))
 
 
 class MultiHeadAttention(_Projections):
@@ -309,7 +316,8 @@ def build_mixer(spec):
     if kind == "aft_simple":
         return AftSimple(spec["dim"], spec["hidden_dim"], spec["causal"])
     if kind == "aft_conv":
-        return AftConv(spec["dim"], spec["heads"], spec["window"], spec["layout"] == "grid", spec["causal"])
+        return AftConv(spec["dim"], spec["heads"], spec["window"], spec["layout"] == "grid", spec["causal"],
+                       spec.get("reparameterise", True), spec.get("connectivity", "global"))
     if kind == "multi_head_attention":
         return MultiHeadAttention(spec["dim"], spec["heads"], spec["causal"])
     raise ValueError(f"unknown mixer kind '{kind}' in {ARCHITECTURE_FILE}")
