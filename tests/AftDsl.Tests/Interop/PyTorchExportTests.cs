@@ -59,7 +59,7 @@ public sealed class PyTorchExportTests
         var stages = architecture["stages"]!.AsArray();
         Assert.Equal("""{"name":"patches","kind":"patch_embedding","channels":2,"patch":2,"dim":8}""", stages[0]!.ToJsonString());
         Assert.Equal(
-            """{"kind":"aft_conv","dim":8,"heads":2,"window":3,"layout":"grid","causal":false,"class":"AftDsl.Tests.Models.SmallConvMixer"}""",
+            """{"kind":"aft_conv","dim":8,"heads":2,"window":3,"layout":"grid","causal":false,"reparameterise":true,"connectivity":"global","class":"AftDsl.Tests.Models.SmallConvMixer"}""",
             stages[1]!["mixer"]!.ToJsonString());
         Assert.Equal("""{"name":"head","kind":"classifier_head","dim":8,"classes":5}""", stages[3]!.ToJsonString());
     }
