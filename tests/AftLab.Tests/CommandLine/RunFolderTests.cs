@@ -58,7 +58,11 @@ public sealed class RunFolderTests(TrainedRun trained) : IClassFixture<TrainedRu
 
             var second = App(TrainedRun.Train(Run, steps: 100_000, resume: true));
             Outcome.Fails(75, $"is being written by process {first.Id}", second);
-            Assert.Equal(metrics, File.ReadAllText(Path.Combine(Run, "metrics.csv")));
+            // The first trainer goes on appending while the second is refused, so the log may have grown; what the
+            // refused trainer must not do is roll it back or add rows of its own.
+            var after = File.ReadAllText(Path.Combine(Run, "metrics.csv"));
+            Assert.StartsWith(metrics, after);
+            AssertStepsIncrease(after[..(after.LastIndexOf('\n') + 1)]);      // a row being written is not yet a row
         }
         finally
         {
@@ -67,6 +71,16 @@ public sealed class RunFolderTests(TrainedRun trained) : IClassFixture<TrainedRu
         }
         // The lock died with its process: the next trainer gets it.
         Outcome.Succeeds(App(TrainedRun.Train(Run, steps: 4, resume: true)));
+    }
+
+    /// <summary>The step column of a metrics.csv text, header skipped.</summary>
+    static int[] Steps(string metrics) =>
+        metrics.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => int.Parse(l.Split(',')[0], CultureInfo.InvariantCulture)).ToArray();
+
+    static void AssertStepsIncrease(string metrics)
+    {
+        var steps = Steps(metrics);
+        Assert.True(steps.Zip(steps.Skip(1)).All(pair => pair.First < pair.Second), $"metrics.csv steps are not increasing: {string.Join(' ', steps)}");
     }
 
     [Fact]
@@ -149,7 +163,7 @@ public sealed class RunFolderTests(TrainedRun trained) : IClassFixture<TrainedRu
         Assert.Equal(1, TensorBoardEvents.Count(Path.Combine(Run, "tensorboard"), "train/loss"));
 
         Outcome.Succeeds(App(TrainedRun.Train(Run, steps: 4, resume: true)));
-        var steps = File.ReadLines(Path.Combine(Run, "metrics.csv")).Skip(1).Select(l => int.Parse(l.Split(',')[0], CultureInfo.InvariantCulture)).ToArray();
+        var steps = Steps(File.ReadAllText(Path.Combine(Run, "metrics.csv")));
         Assert.Equal([4], steps);                                            // the row of the lost step 3 is gone
         Assert.Equal(steps.Length, TensorBoardEvents.Count(Path.Combine(Run, "tensorboard"), "train/loss"));
     }
