@@ -44,7 +44,7 @@ public sealed class SampleModelTests
         "[AftLocal(maxLength: 256, window: 32, Causal = true, FactorRank = 32)]", "[AftLocal(maxLength: 256, window: 32, Causal = true, FactorRank = 32, Dim = 64)]",
         "AFT0303", "mixer: typeof(TextLocal32Mixer)")]
     [InlineData("heads not dividing dim", "ImageModels.cs",
-        "[AftConv(heads: 8, window: 5)]", "[AftConv(heads: 6, window: 5)]", "AFT0201", "mixer: typeof(ImageConvMixer)")]
+        "[AftConv(heads: 8, window: 5)]", "[AftConv(heads: 6, window: 5)]", "AFT0201", "mixer: typeof(ImageConvMixerGlobal)")]
     [InlineData("a causal leak", "TextModels.cs",
         "[AftSimple(Causal = true)]", "[AftSimple]", "AFT0305", "mixer: typeof(TextSimpleMixer)")]
     [InlineData("T above a bound", "PixelModels.cs",

@@ -9,7 +9,7 @@ namespace AftLab.Commands;
 public class RunSettings : CommandSettings
 {
     [CommandOption("--model <NAME>"), DefaultValue("byte-full"),
-     Description("byte-full, byte-local-8, byte-local-32, byte-local-128, byte-simple, byte-mha, pixel-full, pixel-local, pixel-simple, pixel-mha, image-conv or image-mha.")]
+     Description("A sample model: byte-full, byte-local-32, byte-simple, byte-mha, pixel-local, image-conv, image-mha, … (`aftlab models` lists all, with parameter counts).")]
     public string Model { get; init; } = "";
 
     [CommandOption("--data <PATH>"), Description("Original files instead of the Debian packages: IDX folder (pixel/image models), enwik8 or any text/gzip file (byte models).")]

@@ -11,15 +11,21 @@ namespace AftLab.Experiments;
 public sealed record SeedRow(string Model, long Parameters, IReadOnlyList<int> Seeds, Spread Steps, Spread TokensPerSecond,
     IReadOnlyList<(string Name, Spread Value)> Metrics);
 
-/// <summary>Mean and sample standard deviation (n − 1; 0 for a single value) of one quantity over seeds.</summary>
+/// <summary>
+/// Mean and sample standard deviation (n − 1) of one quantity over seeds. A single value has no spread: its
+/// standard deviation is NaN, and the tables show the mean alone rather than a "± 0" that would read as agreement.
+/// </summary>
 public readonly record struct Spread(double Mean, double StandardDeviation)
 {
     public static Spread Of(IReadOnlyCollection<double> values)
     {
         var mean = values.Average();
-        var sd = values.Count < 2 ? 0 : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+        var sd = values.Count < 2 ? double.NaN : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
         return new(mean, sd);
     }
+
+    /// <summary>Whether there were at least two values to spread.</summary>
+    public bool HasSpread => !double.IsNaN(StandardDeviation);
 }
 
 /// <summary>
@@ -67,7 +73,7 @@ public static class SeedSummary
         return text.ToString();
     }
 
-    /// <summary>The same numbers, one CSV line per model and quantity: model,quantity,seeds,mean,sd.</summary>
+    /// <summary>The same numbers, one CSV line per model and quantity: model,quantity,seeds,mean,sd (sd empty for a single seed).</summary>
     public static string Csv(IReadOnlyList<SeedRow> rows)
     {
         var text = new StringBuilder("model,quantity,seeds,mean,sd\n");
@@ -75,7 +81,7 @@ public static class SeedSummary
         {
             var seeds = string.Join(" ", row.Seeds);
             void Line(string quantity, Spread value) =>
-                text.Append(CultureInfo.InvariantCulture, $"{row.Model},{quantity},{seeds},{value.Mean:R},{value.StandardDeviation:R}\n");
+                text.Append(CultureInfo.InvariantCulture, $"{row.Model},{quantity},{seeds},{value.Mean:R},{(value.HasSpread ? value.StandardDeviation.ToString("R", CultureInfo.InvariantCulture) : "")}\n");
             Line("steps", row.Steps);
             Line("tokens/s", row.TokensPerSecond);
             foreach (var (name, value) in row.Metrics) Line(name, value);
@@ -118,7 +124,9 @@ public static class SeedSummary
     static AftLabException Bad(string message) => new(message, ExitCodes.DataError);
 
     static string Format(Spread value, string format) =>
-        $"{value.Mean.ToString(format, CultureInfo.InvariantCulture)} ± {value.StandardDeviation.ToString(format, CultureInfo.InvariantCulture)}";
+        value.HasSpread
+            ? $"{value.Mean.ToString(format, CultureInfo.InvariantCulture)} ± {value.StandardDeviation.ToString(format, CultureInfo.InvariantCulture)}"
+            : value.Mean.ToString(format, CultureInfo.InvariantCulture);
 
     // Accuracies read best as percentages; losses and bits with three decimals, as in docs/results.md.
     static string FormatMetric(string name, Spread value) =>

@@ -12,8 +12,8 @@
 /// <remarks>
 /// State-dict names: <c>q_proj</c>, <c>v_proj</c> (Dim → Dim), <c>k_proj</c> (Dim → Heads), <c>out_proj</c> (Dim →
 /// Dim),
-/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c>, the kernel w itself (0 at first, so a new layer is exactly
-/// AFT-simple),
+/// each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c>, the kernel w itself (0 at first, so a new layer is
+/// AFT-simple over each position's window),
 /// with no reparameterisation and no γ or β.
 /// Window connectivity: w = −∞ outside the kernel window, so each position mixes the sources inside its window only.
 /// </remarks>

@@ -15,7 +15,8 @@ namespace Vision;
 /// Dim),
 /// each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c> (the raw kernel, N(0, 1)), <c>pos_gamma</c> and
 /// <c>pos_beta</c> ([Heads], 0),
-/// reparameterised per head as w = γ·(w − mean)/(std + ε) + β, so a new layer is exactly AFT-simple.
+/// reparameterised per head as w = γ·(w − mean)/(std + ε) + β, so a new layer is AFT-simple over each position's
+/// window.
 /// Window connectivity: w = −∞ outside the kernel window, so each position mixes the sources inside its window only.
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]

@@ -5,8 +5,9 @@
 namespace AftLab.Models;
 
 /// <summary>
-/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 8 heads, 5×5 kernel over a 2-d grid, non-causal: every position
-/// sees the whole input; declared as <c>[AftConv(heads: 8, window: 5)]</c>.
+/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 8 heads, 5×5 kernel over a 2-d grid, each position mixing its
+/// window only, non-causal: the window reaches both sides of a position; declared as
+/// <c>[AftConv(heads: 8, window: 5, Connectivity = AftConvConnectivity.Window)]</c>.
 /// Input <c>[B, H, W, Dim] for any H, W</c>; output <c>[B, H, W, Dim]</c>.
 /// </summary>
 /// <remarks>
@@ -14,7 +15,9 @@ namespace AftLab.Models;
 /// Dim),
 /// each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c> (the raw kernel, N(0, 1)), <c>pos_gamma</c> and
 /// <c>pos_beta</c> ([Heads], 0),
-/// reparameterised per head as w = γ·(w − mean)/(std + ε) + β, so a new layer is exactly AFT-simple.
+/// reparameterised per head as w = γ·(w − mean)/(std + ε) + β, so a new layer is AFT-simple over each position's
+/// window.
+/// Window connectivity: w = −∞ outside the kernel window, so each position mixes the sources inside its window only.
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
 partial class ImageConvMixer
@@ -97,7 +100,8 @@ partial class ImageConvMixer
             (global::TorchSharp.torch.Tensor)vars[1],
             (global::TorchSharp.torch.Tensor)vars[2],
             (global::TorchSharp.torch.Tensor)vars[3],
-            causal: Causal);
+            causal: Causal,
+            connectivity: global::AftDsl.AftConvConnectivity.Window);
 
         public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(
             global::TorchSharp.torch.autograd.AutogradContext ctx,

@@ -51,11 +51,13 @@ public sealed class SeedSummaryTests : IDisposable
         Run("image-a", 1, 5000, 10, 640, 10, ("test top-1", 0.80), ("test top-1 at 32×32", 0.70));
         Run("image-a", 2, 5000, 12, 768, 10, ("test top-1", 0.82), ("test top-1 at 32×32", 0.72));
         Run("pixel-a", 7, 2000, 10, 100, 10, ("test bits/dim", 3.5));
-        var markdown = SeedSummary.Markdown(SeedSummary.Collect(root));
+        var rows = SeedSummary.Collect(root);
+        var markdown = SeedSummary.Markdown(rows);
         Assert.Contains("| model | parameters | seeds | steps | tokens/s | test top-1 | test top-1 at 32×32 |", markdown);
         Assert.Contains("| `image-a` | 5,000 | 1, 2 | 11 ± 1 | 70 ± 9 | 81.00 ± 1.41 % | 71.00 ± 1.41 % |", markdown);
         Assert.Contains("| model | parameters | seeds | steps | tokens/s | test bits/dim |", markdown);
-        Assert.Contains("| `pixel-a` | 2,000 | 7 | 10 ± 0 | 10 ± 0 | 3.500 ± 0.000 |", markdown);
+        Assert.Contains("| `pixel-a` | 2,000 | 7 | 10 | 10 | 3.500 |", markdown);                 // one seed: no spread to show
+        Assert.Contains("\npixel-a,steps,7,10,\n", SeedSummary.Csv(rows));
     }
 
     [Fact]

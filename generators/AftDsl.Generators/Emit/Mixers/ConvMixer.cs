@@ -34,14 +34,16 @@ internal sealed class ConvMixer : MixerDescriptor
     public override IEnumerable<string> StateDictRemarks(MixerSpec spec)
     {
         yield return "State-dict names: <c>q_proj</c>, <c>v_proj</c> (Dim → Dim), <c>k_proj</c> (Dim → Heads), <c>out_proj</c> (Dim → Dim),";
+        // w starts at 0: AFT-simple, over the whole input or (window connectivity) over each position's window.
+        var newLayer = spec.WindowConnectivity ? "AFT-simple over each position's window" : "exactly AFT-simple";
         if (spec.Reparameterise)
         {
             yield return "each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c> (the raw kernel, N(0, 1)), <c>pos_gamma</c> and <c>pos_beta</c> ([Heads], 0),";
-            yield return "reparameterised per head as w = γ·(w − mean)/(std + ε) + β, so a new layer is exactly AFT-simple.";
+            yield return $"reparameterised per head as w = γ·(w − mean)/(std + ε) + β, so a new layer is {newLayer}.";
         }
         else
         {
-            yield return "each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c>, the kernel w itself (0 at first, so a new layer is exactly AFT-simple),";
+            yield return $"each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c>, the kernel w itself (0 at first, so a new layer is {newLayer}),";
             yield return "with no reparameterisation and no γ or β.";
         }
         if (spec.WindowConnectivity)

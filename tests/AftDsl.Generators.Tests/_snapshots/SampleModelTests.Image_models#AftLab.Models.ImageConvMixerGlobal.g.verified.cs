@@ -5,9 +5,8 @@
 namespace AftLab.Models;
 
 /// <summary>
-/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 8 heads, 5×5 kernel over a 2-d grid, each position mixing its
-/// window only, non-causal: the window reaches both sides of a position; declared as
-/// <c>[AftConv(heads: 8, window: 5, Connectivity = AftConvConnectivity.Window)]</c>.
+/// AFT-conv token mixer (Zhai et al., 2021, Eq. 6), 8 heads, 5×5 kernel over a 2-d grid, non-causal: every position
+/// sees the whole input; declared as <c>[AftConv(heads: 8, window: 5)]</c>.
 /// Input <c>[B, H, W, Dim] for any H, W</c>; output <c>[B, H, W, Dim]</c>.
 /// </summary>
 /// <remarks>
@@ -16,14 +15,13 @@ namespace AftLab.Models;
 /// each with <c>.weight</c> and <c>.bias</c>; <c>pos_w</c> (the raw kernel, N(0, 1)), <c>pos_gamma</c> and
 /// <c>pos_beta</c> ([Heads], 0),
 /// reparameterised per head as w = γ·(w − mean)/(std + ε) + β, so a new layer is exactly AFT-simple.
-/// Window connectivity: w = −∞ outside the kernel window, so each position mixes the sources inside its window only.
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
-partial class ImageConvMixerWindowOnly
+partial class ImageConvMixerGlobal
     : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this layer: <c>AftConv 'ImageConvMixerWindowOnly'</c>.</summary>
-    public const string LayerName = "AftConv 'ImageConvMixerWindowOnly'";
+    /// <summary>How errors name this layer: <c>AftConv 'ImageConvMixerGlobal'</c>.</summary>
+    public const string LayerName = "AftConv 'ImageConvMixerGlobal'";
     /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, H, W, Dim] for any H, W</c>.</summary>
     public const string InputShape = "[B, H, W, Dim] for any H, W";
     /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, H, W, Dim]</c>.</summary>
@@ -52,7 +50,7 @@ partial class ImageConvMixerWindowOnly
     /// AFT-simple).
     /// </summary>
     /// <param name="dim">Width of the input and output features; must be positive and divisible by 8 (Heads).</param>
-    public ImageConvMixerWindowOnly(long dim) : base(nameof(ImageConvMixerWindowOnly))
+    public ImageConvMixerGlobal(long dim) : base(nameof(ImageConvMixerGlobal))
     {
         Dim = global::AftDsl.ShapeGuard.DivisibleByHeads(dim, Heads, LayerName);
         q_proj = global::TorchSharp.torch.nn.Linear(Dim, Dim);
@@ -88,7 +86,7 @@ partial class ImageConvMixerWindowOnly
     /// </summary>
     private sealed class MixingFunction : global::TorchSharp.torch.autograd.SingleTensorFunction<MixingFunction>
     {
-        public override string Name => "ImageConvMixerWindowOnly.MixingFunction";
+        public override string Name => "ImageConvMixerGlobal.MixingFunction";
 
         public override global::TorchSharp.torch.Tensor forward(
             global::TorchSharp.torch.autograd.AutogradContext ctx,
@@ -99,8 +97,7 @@ partial class ImageConvMixerWindowOnly
             (global::TorchSharp.torch.Tensor)vars[1],
             (global::TorchSharp.torch.Tensor)vars[2],
             (global::TorchSharp.torch.Tensor)vars[3],
-            causal: Causal,
-            connectivity: global::AftDsl.AftConvConnectivity.Window);
+            causal: Causal);
 
         public override global::System.Collections.Generic.List<global::TorchSharp.torch.Tensor> backward(
             global::TorchSharp.torch.autograd.AutogradContext ctx,

@@ -13,7 +13,7 @@ namespace AftLab.Models;
 /// <item><c>Patches</c> (<c>patches.</c>): <c>[B, 1, H, W] (images)</c> → <c>[B, H, W, 64]</c>; 2×2 patch embedding to
 /// width 64; 320 parameters.</item>
 /// <item><c>Body</c> (<c>body.</c>): <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; 2 pre-LN blocks of
-/// AftLab.Models.ImageConvMixerWindowOnly and a 331-wide GELU FFN; 112,470 parameters.</item>
+/// AftLab.Models.ImageConvMixerGlobal and a 331-wide GELU FFN; 112,470 parameters.</item>
 /// <item><c>Norm</c> (<c>norm.</c>): <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; final LayerNorm; 128
 /// parameters.</item>
 /// <item><c>Head</c> (<c>head.</c>): <c>[B, H, W, 64]</c> → <c>[B, 10] (class logits)</c>; global average pooling and
@@ -21,11 +21,11 @@ namespace AftLab.Models;
 /// </list>
 /// </remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("AftDsl.Generators", "{version}")]
-partial class ConvClassifierWindowOnly
+partial class ConvClassifierGlobal
     : global::TorchSharp.torch.nn.Module<global::TorchSharp.torch.Tensor, global::TorchSharp.torch.Tensor>
 {
-    /// <summary>How errors name this model: <c>AftModel 'ConvClassifierWindowOnly'</c>.</summary>
-    public const string ModelName = "AftModel 'ConvClassifierWindowOnly'";
+    /// <summary>How errors name this model: <c>AftModel 'ConvClassifierGlobal'</c>.</summary>
+    public const string ModelName = "AftModel 'ConvClassifierGlobal'";
     /// <summary>Symbolic shape that <see cref="forward"/> accepts: <c>[B, 1, H, W] float images</c>.</summary>
     public const string InputShape = "[B, 1, H, W] float images";
     /// <summary>Symbolic shape that <see cref="forward"/> returns: <c>[B, 10] (class logits)</c>.</summary>
@@ -59,7 +59,7 @@ partial class ConvClassifierWindowOnly
     public partial global::AftDsl.Modules.PatchEmbedding Patches { get => this.patches; }
 
     /// <summary>
-    /// Stage 2 of 4, 2 pre-LN blocks of AftLab.Models.ImageConvMixerWindowOnly and a 331-wide GELU FFN:
+    /// Stage 2 of 4, 2 pre-LN blocks of AftLab.Models.ImageConvMixerGlobal and a 331-wide GELU FFN:
     /// <c>[B, H, W, 64]</c> → <c>[B, H, W, 64]</c>; 112,470 parameters; state-dict prefix <c>body.</c>.
     /// </summary>
     public partial global::AftDsl.Modules.BlockStack Body { get => this.body; }
@@ -80,7 +80,7 @@ partial class ConvClassifierWindowOnly
     /// Creates the model; every stage initialises its parameters as its layer prescribes (deterministic under
     /// torch.manual_seed).
     /// </summary>
-    public ConvClassifierWindowOnly() : base(nameof(ConvClassifierWindowOnly))
+    public ConvClassifierGlobal() : base(nameof(ConvClassifierGlobal))
     {
         this.patches = new global::AftDsl.Modules.PatchEmbedding(1, 2, 64);
         this.body = new global::AftDsl.Modules.BlockStack(
@@ -88,7 +88,7 @@ partial class ConvClassifierWindowOnly
                 global::System.Linq.Enumerable.Range(0, 2),
                 _
                     => new global::AftDsl.Modules.PreNormBlock(
-                        new global::AftLab.Models.ImageConvMixerWindowOnly(64),
+                        new global::AftLab.Models.ImageConvMixerGlobal(64),
                         64,
                         ffnWidth: 331)),
             flattenGrid: false);
@@ -111,7 +111,7 @@ partial class ConvClassifierWindowOnly
             patch: 2,
             positions: null,
             patchMessage:
-                "AftModel 'ConvClassifierWindowOnly': Patches cuts images into 2×2 patches, so the image height and " +
+                "AftModel 'ConvClassifierGlobal': Patches cuts images into 2×2 patches, so the image height and " +
                 "width must be divisible by 2; the input's size is only known at run time, so forward checks it");
         using global::TorchSharp.DisposeScope scope = global::TorchSharp.torch.NewDisposeScope();
         global::TorchSharp.torch.Tensor x = this.patches.forward(input);
