@@ -47,7 +47,7 @@ public sealed class ThroughputCommand : Command<ThroughputCommand.Settings>
 
         public override ValidationResult Validate()
         {
-            if (Dtype is not ("float32" or "bfloat16")) return ValidationResult.Error($"--dtype must be float32 or bfloat16, got '{Dtype}'.");
+            if (DtypeChoice.Problem(Dtype) is { } dtype) return ValidationResult.Error(dtype);
             var numbers = OptionRange.First(
                 OptionRange.WholeList("--lengths", Lengths, 2, BenchCommand.Settings.MaxLength),
                 OptionRange.Whole("--steps", Steps, 1, 100_000),
@@ -73,7 +73,7 @@ public sealed class ThroughputCommand : Command<ThroughputCommand.Settings>
             : ByteModels().Where(m => m.Name.StartsWith("byte-wide-", StringComparison.Ordinal) == cuda).ToList();
         BenchCommand.Settings.TryLongs(settings.Lengths ?? (cuda ? "1024,4096" : "128,1024"), out var lengths);
         var tokens = settings.Tokens ?? (cuda ? 32768 : 2048);
-        var dtype = settings.Dtype == "bfloat16" ? torch.ScalarType.BFloat16 : torch.ScalarType.Float32;
+        var dtype = DtypeChoice.Parse(settings.Dtype);
         var steps = settings.Steps ?? (cuda ? 10 : 3);
 
         if (parallel is not null)
