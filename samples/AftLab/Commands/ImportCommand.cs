@@ -94,7 +94,7 @@ public sealed class ImportCommand : Command<ImportCommand.Settings>
             throw new CheckpointException(
                 $"{store.Folder} holds checkpoints of '{latest.State.Model}', not '{entry.Name}': pass --model {latest.State.Model}, or another --output.");
         var state = latest is null
-            ? new TrainingState(entry.Name, 0, 0, 0, settings.Seed)
+            ? new TrainingState(entry.Name, 0, 0, 0, settings.Seed, Dtype: null)              // untrained here: any --dtype may resume it
             : latest.State with { Step = latest.State.Step + 1 };
         // A fresh optimizer: AdamW's moments belong to the weights they were gathered on, not to these.
         using var optimizer = torch.optim.AdamW(model.parameters(), TrainingTasks.DefaultLearningRate(entry.Family), weight_decay: 0.01);

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 namespace AftLab.Training;
 
 /// <summary>How long and how to train.</summary>
+/// <param name="Dtype">What each step's forward and backward run in: float32, or bfloat16 as mixed precision (<see cref="WorkingCopy"/>).</param>
 public sealed record TrainingOptions(
     string Model,
     TimeSpan Budget,
@@ -21,7 +22,8 @@ public sealed record TrainingOptions(
     TimeSpan EvaluateEvery,
     int WarmupSteps = 100,
     double ClipNorm = 1.0,
-    Action<string>? Notice = null);
+    Action<string>? Notice = null,
+    string Dtype = DtypeChoice.Float32);
 
 /// <summary>What a run ended with.</summary>
 /// <param name="AlreadyFinished">True when a resumed run had already spent its budget: nothing was trained or written.</param>
@@ -36,6 +38,8 @@ public sealed record TrainingSummary(int Steps, long Tokens, TimeSpan Elapsed, d
 /// With a <see cref="DataParallel"/> of several ranks, each rank trains on its share of every batch
 /// (<see cref="ShardedTask"/>), gradients are averaged before clipping, and rank 0's clock decides the learning rate
 /// and the end for all; rank 0 alone writes metrics, checkpoints and curves and reports progress.
+/// In bfloat16 (<see cref="TrainingOptions.Dtype"/>) the steps run on a <see cref="WorkingCopy"/>, and everything else
+/// (the optimizer, clipping, the data-parallel average, checkpoints, evaluation) on the float32 masters.
 /// </summary>
 public static class Trainer
 {
@@ -44,9 +48,13 @@ public static class Trainer
 
     /// <param name="task">The task; under data parallelism, with the combined batch of all ranks (world size × --batch).</param>
     /// <param name="parallel">The data-parallel job this process is a rank of, or null for one process.</param>
+    /// <param name="newReplica">Makes a fresh instance of the model's class: the working copy of a bfloat16 run (unused in float32).</param>
     public static TrainingSummary Train(nn.Module<Tensor, Tensor> model, ITrainingTask task, TrainingOptions options, Device device, Action<double, string> report,
-        DataParallel? parallel = null, int combinedBatch = 0)
+        DataParallel? parallel = null, int combinedBatch = 0, Func<nn.Module<Tensor, Tensor>>? newReplica = null)
     {
+        var dtype = DtypeChoice.Parse(options.Dtype);
+        if (dtype != ScalarType.Float32 && newReplica is null)
+            throw new ArgumentException($"Training in {options.Dtype} needs {nameof(newReplica)}, to make the working copy.");
         var (isMain, worldSize) = (parallel?.IsMain ?? true, parallel?.WorldSize ?? 1);
         var notice = isMain ? options.Notice ?? (_ => { }) : _ => { };
         var store = new CheckpointStore(Path.Combine(options.Output, "checkpoints"), notice, isWriter: isMain);
@@ -69,6 +77,10 @@ public static class Trainer
                     throw new AftLabException(
                         $"{store.Folder} holds a run trained by {Processes(trainedBy)}, and this one has {Processes(worldSize)}: resume it with {(trainedBy == 1 ? "one process (without mpirun)" : $"mpirun -np {trainedBy}")}. " +
                         "Each rank's share of every batch depends on the number of processes, so another number would not continue the same run.", ExitCodes.Usage);
+                if (latest.State.Dtype is { } trainedIn && trainedIn != options.Dtype)
+                    throw new AftLabException(
+                        $"{store.Folder} holds a run trained in {trainedIn}, and this one asks for {options.Dtype}: resume it with --dtype {trainedIn}, or choose another --output.",
+                        ExitCodes.Usage);
                 CheckpointStore.Restore(latest.Path, model, optimizer);
                 hasCheckpoint = true;
                 (step, tokens, previouslyElapsed) = (latest.State.Step, latest.State.Tokens, latest.State.ElapsedSeconds);
@@ -96,10 +108,12 @@ public static class Trainer
         void Checkpoint()
         {
             if (isMain)
-                store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context, worldSize));
+                store.Save(model, optimizer, new TrainingState(options.Model, step, Elapsed(), tokens, options.Seed, options.Context, worldSize, options.Dtype));
             hasCheckpoint = true;                                           // on every rank: a divergence message must not contradict rank 0's
         }
         parallel?.BroadcastParameters(model);                             // the same weights everywhere, whatever each rank loaded or drew
+        using var working = dtype == ScalarType.Float32 ? null : new WorkingCopy(model, newReplica!(), dtype, device);
+        var stepModel = working ?? model;                                   // what the forward and backward run on
 
         model.train();
         IReadOnlyDictionary<string, double> evaluation = new Dictionary<string, double>();
@@ -111,9 +125,12 @@ public static class Trainer
             using (NewDisposeScope())
             {
                 var (inputs, targets) = batches.Batch(random, device);
-                var value = batches.Loss(model, inputs, targets);
+                working?.LoadMasters();
+                var value = batches.Loss(stepModel, inputs, targets);
                 optimizer.zero_grad();
+                working?.ZeroGradients();
                 value.backward();
+                working?.StoreGradients();                                  // float32 gradients on the masters: averaged, clipped and stepped there
                 parallel?.AverageGradients(model.parameters());              // the combined batch's gradient, before clipping
                 var gradientNorm = nn.utils.clip_grad_norm_(model.parameters(), options.ClipNorm);
                 loss = value.item<float>();
