@@ -5,7 +5,7 @@ namespace AftLab.Benchmarks;
 /// <summary>
 /// The few CUDA driver calls the benchmark makes itself: events, to time GPU work the way the PyTorch
 /// peers do, and the default memory pool's high-water mark, for peak memory under PyTorch's
-/// <c>cudaMallocAsync</c> allocator backend. Every call runs after TorchSharp has made the device's
+/// <c>cudaMallocAsync</c> allocator backend (also <c>aftlab train</c>'s peak GPU memory). Every call runs after TorchSharp has made the device's
 /// primary context current.
 /// </summary>
 internal static partial class CudaDriver
@@ -63,5 +63,17 @@ internal static partial class CudaDriver
         work();
         Check(cuMemPoolGetAttribute(pool, UsedMemoryHigh, out var high), "cuMemPoolGetAttribute");
         return high == 0 ? null : (long)(high - before);
+    }
+
+    /// <summary>
+    /// The most bytes the device's default memory pool has had allocated at once since the process began (or since
+    /// <see cref="PeakBytes"/> last reset the mark); null when nothing was allocated from it, as under PyTorch's default allocator.
+    /// </summary>
+    public static long? HighWaterBytes(int ordinal)
+    {
+        Check(cuDeviceGet(out var device, ordinal), "cuDeviceGet");
+        Check(cuDeviceGetDefaultMemPool(out var pool, device), "cuDeviceGetDefaultMemPool");
+        Check(cuMemPoolGetAttribute(pool, UsedMemoryHigh, out var high), "cuMemPoolGetAttribute");
+        return high == 0 ? null : (long)high;
     }
 }
