@@ -30,7 +30,7 @@ public class RunSettings : CommandSettings
     [CommandOption("--batch <SIZE>"), Description("Sequences or images per step. Default: 16 (byte), 8 (pixel), 64 (image).")]
     public int? Batch { get; init; }
 
-    [CommandOption("--context <BYTES>"), Description("Byte models: sequence length T, at most the model's maxLength (256). Default: 128 to train; eval and sample use the length the checkpoint was trained on.")]
+    [CommandOption("--context <BYTES>"), Description("Byte models: sequence length T, at most the model's maxLength (256; 4096 for byte-wide-*). Default: 128 to train; eval and sample use the length the checkpoint was trained on.")]
     public int? Context { get; init; }
 
     /// <summary>The largest --batch: far beyond what fits a step in memory on these models, and well before an allocation overflows.</summary>

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using AftDsl.Distributed;
 using AftLab.Models;
 using AftLab.Runtime;
@@ -43,6 +44,10 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         [CommandOption("--sample-bytes <COUNT>"), DefaultValue(400), Description("Byte models: length of the continuation printed at the end (0: none).")]
         public int SampleBytes { get; init; }
 
+        [CommandOption("--dtype <DTYPE>"), DefaultValue(DtypeChoice.Float32),
+         Description("float32, or bfloat16: mixed precision, the forward and backward in bfloat16 on a working copy, float32 master weights, gradients and loss (checkpoints hold float32).")]
+        public string Dtype { get; init; } = DtypeChoice.Float32;
+
         /// <summary>A year: more than any run here needs, and far from TimeSpan's limit.</summary>
         const double MaxMinutes = 525_600;
 
@@ -56,6 +61,7 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
                 OptionRange.Real("--eval-minutes", EvalMinutes, 0, MaxMinutes, minExclusive: true),
                 OptionRange.Whole("--sample-bytes", SampleBytes, 0, 100_000));
             if (!own.Successful) return own;
+            if (DtypeChoice.Problem(Dtype) is { } dtype) return ValidationResult.Error(dtype);
             return base.Validate();
         }
     }
@@ -111,18 +117,22 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         var model = entry.Create();
         model.to(device);
         AnsiConsole.MarkupLineInterpolated(
-            $"[bold]Model:[/] {entry.Name}, {entry.Description}, {entry.ParameterCount:N0} parameters; batch {settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family)}{(task is TextTask t ? $" × T = {t.Context}" : "")}{(parallel is { WorldSize: > 1 } p ? $" per rank, {p.WorldSize} ranks" : "")}, on {device}{(device.type == DeviceType.CPU ? $" ({torch.get_num_threads()} threads)" : "")}.");
+            $"[bold]Model:[/] {entry.Name}, {entry.Description}, {entry.ParameterCount:N0} parameters; batch {settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family)}{(task is TextTask t ? $" × T = {t.Context}" : "")}{(parallel is { WorldSize: > 1 } p ? $" per rank, {p.WorldSize} ranks" : "")}, on {device}{(device.type == DeviceType.CPU ? $" ({torch.get_num_threads()} threads)" : "")}{(settings.Dtype == DtypeChoice.Float32 ? "" : $", {settings.Dtype} mixed precision (float32 master weights)")}.");
+        var cuda = device.type == DeviceType.CUDA && parallel is not { IsMain: false };
+        var peakUnavailable = cuda ? GpuMemoryPeak.Unavailable() : null;
+        if (peakUnavailable is not null)
+            AnsiConsole.MarkupLineInterpolated($"[yellow]Memory:[/] {peakUnavailable}");
 
         var options = new TrainingOptions(entry.Name, TimeSpan.FromMinutes(settings.Minutes), settings.Steps,
             settings.LearningRate ?? TrainingTasks.DefaultLearningRate(entry.Family), settings.Seed, contextLength, settings.RunFolder, settings.Resume,
-            TimeSpan.FromMinutes(settings.CheckpointMinutes), TimeSpan.FromMinutes(settings.EvalMinutes), Notice: TrainedModel.Notice);
+            TimeSpan.FromMinutes(settings.CheckpointMinutes), TimeSpan.FromMinutes(settings.EvalMinutes), Notice: TrainedModel.Notice, Dtype: settings.Dtype);
         var combinedBatch = (settings.Batch ?? TrainingTasks.DefaultBatch(entry.Family)) * (parallel?.WorldSize ?? 1);
         if (parallel is { IsMain: false })
         {
-            Trainer.Train(model, task, options, device, (_, _) => { }, parallel, combinedBatch);
+            Trainer.Train(model, task, options, device, (_, _) => { }, parallel, combinedBatch, entry.Create);
             return ExitCodes.Success;                                       // rank 0 reports and writes
         }
-        var summary = ProgressDisplay.Run($"Training {entry.Name}", report => Trainer.Train(model, task, options, device, report, parallel, combinedBatch));
+        var summary = ProgressDisplay.Run($"Training {entry.Name}", report => Trainer.Train(model, task, options, device, report, parallel, combinedBatch, entry.Create));
         if (summary.AlreadyFinished)
         {
             var budget = $"{summary.Elapsed:hh\\:mm\\:ss} of {settings.Minutes} minutes{(settings.Steps is { } s ? $", --steps {s}" : "")}";
@@ -135,8 +145,18 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
         var metrics = string.Join(", ", summary.Evaluation.Select(e => $"{e.Key} {e.Value.ToString(e.Key.Contains("top-1") ? "P2" : "F3", CultureInfo.InvariantCulture)}"));
         AnsiConsole.MarkupLineInterpolated(
             $"[bold]Trained[/] {summary.Steps:N0} steps ({summary.Tokens:N0} {(entry.Family == ModelFamily.Classifier ? "images" : "tokens")}) in {summary.Elapsed:hh\\:mm\\:ss}: {summary.Tokens / summary.Elapsed.TotalSeconds:N0}/s, train {summary.TrainMetric:F3} {task.Metric}; [bold]{metrics}[/].");
+        // The whole process's peak, read after the final evaluation and checkpoint: what a run of these settings needs.
+        long? peak = null;
+        if (cuda && peakUnavailable is null)
+        {
+            peak = GpuMemoryPeak.Read(device, out var problem);
+            if (peak is { } bytes)
+                AnsiConsole.MarkupLineInterpolated($"[bold]Peak GPU memory:[/] {GpuMemoryPeak.Describe(bytes)} on {device}, the CUDA memory pool's high-water mark.");
+            else
+                AnsiConsole.MarkupLineInterpolated($"[yellow]Memory:[/] {problem}");
+        }
         var results = new RunResults(entry.Name, entry.ParameterCount, data, summary.Steps, summary.Tokens, summary.Elapsed.TotalSeconds, summary.TrainMetric, summary.Evaluation,
-            "aftlab " + string.Join(" ", context.Arguments));
+            "aftlab " + string.Join(" ", context.Arguments), settings.Dtype, peak);
         AtomicFile.WriteAllText(Path.Combine(settings.RunFolder, "results.json"), JsonSerializer.Serialize(results, FiniteJson.Indented));
         AnsiConsole.MarkupLineInterpolated($"[bold]Wrote[/] metrics.csv, tensorboard/, curves.png, results.json and checkpoints/ to {Path.GetFullPath(settings.RunFolder)}.");
 
@@ -152,5 +172,8 @@ public sealed class TrainCommand : Command<TrainCommand.Settings>
 }
 
 /// <summary>What a training run reports in results.json, for the tables of docs/results.md.</summary>
+/// <param name="Dtype">What the steps ran in (float32, or bfloat16 mixed precision); older results have none and read as float32.</param>
+/// <param name="PeakGpuMemoryBytes">The training process's peak GPU memory (<see cref="GpuMemoryPeak"/>); left out where there is none (a CPU run, or a CUDA run without the pool allocator).</param>
 public sealed record RunResults(string Model, long Parameters, string Data, int Steps, long Tokens, double Seconds, double TrainMetric,
-    IReadOnlyDictionary<string, double> Evaluation, string Command);
+    IReadOnlyDictionary<string, double> Evaluation, string Command, string Dtype = DtypeChoice.Float32,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? PeakGpuMemoryBytes = null);

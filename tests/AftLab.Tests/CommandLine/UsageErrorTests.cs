@@ -35,6 +35,9 @@ public sealed class UsageErrorTests : IDisposable
     [InlineData("--iterations must be a whole number from 1 to 10,000, got 1000000000", "bench", "--iterations", "1000000000")]
     [InlineData("--lengths must be whole numbers from 2 to 1,048,576, comma-separated, got '256,1e9'", "bench", "--lengths", "256,1e9")]
     [InlineData("--tokens must be a whole number from 1 to 268,435,456, got 99999999999", "throughput", "--tokens", "99999999999")]
+    [InlineData("--dtype must be float32 or bfloat16, got 'float16'", "train", "--dtype", "float16")]
+    [InlineData("--dtype must be float32 or bfloat16, got 'BFloat16'", "train", "--model", "pixel-simple", "--dtype", "BFloat16")]
+    [InlineData("--dtype must be float32 or bfloat16, got 'fp16'", "throughput", "--dtype", "fp16")]
     public void A_command_line_mistake_is_one_line_with_exit_code_64(string message, params string[] arguments)
     {
         Outcome.Fails(64, message, Run(arguments));
