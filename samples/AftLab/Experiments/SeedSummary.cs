@@ -8,8 +8,9 @@ namespace AftLab.Experiments;
 
 /// <summary>One row of a seed summary: a model's runs over several seeds.</summary>
 /// <param name="Metrics">Each evaluation metric's mean and sample standard deviation, in the runs' order of metrics.</param>
+/// <param name="PeakGpuMemoryBytes">The training processes' peak GPU memory, when every seed's results.json has one (CUDA runs under the pool allocator); else null.</param>
 public sealed record SeedRow(string Model, long Parameters, IReadOnlyList<int> Seeds, Spread Steps, Spread TokensPerSecond,
-    IReadOnlyList<(string Name, Spread Value)> Metrics);
+    IReadOnlyList<(string Name, Spread Value)> Metrics, Spread? PeakGpuMemoryBytes = null);
 
 /// <summary>
 /// Mean and sample standard deviation (n − 1) of one quantity over seeds. A single value has no spread: its
@@ -56,24 +57,32 @@ public static class SeedSummary
         return rows;
     }
 
-    /// <summary>Markdown tables, one per set of evaluation metrics (a task), each row a model over its seeds.</summary>
+    /// <summary>
+    /// Markdown tables, one per set of evaluation metrics (a task), each row a model over its seeds. A table gets a
+    /// peak GPU memory column when one of its rows has that figure; the other rows leave it empty.
+    /// </summary>
     public static string Markdown(IReadOnlyList<SeedRow> rows)
     {
         var text = new StringBuilder();
         foreach (var task in rows.GroupBy(r => string.Join("|", r.Metrics.Select(m => m.Name))))
         {
             var names = task.First().Metrics.Select(m => m.Name).ToList();
-            text.AppendLine($"| model | parameters | seeds | steps | tokens/s | {string.Join(" | ", names)} |");
-            text.AppendLine($"|---|---|---|---|---|{string.Concat(names.Select(_ => "---|"))}");
+            var memory = task.Any(r => r.PeakGpuMemoryBytes is not null);
+            text.AppendLine($"| model | parameters | seeds | steps | tokens/s | {string.Join(" | ", names)} |{(memory ? " peak GPU memory |" : "")}");
+            text.AppendLine($"|---|---|---|---|---|{string.Concat(names.Select(_ => "---|"))}{(memory ? "---|" : "")}");
             foreach (var row in task)
                 text.AppendLine($"| `{row.Model}` | {row.Parameters.ToString("N0", CultureInfo.InvariantCulture)} | {string.Join(", ", row.Seeds)} | " +
-                    $"{Format(row.Steps, "N0")} | {Format(row.TokensPerSecond, "N0")} | {string.Join(" | ", row.Metrics.Select(m => FormatMetric(m.Name, m.Value)))} |");
+                    $"{Format(row.Steps, "N0")} | {Format(row.TokensPerSecond, "N0")} | {string.Join(" | ", row.Metrics.Select(m => FormatMetric(m.Name, m.Value)))} |" +
+                    (memory ? $" {(row.PeakGpuMemoryBytes is { } peak ? FormatMiB(peak) : "")} |" : ""));
             text.AppendLine();
         }
         return text.ToString();
     }
 
-    /// <summary>The same numbers, one CSV line per model and quantity: model,quantity,seeds,mean,sd (sd empty for a single seed).</summary>
+    /// <summary>The quantity name of peak GPU memory in <see cref="Csv"/>.</summary>
+    public const string PeakQuantity = "peak GPU memory bytes";
+
+    /// <summary>The same numbers, one CSV line per model and quantity: model,quantity,seeds,mean,sd (sd empty for a single seed); peak GPU memory only where the row has it.</summary>
     public static string Csv(IReadOnlyList<SeedRow> rows)
     {
         var text = new StringBuilder("model,quantity,seeds,mean,sd\n");
@@ -85,6 +94,7 @@ public static class SeedSummary
             Line("steps", row.Steps);
             Line("tokens/s", row.TokensPerSecond);
             foreach (var (name, value) in row.Metrics) Line(name, value);
+            if (row.PeakGpuMemoryBytes is { } peak) Line(PeakQuantity, peak);
         }
         return text.ToString();
     }
@@ -98,11 +108,16 @@ public static class SeedSummary
                 throw Bad(FormattableString.Invariant($"{model}: seed {seed} has {results.Parameters:N0} parameters, seed {runs[0].Seed} {first.Parameters:N0}; the seeds of one row must be the same model."));
             if (!results.Evaluation.Keys.Order().SequenceEqual(first.Evaluation.Keys.Order()))
                 throw Bad($"{model}: seed {seed} reports {string.Join(", ", results.Evaluation.Keys)}, seed {runs[0].Seed} {string.Join(", ", first.Evaluation.Keys)}.");
+            if (results.Dtype != first.Dtype)
+                throw Bad($"{model}: seed {seed} trained in {results.Dtype}, seed {runs[0].Seed} in {first.Dtype}; the seeds of one row must be the same experiment.");
         }
+        // A mean over only the seeds that have a figure would pass for all of them: all or nothing.
+        var peaks = runs.Select(r => r.Results.PeakGpuMemoryBytes).ToList();
         return new(model, first.Parameters, [.. runs.Select(r => r.Seed)],
             Spread.Of([.. runs.Select(r => (double)r.Results.Steps)]),
             Spread.Of([.. runs.Select(r => r.Results.Tokens / r.Results.Seconds)]),
-            [.. first.Evaluation.Keys.Select(name => (name, Spread.Of([.. runs.Select(r => r.Results.Evaluation[name])])))]);
+            [.. first.Evaluation.Keys.Select(name => (name, Spread.Of([.. runs.Select(r => r.Results.Evaluation[name])])))],
+            peaks.All(p => p is not null) ? Spread.Of([.. peaks.Select(p => (double)p!.Value)]) : null);
     }
 
     static int? SeedOf(string folder) =>
@@ -127,6 +142,9 @@ public static class SeedSummary
         value.HasSpread
             ? $"{value.Mean.ToString(format, CultureInfo.InvariantCulture)} ± {value.StandardDeviation.ToString(format, CultureInfo.InvariantCulture)}"
             : value.Mean.ToString(format, CultureInfo.InvariantCulture);
+
+    static string FormatMiB(Spread bytes) =>
+        Format(new Spread(bytes.Mean / (1 << 20), bytes.StandardDeviation / (1 << 20)), "N0") + " MiB";
 
     // Accuracies read best as percentages; losses and bits with three decimals, as in docs/results.md.
     static string FormatMetric(string name, Spread value) =>

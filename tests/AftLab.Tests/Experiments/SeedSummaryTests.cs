@@ -17,11 +17,18 @@ public sealed class SeedSummaryTests : IDisposable
         if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
     }
 
-    void Run(string model, int seed, long parameters, int steps, long tokens, double seconds, params (string Name, double Value)[] evaluation)
+    void Run(string model, int seed, long parameters, int steps, long tokens, double seconds, params (string Name, double Value)[] evaluation) =>
+        Write(model, seed, new RunResults(model, parameters, "data", steps, tokens, seconds, 0.5, evaluation.ToDictionary(e => e.Name, e => e.Value), "aftlab train"));
+
+    /// <summary>A bfloat16 byte-LM run on a GPU, with its peak memory when <paramref name="peakBytes"/> is given.</summary>
+    void GpuRun(string model, int seed, long? peakBytes, string dtype = "bfloat16") =>
+        Write(model, seed, new RunResults(model, 1000, "data", 100, 1000, 100, 0.5, new Dictionary<string, double> { ["held-out bits/byte"] = 2.0 }, "aftlab train",
+            dtype, peakBytes));
+
+    void Write(string model, int seed, RunResults results)
     {
         var folder = Path.Combine(root, model, $"seed-{seed}");
         Directory.CreateDirectory(folder);
-        var results = new RunResults(model, parameters, "data", steps, tokens, seconds, 0.5, evaluation.ToDictionary(e => e.Name, e => e.Value), "aftlab train");
         File.WriteAllText(Path.Combine(folder, "results.json"), JsonSerializer.Serialize(results, FiniteJson.Indented));
     }
 
@@ -58,6 +65,74 @@ public sealed class SeedSummaryTests : IDisposable
         Assert.Contains("| model | parameters | seeds | steps | tokens/s | test bits/dim |", markdown);
         Assert.Contains("| `pixel-a` | 2,000 | 7 | 10 | 10 | 3.500 |", markdown);                 // one seed: no spread to show
         Assert.Contains("\npixel-a,steps,7,10,\n", SeedSummary.Csv(rows));
+    }
+
+    [Fact]
+    public void Peak_GPU_memory_is_a_column_in_MiB_where_a_row_has_it_and_empty_where_not()
+    {
+        GpuRun("byte-gpu", 1, 1L << 30);
+        GpuRun("byte-gpu", 2, 3L << 30);                                        // 1 and 3 GiB: mean 2,048 MiB, sd 1,448 MiB
+        GpuRun("byte-half", 1, 1L << 30);
+        GpuRun("byte-half", 2, null);                                           // one seed without a figure: no figure for the row
+        Run("byte-cpu", 1, 1000, 100, 1000, 100, ("held-out bits/byte", 2.0));
+        var rows = SeedSummary.Collect(root);
+        Assert.Equal(2L << 30, rows.Single(r => r.Model == "byte-gpu").PeakGpuMemoryBytes!.Value.Mean, 3);
+        Assert.Null(rows.Single(r => r.Model == "byte-half").PeakGpuMemoryBytes);
+
+        var markdown = SeedSummary.Markdown(rows);
+        Assert.Contains("| model | parameters | seeds | steps | tokens/s | held-out bits/byte | peak GPU memory |\n|---|---|---|---|---|---|---|\n", markdown.ReplaceLineEndings("\n"));
+        Assert.Contains("| `byte-gpu` | 1,000 | 1, 2 | 100 ± 0 | 10 ± 0 | 2.000 ± 0.000 | 2,048 ± 1,448 MiB |", markdown);
+        Assert.Contains("| `byte-half` | 1,000 | 1, 2 | 100 ± 0 | 10 ± 0 | 2.000 ± 0.000 |  |", markdown);
+        Assert.Contains("| `byte-cpu` | 1,000 | 1 | 100 | 10 | 2.000 |  |", markdown);
+
+        var csv = SeedSummary.Csv(rows);
+        Assert.Contains($"\nbyte-gpu,peak GPU memory bytes,1 2,{2L << 30},", csv);
+        Assert.DoesNotContain("byte-half,peak GPU memory bytes", csv);
+        Assert.DoesNotContain("byte-cpu,peak GPU memory bytes", csv);
+    }
+
+    [Fact]
+    public void Without_peak_GPU_memory_the_tables_have_no_such_column()
+    {
+        Run("byte-a", 1, 1000, 100, 1000, 100, ("held-out bits/byte", 2.0));
+        GpuRun("byte-b", 1, null);
+        var rows = SeedSummary.Collect(root);
+        Assert.All(rows, r => Assert.Null(r.PeakGpuMemoryBytes));
+        Assert.DoesNotContain("GPU memory", SeedSummary.Markdown(rows));
+        Assert.DoesNotContain("GPU memory", SeedSummary.Csv(rows));
+        Assert.Contains("| `byte-b` | 1,000 | 1 | 100 | 10 | 2.000 |\n", SeedSummary.Markdown(rows).ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void A_results_file_from_before_dtypes_and_peaks_reads_as_float32_without_a_peak()
+    {
+        Directory.CreateDirectory(Path.Combine(root, "byte-a", "seed-1"));
+        File.WriteAllText(Path.Combine(root, "byte-a", "seed-1", "results.json"),
+            """{ "Model": "byte-a", "Parameters": 1000, "Data": "data", "Steps": 100, "Tokens": 1000, "Seconds": 100, "TrainMetric": 0.5, "Evaluation": { "held-out bits/byte": 2.0 }, "Command": "aftlab train" }""");
+        GpuRun("byte-a", 2, null, dtype: "float32");                           // refused below if the old one read as anything but float32
+        var row = Assert.Single(SeedSummary.Collect(root));
+        Assert.Null(row.PeakGpuMemoryBytes);
+        Assert.Equal([1, 2], row.Seeds);
+    }
+
+    [Fact]
+    public void Seeds_of_one_model_trained_in_different_dtypes_are_refused_by_name()
+    {
+        GpuRun("byte-a", 1, null, dtype: "float32");
+        GpuRun("byte-a", 2, null, dtype: "bfloat16");
+        var error = Assert.Throws<AftLabException>(() => SeedSummary.Collect(root));
+        Assert.Equal(ExitCodes.DataError, error.ExitCode);
+        Assert.Contains("byte-a: seed 2 trained in bfloat16, seed 1 in float32", error.Message);
+    }
+
+    [Fact]
+    public void The_verb_carries_peak_GPU_memory_into_summary_md_and_csv()
+    {
+        GpuRun("byte-gpu", 1, 1L << 30);
+        var (code, output) = AftLabProcess.Run(root, TrainedRun.Environment(root), "summarize", "--runs", root);
+        Assert.True(code == 0, output);
+        Assert.Contains("| `byte-gpu` | 1,000 | 1 | 100 | 10 | 2.000 | 1,024 MiB |", File.ReadAllText(Path.Combine(root, "summary.md")));
+        Assert.Contains($"byte-gpu,peak GPU memory bytes,1,{1L << 30},\n", File.ReadAllText(Path.Combine(root, "summary.csv")));
     }
 
     [Fact]
