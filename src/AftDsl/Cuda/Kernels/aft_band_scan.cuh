@@ -75,11 +75,10 @@ __device__ __forceinline__ void aft_run_store(float* states, long long at, int c
     states[at + 2 * (long long)channels] = s.b;
 }
 
-// Chains chunk aggregates into exclusive prefix states (all chunks before) and, when suffix is not null,
-// exclusive suffix states (all chunks after). One thread per channel walks the chunks in order, so each
-// prefix state depends on earlier chunks only (causal layers read nothing from their future).
-__device__ __forceinline__ void aft_run_chain(const float* aggregates, float* prefix, float* suffix,
-    int batch, int chunks, int channels, int c)
+// Chains chunk aggregates into exclusive prefix states (all chunks before). One thread per channel walks
+// the chunks in order, so each prefix state depends on earlier chunks only (causal layers read nothing
+// from their future).
+__device__ __forceinline__ void aft_run_chain_prefix(const float* aggregates, float* prefix, int batch, int chunks, int channels, int c)
 {
     const int ahead = 8;                                     // loads issued ahead of the chain of merges
     aft_run s = aft_run_empty();
@@ -95,8 +94,13 @@ __device__ __forceinline__ void aft_run_chain(const float* aggregates, float* pr
                 s = aft_run_merge(s, next[u]);
             }
     }
-    if (suffix == 0) return;
-    s = aft_run_empty();
+}
+
+// The same backwards: exclusive suffix states (all chunks after).
+__device__ __forceinline__ void aft_run_chain_suffix(const float* aggregates, float* suffix, int batch, int chunks, int channels, int c)
+{
+    const int ahead = 8;
+    aft_run s = aft_run_empty();
     for (int first = chunks - 1; first >= 0; first -= ahead) {
         aft_run next[ahead];
 #pragma unroll
@@ -109,6 +113,14 @@ __device__ __forceinline__ void aft_run_chain(const float* aggregates, float* pr
                 s = aft_run_merge(s, next[u]);
             }
     }
+}
+
+// Exclusive prefix states and, when suffix is not null, exclusive suffix states of the same aggregates.
+__device__ __forceinline__ void aft_run_chain(const float* aggregates, float* prefix, float* suffix,
+    int batch, int chunks, int channels, int c)
+{
+    aft_run_chain_prefix(aggregates, prefix, batch, chunks, channels, c);
+    if (suffix != 0) aft_run_chain_suffix(aggregates, suffix, batch, chunks, channels, c);
 }
 
 // Adds elements from, from + step, …, to (step ±1) to s in that order, calling record(i, s) after each.
@@ -139,6 +151,15 @@ __device__ __forceinline__ aft_run aft_run_chunk(Element element, int first, int
 {
     aft_run s = aft_run_empty();
     aft_walk<8>(element, s, first, aft_imin(length, first + chunk) - 1, 1, [](int, const aft_run&) {});
+    return s;
+}
+
+// The aggregate of elements first … first + count − 1 that lie in [0, length) (empty when none do).
+template <class Element>
+__device__ __forceinline__ aft_run aft_run_segment(Element element, int first, int count, int length)
+{
+    aft_run s = aft_run_empty();
+    aft_walk<8>(element, s, aft_imax(first, 0), aft_imin(length, first + count) - 1, 1, [](int, const aft_run&) {});
     return s;
 }
 

@@ -5,19 +5,22 @@
 // The band is t' ∈ [t − LO, t + HI] (LO = s − 1; HI = s − 1, or 0 when causal). Each row adds two parts:
 //
 // * Out of band, two running-max states per channel: the past t' ≤ t − LO − 1 (a prefix lagged by the
-//   window) and, non-causal, the future t' ≥ t + HI + 1, from a three-phase scan: chunk aggregates
-//   (aft_local_chunks_*), a chain over chunks (aft_local_chain), and a short walk inside each tile from its
-//   chunk's state (aft_band_scan.cuh).
-// * The band, as matrix products on the tensor cores (cuBLAS through libtorch; host code AftLocalCuda.cs).
+//   window) and, non-causal, the future t' ≥ t + HI + 1. Forward: aggregates of segments of FT elements
+//   shifted by the lag (aft_local_segments), chained (aft_local_segment_chain), so that a tile of FT rows
+//   walks FT elements, a row group's share each. Backward: a three-phase scan over chunks of TILE
+//   (aft_local_chunks_backward, aft_local_chain and a walk inside each tile, aft_band_scan.cuh).
+// * The band, factorised so that no exponential is taken per (row, source, channel):
 //   e^{K_t',c + w_t,t'} = e^{μ_t} · E_t,t' · P_t',c with σ_t' = max_c K_t',c, P = e^{K − σ} ≤ 1, and
-//   E_t,t' = e^{w_t,t' + σ_t' − μ_t} ≤ 1 where μ_t is the row's largest w + σ over its band; so the band of
-//   every row of a block of BR rows is one product E·[P ⊙ V | P]. The shifts σ and μ depend on positions in
-//   the band only, so a causal row still reads nothing after it; and in the causal diagonal block, where a
-//   product would multiply a later NaN by a zero weight, aft_local_diagonal sums the past entries itself.
+//   E_t,t' = e^{w_t,t' + σ_t' − μ_t} ≤ 1 where μ_t is the row's largest w + σ over its band, so the band sum
+//   of a row is E·[P ⊙ V | P]. Forward: aft_local_fused_forward sums it from shared memory, E and X for a
+//   chunk of FS sources at a time, in one kernel with the out-of-band walks and the output. Backward: matrix
+//   products on the tensor cores (cuBLAS through libtorch; host code AftLocalCuda.cs). The shifts σ and μ
+//   depend on positions in the band only, so a causal row still reads nothing after it, and a causal row
+//   skips the later sources of its chunk instead of multiplying them (maybe NaN) by a zero weight.
 //
 // A channel whose keys all lie far below the position's largest key gets terms below e^{−87}, which float32
 // flushes: rows whose total, in units of e^{μ_t}, falls under e^{−60} are flagged and recomputed exactly
-// by the host (ExactRows), so that what a product drops is always below the float32 rounding of the rest.
+// by the host (ExactRows), so that what the factorised band drops is always below the float32 rounding of the rest.
 //
 // Backward (same band, transposed): with S = G ⊙ σ(Q), α = S / d, β = S ⊙ R / d and the forward's shift m
 // (every weight e^{K_t' + ŵ − m_t} ≤ 1), and α̃ = α·e^{μ − m}, β̃ = β·e^{μ − m} (≤ α, β):
@@ -26,15 +29,15 @@
 // two more products (Eᵀ·[α̃ | −β̃] and [α̃ | −β̃]·[P ⊙ V | P]ᵀ), with the out-of-band targets as lagged
 // running-max states of exponent −m_t. ∂U, ∂W follow row by row.
 //
-// Block layout of the products (for a group of batch elements at a time, so that they stay small): every batch element's rows are padded to NBP = ⌈T / BR⌉ + ⌈(LO + HI) / BR⌉
+// Block layout of the backward's products (for a group of batch elements at a time, so that they stay small): every batch element's rows are padded to NBP = ⌈T / BR⌉ + ⌈(LO + HI) / BR⌉
 // blocks of BR rows, so that one strided batch of NBP·B products covers them all; block i of batch b
 // faces the SPAN = BR + LO + HI sources (or targets) from i·BR − LO (i·BR − HI) on, rows of a padded
 // copy whose padding is zero.
 //
-// Compile-time constants: D (channels), RANK, LO, HI, CAUSAL, TILE (target rows per forward block and the
-// scan's chunk), RY (threads per channel column, forward), BT (source rows per backward block), RYB
-// (threads per column, backward), BR (rows per product block). Blocks of the scan kernels are (32, RY): one
-// warp spans 32 consecutive channels.
+// Compile-time constants: D (channels), RANK, LO, HI, CAUSAL; forward: FT (rows per block, the segments'
+// length), FRY (threads per channel column), FS (sources per chunk of the band); backward: TILE (the
+// scan's chunk), BT (source rows per block), RYB (threads per channel column), BR (rows per product
+// block). One warp spans 32 consecutive channels.
 
 #include "aft_common.cuh"
 #include "aft_band_scan.cuh"
@@ -62,12 +65,7 @@ extern "C" __global__ void aft_local_bias(const aft_elem* u, const aft_elem* w, 
     }
 }
 
-// ---- scan phase 1: one running-max aggregate per chunk of TILE steps ----
-extern "C" __global__ __launch_bounds__(CB) void aft_local_chunks_forward(const aft_elem* k, const aft_elem* v, float* aggregates, int length)
-{
-    aft_band_chunks_forward(k, v, aggregates, length, D, CB, TILE, D, 1);
-}
-
+// ---- scan phase 1 of the backward: one running-max aggregate per chunk of TILE steps ----
 // Backward's scanned elements are the targets: exponent −m_t, values (α_t, β_t).
 extern "C" __global__ __launch_bounds__(CB) void aft_local_chunks_backward(const float* shift, const float* alpha, const float* beta, float* aggregates, int length)
 {
@@ -141,84 +139,163 @@ extern "C" __global__ void aft_local_stack(const aft_elem* k, const aft_elem* v,
     }
 }
 
-// ---- Causal, the diagonal block of each block of rows: adds Σ_{t' = t0 … t} E_t,t' X_t' to the rows' band sums,
-// reading past and present sources only (a later NaN never meets a zero weight). Grid: (⌈2D / 128⌉, B·⌈T / BR⌉),
-// a thread per column of X, the block's triangle of E in shared memory and an accumulator per row in registers. ----
-#define AFT_LOCAL_DIAGONAL_COLUMNS 128
-extern "C" __global__ __launch_bounds__(AFT_LOCAL_DIAGONAL_COLUMNS) void aft_local_diagonal(
-    const aft_elem* e, const aft_elem* x, aft_elem* sums, int length, int blocksPerBatch)
+// ---- Forward, one pass over the band. A block takes FT rows of one batch element and 32 channels, with
+// threads (32, FRY): RPT = FT / FRY consecutive rows a thread. ----
+#define RPT (FT / FRY)
+
+// Forward scan phase 1: row r of tile i needs the past up to i·FT + r − LO − 1, so the past's aggregates
+// are of segments of FT elements shifted by −LO − 1, and (non-causal) the future's by +HI + 1: a tile
+// then walks its own FT elements only.
+extern "C" __global__ __launch_bounds__(CB) void aft_local_segments(const aft_elem* k, const aft_elem* v, float* past, float* future, int length)
 {
-    __shared__ float weights[BR][BR];
-    int blocks = (length + BR - 1) / BR;
-    int b = (int)blockIdx.y / blocks, t0 = (int)blockIdx.y % blocks * BR;
-    int rows = aft_imin(BR, length - t0);
-    long long block = (long long)b * blocksPerBatch + t0 / BR, rowsPerBatch = (long long)blocksPerBatch * BR;
-    for (int i = (int)threadIdx.x; i < BR * BR; i += blockDim.x) {
-        int j = i / BR, t = i % BR;
-        weights[j][t] = j < rows && t <= j ? aft_load(e, (block * BR + j) * SPAN + LO + t) : 0.0f;
-    }
-    __syncthreads();
-    int c = (int)(blockIdx.x * AFT_LOCAL_DIAGONAL_COLUMNS + threadIdx.x);
-    if (c >= 2 * D) return;
-    aft_elem* out = sums + ((long long)b * rowsPerBatch + t0) * 2 * D + c;
-    const aft_elem* source = x + ((long long)b * rowsPerBatch + LO + t0) * 2 * D + c;
-    float acc[BR];
-#pragma unroll
-    for (int j = 0; j < BR; j++) acc[j] = j < rows ? aft_load(out, (long long)j * 2 * D) : 0.0f;
-    for (int t = 0; t < rows; t++) {
-        float value = aft_load(source, (long long)t * 2 * D);
-#pragma unroll
-        for (int j = 0; j < BR; j++)
-            if (j >= t) acc[j] += weights[j][t] * value;                    // in order of t for every row: the same bits each run
-    }
-#pragma unroll
-    for (int j = 0; j < BR; j++) if (j < rows) aft_store(out, (long long)j * 2 * D, acc[j]);
+    int c = blockIdx.y * CB + threadIdx.x;
+    if (c >= D) return;
+    long long base = (long long)blockIdx.z * length * D + c;
+    aft_band_sources element{k, v, base, base, D, D};
+    long long at = aft_run_index(blockIdx.z, blockIdx.x, gridDim.x, 0, D, c);
+    aft_run_store(past, at, D, aft_run_segment(element, (int)blockIdx.x * FT - LO - 1, FT, length));
+#if !CAUSAL
+    aft_run_store(future, at, D, aft_run_segment(element, (int)blockIdx.x * FT + HI + 1, FT, length));
+#endif
 }
 
-// ---- forward: one block per (tile of TILE rows, 32 channels, batch element): the out-of-band states merged
-// with the band's (μ_t, sums); flags[b·T + t] = 1 for a row whose total fell under e^{−60} in units of e^{μ_t} ----
-extern "C" __global__ __launch_bounds__(CB * RY) void aft_local_forward(
-    const aft_elem* q, const aft_elem* k, const aft_elem* v, const aft_elem* sums, const float* mu,
-    const float* chunkPrefix, const float* chunkSuffix,
-    aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, float* flags, int length, int firstBatch, int blocksPerBatch)
+// Forward scan phase 2: exclusive prefix states of the past's segments and (non-causal) exclusive suffix
+// states of the future's; one block per (32 channels, batch element).
+extern "C" __global__ __launch_bounds__(CB) void aft_local_segment_chain(const float* past, const float* future,
+    float* pastStates, float* futureStates, int chunks)
 {
-    __shared__ float pastM[TILE * CB], pastA[TILE * CB], pastB[TILE * CB];
+    int c = blockIdx.x * CB + threadIdx.x;
+    if (c >= D) return;
+    aft_run_chain_prefix(past, pastStates, blockIdx.y, chunks, D, c);
 #if !CAUSAL
-    __shared__ float futureM[TILE * CB], futureA[TILE * CB], futureB[TILE * CB];
+    aft_run_chain_suffix(future, futureStates, blockIdx.y, chunks, D, c);
 #endif
-    int cx = threadIdx.x, ry = threadIdx.y;
-    int c = blockIdx.y * CB + cx, batch = firstBatch + blockIdx.z, t0 = blockIdx.x * TILE;
-    int chunks = (length + TILE - 1) / TILE;
+}
+
+// The forward: the band summed from shared memory, FS sources at a time (E of the tile's rows against
+// them, and their X), then merged with the out-of-band past and future, which each row group walks over
+// its RPT elements from the chained state and the shares of the groups before it. Outputs y, and for the
+// backward the shift m, denominator and ratio; flags[b·T + t] = 1 for a row whose total fell under e^{−60}
+// in units of e^{μ_t}.
+extern "C" __global__ __launch_bounds__(CB * FRY) void aft_local_fused_forward(
+    const aft_elem* q, const aft_elem* k, const aft_elem* v, const float* band, const float* sigma, const float* mu,
+    const float* pastStates, const float* futureStates,
+    aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, float* flags, int length)
+{
+    __shared__ float weights[FT][FS];
+    __shared__ float sourceA[FS][CB], sourceB[FS][CB];
+    __shared__ float shareM[FRY * CB], shareA[FRY * CB], shareB[FRY * CB];
+    int cx = threadIdx.x, g = threadIdx.y, thread = g * CB + cx;
+    int c = blockIdx.y * CB + cx, batch = blockIdx.z, t0 = blockIdx.x * FT, r0 = g * RPT;
     bool valid = c < D;
-    long long base = (long long)batch * length * D + c;
+    long long rows = (long long)batch * length, base = rows * D + c;
     aft_band_sources element{k, v, base, base, D, D};
-    if (valid && ry == 0)
-        aft_walk_prefix<8>(element, chunkPrefix, batch, chunks, TILE, D, c, t0, TILE, LO, length, pastM + cx, pastA + cx, pastB + cx, CB);
-#if !CAUSAL
-    if (valid && ry == RY - 1)
-        aft_walk_suffix<8>(element, chunkSuffix, batch, chunks, TILE, D, c, t0, TILE, HI, length, futureM + cx, futureA + cx, futureB + cx, CB);
-#endif
+
+    float sumA[RPT], sumB[RPT];
+#pragma unroll
+    for (int u = 0; u < RPT; u++) sumA[u] = sumB[u] = 0.0f;
+    for (int s0 = t0 - LO; s0 <= t0 + FT - 1 + HI; s0 += FS) {
+        __syncthreads();                                       // the previous chunk has been read
+        for (int i = thread; i < FT * FS; i += CB * FRY) {
+            int r = i / FS, j = i % FS, t = t0 + r, source = s0 + j, d = source - t + LO;
+            float e = 0.0f;
+            if (t < length && source >= 0 && source < length && d >= 0 && d < BAND)
+                e = __expf(band[(long long)t * BAND + d] + sigma[rows + source] - mu[rows + t]);
+            weights[r][j] = e;
+        }
+        for (int j = g; j < FS; j += FRY) {
+            int source = s0 + j;
+            float a = 0.0f, b = 0.0f;
+            if (valid && source >= 0 && source < length) {
+                long long at = base + (long long)source * D;
+                b = __expf(aft_load(k, at) - sigma[rows + source]);
+                a = b * aft_load(v, at);
+            }
+            sourceA[j][cx] = a;
+            sourceB[j][cx] = b;
+        }
+        __syncthreads();
+        // Rows t0 + r0 … t0 + r0 + RPT − 1 face sources t0 + r0 − LO … t0 + r0 + RPT − 1 + HI.
+        int from = aft_imax(0, t0 + r0 - LO - s0), to = aft_imin(FS - 1, t0 + r0 + RPT - 1 + HI - s0);
+        for (int j = from; j <= to; j++) {
+            float a = sourceA[j][cx], b = sourceB[j][cx];
+            int d0 = s0 + j - t0 - r0 + LO;                        // the source's band entry for row u: d0 − u
+#pragma unroll
+            for (int u = 0; u < RPT; u++) {
+                int d = d0 - u;
+                if (d >= 0 && d < BAND) {                          // so a causal row never meets a later (maybe NaN) source
+                    float e = weights[r0 + u][j];
+                    sumA[u] += e * a;
+                    sumB[u] += e * b;
+                }
+            }
+        }
+    }
+
+    aft_run total[RPT];                                        // the band's state: exponent μ_t
+#pragma unroll
+    for (int u = 0; u < RPT; u++) {
+        total[u].m = mu[rows + aft_imin(t0 + r0 + u, length - 1)];
+        total[u].a = sumA[u];
+        total[u].b = sumB[u];
+    }
+
+    // The out-of-band past of row r0 + u: elements up to p0 + u.
+    int p0 = t0 + r0 - LO - 1;
+    aft_run share = aft_run_segment(element, p0, valid ? RPT : 0, length);
+    shareM[thread] = share.m;
+    shareA[thread] = share.a;
+    shareB[thread] = share.b;
     __syncthreads();
-    if (!valid) return;
-    for (int r = ry; r < TILE && t0 + r < length; r += RY) {
-        int t = t0 + r;
-        aft_run s = aft_run_at(pastM, pastA, pastB, r * CB + cx);
+    aft_run s = valid ? aft_run_load(pastStates, aft_run_index(batch, blockIdx.x, gridDim.x, 0, D, c), D) : aft_run_empty();
+    for (int h = 0; h < g; h++) s = aft_run_merge(s, aft_run_at(shareM, shareA, shareB, h * CB + cx));
+#pragma unroll
+    for (int u = 0; u < RPT; u++) {
+        int i = p0 + u;
+        if (valid && i >= 0 && i < length) {
+            float x, a, b;
+            element(i, x, a, b);
+            aft_run_add(s, x, a, b);
+        }
+        total[u] = aft_run_merge(total[u], s);
+    }
 #if !CAUSAL
-        s = aft_run_merge(s, aft_run_at(futureM, futureA, futureB, r * CB + cx));
+    // The out-of-band future of row r0 + u: elements from q0 + u on, walked backwards.
+    int q0 = t0 + r0 + HI + 1;
+    share = aft_run_segment(element, q0, valid ? RPT : 0, length);
+    __syncthreads();                                           // every group has read the past's shares
+    shareM[thread] = share.m;
+    shareA[thread] = share.a;
+    shareB[thread] = share.b;
+    __syncthreads();
+    s = valid ? aft_run_load(futureStates, aft_run_index(batch, blockIdx.x, gridDim.x, 0, D, c), D) : aft_run_empty();
+    for (int h = FRY - 1; h > g; h--) s = aft_run_merge(s, aft_run_at(shareM, shareA, shareB, h * CB + cx));
+#pragma unroll
+    for (int u = RPT - 1; u >= 0; u--) {
+        int i = q0 + u;
+        if (valid && i < length) {
+            float x, a, b;
+            element(i, x, a, b);
+            aft_run_add(s, x, a, b);
+        }
+        total[u] = aft_run_merge(total[u], s);
+    }
 #endif
-        long long row = (long long)batch * length + t, product = ((long long)blockIdx.z * blocksPerBatch * BR + t) * 2 * D + c;
-        aft_run inBand;
-        inBand.m = mu[row];
-        inBand.a = aft_load(sums, product);
-        inBand.b = aft_load(sums, product + D);
-        s = aft_run_merge(s, inBand);
-        if (logf(s.b) + s.m - inBand.m < -60.0f) flags[row] = 1.0f;           // every writer writes 1
-        long long at = base + (long long)t * D;
-        float ratio = s.a / s.b;
-        aft_store(y, at, aft_sigmoid(aft_load(q, at)) * ratio);
-        savedShift[at] = s.m;
-        savedDenominator[at] = s.b;
-        savedRatio[at] = ratio;
+
+    if (!valid) return;
+#pragma unroll
+    for (int u = 0; u < RPT; u++) {
+        int t = t0 + r0 + u;
+        if (t < length) {
+            long long row = rows + t, at = base + (long long)t * D;
+            aft_run r = total[u];
+            if (logf(r.b) + r.m - mu[row] < -60.0f) flags[row] = 1.0f;       // every writer writes 1
+            float ratio = r.a / r.b;
+            aft_store(y, at, aft_sigmoid(aft_load(q, at)) * ratio);
+            savedShift[at] = r.m;
+            savedDenominator[at] = r.b;
+            savedRatio[at] = ratio;
+        }
     }
 }
 

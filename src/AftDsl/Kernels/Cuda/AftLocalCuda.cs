@@ -8,22 +8,25 @@ using static TorchSharp.torch.autograd;
 namespace AftDsl.Kernels.Cuda;
 
 /// <summary>Tile sizes of the banded CUDA kernels (compile-time constants; tests use small ones).</summary>
-/// <param name="Tile">Target rows per forward block, and the prefix scan's chunk length.</param>
-/// <param name="Rows">Threads per channel column of a forward block (blocks are 32 × Rows).</param>
+/// <param name="Tile">AFT-conv: target rows per forward block; both: the backward's scan chunk length.</param>
+/// <param name="Rows">AFT-conv: threads per channel column of a forward block (blocks are 32 × Rows).</param>
 /// <param name="BackwardRows">Source rows per backward block.</param>
 /// <param name="BackwardThreadRows">Threads per channel column of a backward block.</param>
 /// <param name="ProductRows">AFT-local: rows of a block of the band's matrix products (the products' M).</param>
 /// <param name="GroupElements">AFT-local: the products run for groups of batch elements whose padded rows hold about this many
 /// elements (at least one batch element a group), so that their scratch stays small beside the saved tensors.</param>
+/// <param name="ForwardRows">AFT-local: rows per forward block, and the length of the forward scan's segments.</param>
+/// <param name="ForwardThreadRows">AFT-local: threads per channel column of a forward block (each takes ForwardRows / ForwardThreadRows consecutive rows).</param>
+/// <param name="ForwardSources">AFT-local: sources of the band a forward block holds in shared memory at a time.</param>
 internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, int ProductRows = 64,
-    long GroupElements = 1 << 24);
+    long GroupElements = 1 << 24, int ForwardRows = 64, int ForwardThreadRows = 8, int ForwardSources = 64);
 
 /// <summary>
 /// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>, whose header gives the maths): w = U·Wᵀ on the
-/// band |t − t'| &lt; s only. The band is summed as strided batches of matrix products through libtorch (cuBLAS,
-/// on the tensor cores), blocks of rows against the sources they face; the out-of-band sources are added as
-/// lagged running-max prefix (and, non-causal, suffix) states, so no term cancels and a causal row reads nothing
-/// after it. Rows whose band sums fell below float32's range are recomputed exactly (<see cref="ExactRows"/>).
+/// band |t − t'| &lt; s only. The forward is one kernel over tiles of rows after two short scan phases; the
+/// backward sums the band as strided batches of matrix products through libtorch (cuBLAS, on the tensor cores),
+/// blocks of rows against the sources they face. Out-of-band sources are added as lagged running-max prefix
+/// (and, non-causal, suffix) states, so no term cancels and a causal row reads nothing after it. Rows whose band sums fell below float32's range are recomputed exactly (<see cref="ExactRows"/>).
 /// Same contract as <see cref="AftLocalOperators"/>: gradients of q, k, v, u, w in that order.
 /// </summary>
 internal static class AftLocalCuda
@@ -31,7 +34,6 @@ internal static class AftLocalCuda
     const string CausalKey = "aft-local-cuda-causal", WindowKey = "aft-local-cuda-window", DtypesKey = "aft-local-cuda-dtypes";
     const int Threads = 256;
     const long MaxBlocks = 8192;
-    const int DiagonalColumns = 128;                        // AFT_LOCAL_DIAGONAL_COLUMNS
 
     /// <summary>The tile sizes the next launches compile with.</summary>
     internal static BandTiles Tiles { get; set; } = new();
@@ -57,24 +59,17 @@ internal static class AftLocalCuda
             .Tensor(band, ScalarType.Float32, "band").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(mu, ScalarType.Float32, "mu")
             .Int32(shape.Length).Int32(shape.Batch * shape.Length));
 
-        var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_forward", "aft_local_chain", a => a.Tensor(pk, dtype, "k").Tensor(pv, dtype, "v"), withSuffix: !causal);
-
+        var (past, future) = Segments(module, shape, pk, pv);
         var y = empty_like(pq);
         var (shift, denominator, ratio) = (Floats(device, pq.shape), Floats(device, pq.shape), Floats(device, pq.shape));
         var flags = zeros([shape.Batch, shape.Length], dtype: ScalarType.Float32, device: device);
-        foreach (var group in shape.Groups())
-        {
-            using var step = NewDisposeScope();
-            var x = Stacked(module, shape, group, pk, pv, sigma);
-            var sums = BandSums(module, shape, group, Weights(module, shape, group, band, sigma, mu, transposed: false), x);
-            var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
-                .Tensor(sums, dtype, "band sums").Tensor(mu, ScalarType.Float32, "mu").Tensor(prefix, ScalarType.Float32, "prefix");
-            arguments = suffix is null ? arguments.Int64(0) : arguments.Tensor(suffix, ScalarType.Float32, "suffix");
-            Run(module, "aft_local_forward", new Dim3(shape.Chunks, shape.ChannelBlocks, (uint)group.Count), new Dim3(Columns, (uint)shape.ThreadRows),
-                arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
-                    .Tensor(ratio, ScalarType.Float32, "ratio").Tensor(flags, ScalarType.Float32, "flags")
-                    .Int32(shape.Length).Int32(group.First).Int32(shape.BlocksPerBatch));
-        }
+        var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
+            .Tensor(band, ScalarType.Float32, "band").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(mu, ScalarType.Float32, "mu")
+            .Tensor(past, ScalarType.Float32, "past states");
+        arguments = future is null ? arguments.Int64(0) : arguments.Tensor(future, ScalarType.Float32, "future states");
+        Run(module, "aft_local_fused_forward", new Dim3(shape.ForwardTiles, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns, (uint)shape.Tiles.ForwardThreadRows),
+            arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
+                .Tensor(ratio, ScalarType.Float32, "ratio").Tensor(flags, ScalarType.Float32, "flags").Int32(shape.Length));
 
         var repaired = flags.nonzero();                                                  // [n, 2]: (b, t) of the flagged rows
         if (repaired.shape[0] > 0)
@@ -168,11 +163,31 @@ internal static class AftLocalCuda
         return InDtypes([dq, dk, dv, du, dw], (ScalarType[])ctx.get_data(DtypesKey));
     }
 
+    // The forward's scan phases: aggregates of segments shifted by the lag, then exclusive prefix states of the
+    // past's and (non-causal) exclusive suffix states of the future's, [B, tiles, 3, D] each.
+    static (Tensor Past, Tensor? Future) Segments(ICudaModule module, LocalShape shape, Tensor k, Tensor v)
+    {
+        var states = new long[] { shape.Batch, shape.ForwardTiles, 3, shape.Channels };
+        Tensor? Maybe() => shape.Causal ? null : empty(states, dtype: ScalarType.Float32, device: shape.Device);
+        var (pastSegments, futureSegments) = (empty(states, dtype: ScalarType.Float32, device: shape.Device), Maybe());
+        var (past, future) = (empty(states, dtype: ScalarType.Float32, device: shape.Device), Maybe());
+        static KernelArguments Optional(KernelArguments a, Tensor? t, string name) => t is null ? a.Int64(0) : a.Tensor(t, ScalarType.Float32, name);
+        Run(module, "aft_local_segments", new Dim3(shape.ForwardTiles, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns),
+            Optional(new KernelArguments().Tensor(k, k.dtype, "k").Tensor(v, k.dtype, "v").Tensor(pastSegments, ScalarType.Float32, "past segments"),
+                futureSegments, "future segments").Int32(shape.Length));
+        var chain = Optional(new KernelArguments().Tensor(pastSegments, ScalarType.Float32, "past segments"), futureSegments, "future segments")
+            .Tensor(past, ScalarType.Float32, "past states");
+        Run(module, "aft_local_segment_chain", new Dim3(shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns),
+            Optional(chain, future, "future states").Int32((int)shape.ForwardTiles));
+        return (past, future);
+    }
+
     static ICudaModule Module(ScalarType dtype, LocalShape shape) =>
         CudaKernels.Module("aft_local.cu",
             ("AFT_BF16", Bf16Flag(dtype, "AFT-local")), ("D", shape.Channels), ("RANK", shape.Rank), ("LO", shape.Before), ("HI", shape.After),
-            ("CAUSAL", shape.Causal ? 1 : 0), ("TILE", shape.Tiles.Tile), ("RY", shape.ThreadRows), ("BT", shape.BackwardRows),
-            ("RYB", shape.BackwardThreadRows), ("BR", shape.ProductRows));
+            ("CAUSAL", shape.Causal ? 1 : 0), ("FT", shape.Tiles.ForwardRows), ("FRY", shape.Tiles.ForwardThreadRows),
+            ("FS", shape.Tiles.ForwardSources), ("TILE", shape.Tiles.Tile), ("BT", shape.BackwardRows), ("RYB", shape.BackwardThreadRows),
+            ("BR", shape.ProductRows));
 
     static Dim3 Grid(long elements) => new((uint)Math.Min(MaxBlocks, Blocks(elements, Threads)));
 
@@ -201,20 +216,6 @@ internal static class AftLocalCuda
     static Tensor Windows(Tensor padded, LocalShape shape, BatchGroup group, int span) =>
         padded.as_strided([shape.ProductBlocks(group.Count), span, padded.shape[1]], [shape.ProductRows * padded.shape[1], padded.shape[1], 1]);
 
-    // E·X per block, [blocks, rows, 2D]. Causal: the product over the sources before each block's own rows, then
-    // its diagonal block in aft_local_diagonal (a product would multiply a later NaN by a zero weight).
-    static Tensor BandSums(ICudaModule module, LocalShape shape, BatchGroup group, Tensor e, Tensor x)
-    {
-        if (!shape.Causal) return e.bmm(Windows(x, shape, group, shape.Span));
-        var sums = shape.Before > 0
-            ? e.narrow(2, 0, shape.Before).bmm(Windows(x, shape, group, shape.Before))
-            : zeros([shape.ProductBlocks(group.Count), shape.ProductRows, 2 * shape.Channels], dtype: e.dtype, device: e.device);
-        var grid = new Dim3(Blocks(2L * shape.Channels, DiagonalColumns), checked((uint)(group.Count * Blocks(shape.Length, shape.ProductRows))));
-        Run(module, "aft_local_diagonal", grid, new Dim3(DiagonalColumns), new KernelArguments()
-            .Tensor(e, e.dtype, "E").Tensor(x, e.dtype, "X").Tensor(sums, e.dtype, "band sums").Int32(shape.Length).Int32(shape.BlocksPerBatch));
-        return sums;
-    }
-
     /// <summary>Batch elements [First, First + Count).</summary>
     readonly record struct BatchGroup(int First, int Count);
 
@@ -241,14 +242,16 @@ internal static class AftLocalCuda
             Before = reach;
             After = causal ? 0 : reach;
             Tiles = AftLocalCuda.Tiles;
-            if (6 * Tiles.BackwardRows * Columns * 4 > SharedBytes || 6 * Tiles.Tile * Columns * 4 > SharedBytes || ProductRows * ProductRows * 4 > SharedBytes)
+            if (6 * Tiles.BackwardRows * Columns * 4 > SharedBytes || ForwardShared > SharedBytes)
                 throw new CudaException($"AFT-local tiles {Tiles} do not fit the CUDA kernels' shared memory.");
+            if (Tiles.ForwardRows % Tiles.ForwardThreadRows != 0)
+                throw new CudaException($"AFT-local tiles {Tiles}: ForwardRows must be a multiple of ForwardThreadRows.");
             BlocksPerBatch = (int)(Blocks(Length, ProductRows) + Blocks(Before + After, ProductRows));
             Int((long)RowsPerBatch * Math.Max(Span, 2 * Channels), "a batch element's padded rows × (2D + 2s)");   // products run a group of batch elements at a time
         }
 
-        /// <summary>Threads per column of a forward block: no more than its rows.</summary>
-        public int ThreadRows => Math.Min(Tiles.Rows, Tiles.Tile);
+        /// <summary>Bytes of shared memory of a forward block: E and X of a chunk of sources, and the row groups' shares.</summary>
+        int ForwardShared => (Tiles.ForwardRows * Tiles.ForwardSources + 2 * Tiles.ForwardSources * Columns + 3 * Tiles.ForwardThreadRows * Columns) * 4;
 
         /// <summary>Threads per column of a backward block: no more than its rows.</summary>
         public int BackwardThreadRows => Math.Min(Tiles.BackwardThreadRows, BackwardRows);
@@ -266,6 +269,9 @@ internal static class AftLocalCuda
         public BandTiles Tiles { get; }
         public int BackwardRows => Tiles.BackwardRows;
         public uint Chunks => Blocks(Length, Tiles.Tile);
+
+        /// <summary>Tiles of rows of the forward.</summary>
+        public uint ForwardTiles => Blocks(Length, Tiles.ForwardRows);
         public uint ChannelBlocks => Blocks(Channels, Columns);
 
         /// <summary>Rows of a product block (the kernels' BR).</summary>

@@ -15,7 +15,8 @@ namespace AftDsl.Tests.Kernels.Cuda;
 /// </summary>
 public sealed class AftLocalCudaTests : IDisposable
 {
-    readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2, ProductRows: 4, GroupElements: 1));
+    readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2, ProductRows: 4, GroupElements: 1,
+        ForwardRows: 4, ForwardThreadRows: 2, ForwardSources: 3));
     readonly IDisposable cuda = EmulatedCuda.Use();
 
     public void Dispose()
