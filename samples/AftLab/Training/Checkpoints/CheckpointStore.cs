@@ -153,7 +153,7 @@ public sealed class CheckpointStore(string folder, Action<string>? notice = null
             .ToList();
         if (differences.Count > 0)
             throw new CheckpointException($"{name} ('{check.Manifest.Model}') does not fit this model: {string.Join("; ", differences.Take(5))}.");
-        Load(System.IO.Path.Combine(path, "model.dat"), file => model.load(file));
+        Load(System.IO.Path.Combine(path, "model.dat"), file => InPlaceWeights.Load(model, file));   // the optimizer stays bound to these tensors
         if (optimizer is not null)
             Load(System.IO.Path.Combine(path, "optimizer.dat"), file => optimizer.load_state_dict(file));
         using (torch.no_grad())
