@@ -15,7 +15,9 @@ public static class PixelSampler
     /// </summary>
     public static byte[,] Draw(nn.Module<Tensor, Tensor> model, int count, int pixels, double temperature, int seed, Device device, Action<double>? progress = null)
     {
-        var generator = new Generator((ulong)seed, device);
+        // Pixels are drawn on the CPU: TorchSharp's Generator(seed, device) is a CPU generator whatever the device, and
+        // multinomial refuses a CPU generator for probabilities on a GPU.
+        var generator = new Generator((ulong)seed);
         model.eval();
         using var noGrad = no_grad();
         using var outer = NewDisposeScope();
@@ -27,7 +29,7 @@ public static class PixelSampler
             var logits = state is not null
                 ? ((IDecodingModel)model).Step(sequence.select(1, i), state)
                 : model.forward(sequence.narrow(1, 0, i + 1)).select(1, i);
-            var drawn = multinomial((logits / temperature).softmax(1), 1, generator: generator);
+            var drawn = multinomial((logits / temperature).softmax(1).cpu(), 1, generator: generator);
             sequence.narrow(1, i + 1, 1).copy_(drawn);
             progress?.Invoke((i + 1.0) / pixels);
         }

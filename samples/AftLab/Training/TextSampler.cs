@@ -34,7 +34,9 @@ public static class TextSampler
     {
         if (prompt.Length == 0) throw new ArgumentException("the prompt must not be empty", nameof(prompt));
         model.eval();
-        var generator = new Generator((ulong)seed, device);
+        // Bytes are drawn on the CPU: TorchSharp's Generator(seed, device) is a CPU generator whatever the device, and
+        // multinomial refuses a CPU generator for probabilities on a GPU.
+        var generator = new Generator((ulong)seed);
         return model is IDecodingModel decoder
             ? Decode(decoder, prompt, Window(decoder, context), count, temperature, generator, device, onByte)
             : Recompute(model, prompt, context, count, temperature, generator, device, onByte);
@@ -126,6 +128,6 @@ public static class TextSampler
     static byte Draw(Tensor logits, double temperature, Generator generator)
     {
         using var scope = NewDisposeScope();
-        return (byte)multinomial((logits.reshape(-1) / temperature).softmax(0), 1, generator: generator).item<long>();
+        return (byte)multinomial((logits.reshape(-1) / temperature).softmax(0).cpu(), 1, generator: generator).item<long>();
     }
 }
