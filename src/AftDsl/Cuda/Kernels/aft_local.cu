@@ -12,11 +12,12 @@
 // * The band, factorised so that no exponential is taken per (row, source, channel):
 //   e^{K_t',c + w_t,t'} = e^{μ_t} · E_t,t' · P_t',c with σ_t' = max_c K_t',c, P = e^{K − σ} ≤ 1, and
 //   E_t,t' = e^{w_t,t' + σ_t' − μ_t} ≤ 1 where μ_t is the row's largest w + σ over its band, so the band sum
-//   of a row is E·[P ⊙ V | P]. Forward: aft_local_fused_forward sums it from shared memory, E and X for a
-//   chunk of FS sources at a time, in one kernel with the out-of-band walks and the output. Backward: matrix
-//   products on the tensor cores (cuBLAS through libtorch; host code AftLocalCuda.cs). The shifts σ and μ
-//   depend on positions in the band only, so a causal row still reads nothing after it, and a causal row
-//   skips the later sources of its chunk instead of multiplying them (maybe NaN) by a zero weight.
+//   of a row is E·[P ⊙ V | P]. Causal forward: aft_local_fused_forward sums it from shared memory, E and X
+//   for FB band entries at a time, in one kernel with the out-of-band walks and the output; a row skips
+//   the entries past its band instead of multiplying later (maybe NaN) sources by a zero weight. Not
+//   causal (a band twice as wide, and nothing to skip) and in the backward: matrix products on the tensor
+//   cores (cuBLAS through libtorch; host code AftLocalCuda.cs), which the same kernel then merges. The
+//   shifts σ and μ depend on positions in the band only, so a causal row still reads nothing after it.
 //
 // A channel whose keys all lie far below the position's largest key gets terms below e^{−87}, which float32
 // flushes: rows whose total, in units of e^{μ_t}, falls under e^{−60} are flagged and recomputed exactly
@@ -35,7 +36,7 @@
 // copy whose padding is zero.
 //
 // Compile-time constants: D (channels), RANK, LO, HI, CAUSAL; forward: FT (rows per block, the segments'
-// length), FRY (threads per channel column), FS (sources per chunk of the band); backward: TILE (the
+// length), FRY (threads per channel column), FB (band entries a causal block holds at a time); backward: TILE (the
 // scan's chunk), BT (source rows per block), RYB (threads per channel column), BR (rows per product
 // block). One warp spans 32 consecutive channels.
 
@@ -172,21 +173,20 @@ extern "C" __global__ __launch_bounds__(CB) void aft_local_segment_chain(const f
 #endif
 }
 
-// The forward: the band summed from shared memory, FS sources at a time (E of the tile's rows against
-// them, and their X), then merged with the out-of-band past and future, which each row group walks over
+// The forward: the band's sums (causal: from shared memory, FB band entries at a time, E of the tile's
+// rows and X of the sources those entries reach; not causal: read from the products of a group of batch elements, blockIdx.z
+// counting from firstBatch), merged with the out-of-band past and future, which each row group walks over
 // its RPT elements from the chained state and the shares of the groups before it. Outputs y, and for the
 // backward the shift m, denominator and ratio; flags[b·T + t] = 1 for a row whose total fell under e^{−60}
 // in units of e^{μ_t}.
 extern "C" __global__ __launch_bounds__(CB * FRY) void aft_local_fused_forward(
     const aft_elem* q, const aft_elem* k, const aft_elem* v, const float* band, const float* sigma, const float* mu,
-    const float* pastStates, const float* futureStates,
-    aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, float* flags, int length)
+    const float* pastStates, const float* futureStates, const aft_elem* sums,
+    aft_elem* y, float* savedShift, float* savedDenominator, float* savedRatio, float* flags, int length, int firstBatch, int blocksPerBatch)
 {
-    __shared__ float weights[FT][FS];
-    __shared__ float sourceA[FS][CB], sourceB[FS][CB];
     __shared__ float shareM[FRY * CB], shareA[FRY * CB], shareB[FRY * CB];
     int cx = threadIdx.x, g = threadIdx.y, thread = g * CB + cx;
-    int c = blockIdx.y * CB + cx, batch = blockIdx.z, t0 = blockIdx.x * FT, r0 = g * RPT;
+    int c = blockIdx.y * CB + cx, batch = firstBatch + blockIdx.z, t0 = blockIdx.x * FT, r0 = g * RPT;
     bool valid = c < D;
     long long rows = (long long)batch * length, base = rows * D + c;
     aft_band_sources element{k, v, base, base, D, D};
@@ -194,16 +194,22 @@ extern "C" __global__ __launch_bounds__(CB * FRY) void aft_local_fused_forward(
     float sumA[RPT], sumB[RPT];
 #pragma unroll
     for (int u = 0; u < RPT; u++) sumA[u] = sumB[u] = 0.0f;
-    for (int s0 = t0 - LO; s0 <= t0 + FT - 1 + HI; s0 += FS) {
-        __syncthreads();                                       // the previous chunk has been read
-        for (int i = thread; i < FT * FS; i += CB * FRY) {
-            int r = i / FS, j = i % FS, t = t0 + r, source = s0 + j, d = source - t + LO;
+#if CAUSAL
+    // The band, FB entries at a time: E_t,d of the tile's rows for entries d0 … d0 + FB − 1, and X of the
+    // FT + FB − 1 sources they reach, from t0 − LO + d0 on; row r, entry d0 + d reads source r + d of them.
+    __shared__ float weights[FT][FB];
+    __shared__ float sourceA[FT + FB - 1][CB], sourceB[FT + FB - 1][CB];
+    for (int d0 = 0; d0 < BAND; d0 += FB) {
+        int s0 = t0 - LO + d0;
+        __syncthreads();                                       // the previous entries have been read
+        for (int i = thread; i < FT * FB; i += CB * FRY) {
+            int r = i / FB, d = d0 + i % FB, t = t0 + r, source = s0 + r + i % FB;
             float e = 0.0f;
-            if (t < length && source >= 0 && source < length && d >= 0 && d < BAND)
+            if (t < length && source >= 0 && d < BAND)
                 e = __expf(band[(long long)t * BAND + d] + sigma[rows + source] - mu[rows + t]);
-            weights[r][j] = e;
+            weights[r][i % FB] = e;
         }
-        for (int j = g; j < FS; j += FRY) {
+        for (int j = g; j < FT + FB - 1; j += FRY) {
             int source = s0 + j;
             float a = 0.0f, b = 0.0f;
             if (valid && source >= 0 && source < length) {
@@ -215,22 +221,33 @@ extern "C" __global__ __launch_bounds__(CB * FRY) void aft_local_fused_forward(
             sourceB[j][cx] = b;
         }
         __syncthreads();
-        // Rows t0 + r0 … t0 + r0 + RPT − 1 face sources t0 + r0 − LO … t0 + r0 + RPT − 1 + HI.
-        int from = aft_imax(0, t0 + r0 - LO - s0), to = aft_imin(FS - 1, t0 + r0 + RPT - 1 + HI - s0);
-        for (int j = from; j <= to; j++) {
-            float a = sourceA[j][cx], b = sourceB[j][cx];
-            int d0 = s0 + j - t0 - r0 + LO;                        // the source's band entry for row u: d0 − u
+        int entries = BAND - d0;                               // past the band lie later sources (maybe NaN): skipped
+#pragma unroll
+        for (int m = 0; m < RPT + FB - 1; m++) {
+            float a = sourceA[r0 + m][cx], b = sourceB[r0 + m][cx];
 #pragma unroll
             for (int u = 0; u < RPT; u++) {
-                int d = d0 - u;
-                if (d >= 0 && d < BAND) {                          // so a causal row never meets a later (maybe NaN) source
-                    float e = weights[r0 + u][j];
+                int d = m - u;
+                if (d >= 0 && d < FB && d < entries) {
+                    float e = weights[r0 + u][d];
                     sumA[u] += e * a;
                     sumB[u] += e * b;
                 }
             }
         }
     }
+#else
+    // Not causal: the band's sums come from the products, [group's blocks · BR][2D] (see the header).
+    if (valid) {
+#pragma unroll
+        for (int u = 0; u < RPT; u++) {
+            int t = aft_imin(t0 + r0 + u, length - 1);
+            long long product = ((long long)blockIdx.z * blocksPerBatch * BR + t) * 2 * D + c;
+            sumA[u] = aft_load(sums, product);
+            sumB[u] = aft_load(sums, product + D);
+        }
+    }
+#endif
 
     aft_run total[RPT];                                        // the band's state: exponent μ_t
 #pragma unroll

@@ -17,15 +17,15 @@ namespace AftDsl.Kernels.Cuda;
 /// elements (at least one batch element a group), so that their scratch stays small beside the saved tensors.</param>
 /// <param name="ForwardRows">AFT-local: rows per forward block, and the length of the forward scan's segments.</param>
 /// <param name="ForwardThreadRows">AFT-local: threads per channel column of a forward block (each takes ForwardRows / ForwardThreadRows consecutive rows).</param>
-/// <param name="ForwardSources">AFT-local: sources of the band a forward block holds in shared memory at a time.</param>
+/// <param name="ForwardBandEntries">AFT-local: band entries (and the sources they reach) a causal forward block holds in shared memory at a time.</param>
 internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, int ProductRows = 64,
-    long GroupElements = 1 << 24, int ForwardRows = 64, int ForwardThreadRows = 8, int ForwardSources = 64);
+    long GroupElements = 1 << 24, int ForwardRows = 64, int ForwardThreadRows = 8, int ForwardBandEntries = 32);
 
 /// <summary>
 /// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>, whose header gives the maths): w = U·Wᵀ on the
-/// band |t − t'| &lt; s only. The forward is one kernel over tiles of rows after two short scan phases; the
-/// backward sums the band as strided batches of matrix products through libtorch (cuBLAS, on the tensor cores),
-/// blocks of rows against the sources they face. Out-of-band sources are added as lagged running-max prefix
+/// band |t − t'| &lt; s only. The forward is one kernel over tiles of rows after two short scan phases, which
+/// sums a causal band itself; the non-causal forward and the backward sum the band as strided batches of matrix
+/// products through libtorch (cuBLAS, on the tensor cores), blocks of rows against the sources they face. Out-of-band sources are added as lagged running-max prefix
 /// (and, non-causal, suffix) states, so no term cancels and a causal row reads nothing after it. Rows whose band sums fell below float32's range are recomputed exactly (<see cref="ExactRows"/>).
 /// Same contract as <see cref="AftLocalOperators"/>: gradients of q, k, v, u, w in that order.
 /// </summary>
@@ -63,13 +63,29 @@ internal static class AftLocalCuda
         var y = empty_like(pq);
         var (shift, denominator, ratio) = (Floats(device, pq.shape), Floats(device, pq.shape), Floats(device, pq.shape));
         var flags = zeros([shape.Batch, shape.Length], dtype: ScalarType.Float32, device: device);
-        var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
-            .Tensor(band, ScalarType.Float32, "band").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(mu, ScalarType.Float32, "mu")
-            .Tensor(past, ScalarType.Float32, "past states");
-        arguments = future is null ? arguments.Int64(0) : arguments.Tensor(future, ScalarType.Float32, "future states");
-        Run(module, "aft_local_fused_forward", new Dim3(shape.ForwardTiles, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns, (uint)shape.Tiles.ForwardThreadRows),
-            arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
-                .Tensor(ratio, ScalarType.Float32, "ratio").Tensor(flags, ScalarType.Float32, "flags").Int32(shape.Length));
+        void Merge(Tensor? sums, int firstBatch, int batches)
+        {
+            var arguments = new KernelArguments().Tensor(pq, dtype, "q").Tensor(pk, dtype, "k").Tensor(pv, dtype, "v")
+                .Tensor(band, ScalarType.Float32, "band").Tensor(sigma, ScalarType.Float32, "sigma").Tensor(mu, ScalarType.Float32, "mu")
+                .Tensor(past, ScalarType.Float32, "past states");
+            arguments = future is null ? arguments.Int64(0) : arguments.Tensor(future, ScalarType.Float32, "future states");
+            arguments = sums is null ? arguments.Int64(0) : arguments.Tensor(sums, dtype, "band sums");
+            Run(module, "aft_local_fused_forward", new Dim3(shape.ForwardTiles, shape.ChannelBlocks, (uint)batches), new Dim3(Columns, (uint)shape.Tiles.ForwardThreadRows),
+                arguments.Tensor(y, dtype, "y").Tensor(shift, ScalarType.Float32, "shift").Tensor(denominator, ScalarType.Float32, "denominator")
+                    .Tensor(ratio, ScalarType.Float32, "ratio").Tensor(flags, ScalarType.Float32, "flags")
+                    .Int32(shape.Length).Int32(firstBatch).Int32(shape.BlocksPerBatch));
+        }
+
+        // Causal, the kernel sums the band itself; not causal, a band twice as wide goes faster as products on the
+        // tensor cores (measured on an H200: docs/benchmarks.md), a group of batch elements at a time.
+        if (causal) Merge(null, 0, shape.Batch);
+        else
+            foreach (var group in shape.Groups())
+            {
+                using var step = NewDisposeScope();
+                var x = Stacked(module, shape, group, pk, pv, sigma);
+                Merge(Weights(module, shape, group, band, sigma, mu, transposed: false).bmm(Windows(x, shape, group, shape.Span)), group.First, group.Count);
+            }
 
         var repaired = flags.nonzero();                                                  // [n, 2]: (b, t) of the flagged rows
         if (repaired.shape[0] > 0)
@@ -186,7 +202,7 @@ internal static class AftLocalCuda
         CudaKernels.Module("aft_local.cu",
             ("AFT_BF16", Bf16Flag(dtype, "AFT-local")), ("D", shape.Channels), ("RANK", shape.Rank), ("LO", shape.Before), ("HI", shape.After),
             ("CAUSAL", shape.Causal ? 1 : 0), ("FT", shape.Tiles.ForwardRows), ("FRY", shape.Tiles.ForwardThreadRows),
-            ("FS", shape.Tiles.ForwardSources), ("TILE", shape.Tiles.Tile), ("BT", shape.BackwardRows), ("RYB", shape.BackwardThreadRows),
+            ("FB", shape.Tiles.ForwardBandEntries), ("TILE", shape.Tiles.Tile), ("BT", shape.BackwardRows), ("RYB", shape.BackwardThreadRows),
             ("BR", shape.ProductRows));
 
     static Dim3 Grid(long elements) => new((uint)Math.Min(MaxBlocks, Blocks(elements, Threads)));
@@ -250,8 +266,15 @@ internal static class AftLocalCuda
             Int((long)RowsPerBatch * Math.Max(Span, 2 * Channels), "a batch element's padded rows × (2D + 2s)");   // products run a group of batch elements at a time
         }
 
-        /// <summary>Bytes of shared memory of a forward block: E and X of a chunk of sources, and the row groups' shares.</summary>
-        int ForwardShared => (Tiles.ForwardRows * Tiles.ForwardSources + 2 * Tiles.ForwardSources * Columns + 3 * Tiles.ForwardThreadRows * Columns) * 4;
+        /// <summary>Bytes of shared memory of a forward block: E and X for a chunk of band entries, and the row groups' shares.</summary>
+        int ForwardShared
+        {
+            get
+            {
+                var (rows, entries) = (Tiles.ForwardRows, Tiles.ForwardBandEntries);
+                return (rows * entries + 2 * (rows + entries - 1) * Columns + 3 * Tiles.ForwardThreadRows * Columns) * 4;
+            }
+        }
 
         /// <summary>Threads per column of a backward block: no more than its rows.</summary>
         public int BackwardThreadRows => Math.Min(Tiles.BackwardThreadRows, BackwardRows);

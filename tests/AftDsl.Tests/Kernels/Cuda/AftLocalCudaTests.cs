@@ -16,7 +16,7 @@ namespace AftDsl.Tests.Kernels.Cuda;
 public sealed class AftLocalCudaTests : IDisposable
 {
     readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2, ProductRows: 4, GroupElements: 1,
-        ForwardRows: 4, ForwardThreadRows: 2, ForwardSources: 3));
+        ForwardRows: 4, ForwardThreadRows: 2, ForwardBandEntries: 3));
     readonly IDisposable cuda = EmulatedCuda.Use();
 
     public void Dispose()
@@ -95,15 +95,17 @@ public sealed class AftLocalCudaTests : IDisposable
             x, ["Q", "K", "V", "U", "W"], bfloat16, 2e-2);
     }
 
+    /// <summary>Window 5 with the tests' three band entries a block: the last chunk of entries is partial.</summary>
     [Theory]
-    [InlineData(1.0)]
-    [InlineData(1e4)]
-    public void Causal_outputs_at_t_ignore_inputs_after_t_bit_for_bit(double keyScale)
+    [InlineData(1.0, 3)]
+    [InlineData(1e4, 3)]
+    [InlineData(1.0, 5)]
+    public void Causal_outputs_at_t_ignore_inputs_after_t_bit_for_bit(double keyScale, long window)
     {
         const long length = 14;
         var x = As(Inputs(2, length, 6, 5), float32);
         x[1] *= keyScale;
-        var before = Run(x, 3, causal: true);
+        var before = Run(x, window, causal: true);
         foreach (var t in new long[] { 0, 3, 4, 9, 12 })
         {
             var later = length - t - 1;
@@ -113,7 +115,7 @@ public sealed class AftLocalCudaTests : IDisposable
                 changed[i].narrow(1, t + 1, later).copy_(noise[i].narrow(1, t + 1, later) * (i == 1 ? 1e3 * keyScale : 1e3));
             changed[3].narrow(0, t + 1, later).copy_(noise[3].narrow(0, t + 1, later) * 9);
             changed[4].narrow(0, t + 1, later).copy_(noise[4].narrow(0, t + 1, later) * 9);
-            TensorAssert.BitIdentical(before.narrow(1, 0, t + 1), Run(changed, 3, causal: true).narrow(1, 0, t + 1), $"positions ≤ {t}");
+            TensorAssert.BitIdentical(before.narrow(1, 0, t + 1), Run(changed, window, causal: true).narrow(1, 0, t + 1), $"positions ≤ {t}");
         }
     }
 
@@ -132,16 +134,17 @@ public sealed class AftLocalCudaTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_NaN_reaches_no_other_batch_element_and_causal_no_earlier_position(bool causal)
+    [InlineData(false, 3)]
+    [InlineData(true, 3)]
+    [InlineData(true, 5)]
+    public void A_NaN_reaches_no_other_batch_element_and_causal_no_earlier_position(bool causal, long window)
     {
         const long length = 14, position = 9;
         var clean = As(Inputs(2, length, 6, 7), float32);
         var poisoned = clean.Select(t => t.clone()).ToArray();
         poisoned[1][0, position, 2] = float.NaN;
-        var (cleanOutput, cleanGrads) = OutputAndGradients(clean, causal);
-        var (output, grads) = OutputAndGradients(poisoned, causal);
+        var (cleanOutput, cleanGrads) = OutputAndGradients(clean, window, causal);
+        var (output, grads) = OutputAndGradients(poisoned, window, causal);
         TensorAssert.BitIdentical(cleanOutput[1], output[1], "the other batch element's output");
         TensorAssert.AllFinite(output[1], "the other batch element's output");
         for (var i = 0; i < 3; i++)
@@ -165,10 +168,10 @@ public sealed class AftLocalCudaTests : IDisposable
         });
     }
 
-    static (Tensor Output, Tensor[] Grads) OutputAndGradients(Tensor[] x, bool causal)
+    static (Tensor Output, Tensor[] Grads) OutputAndGradients(Tensor[] x, long window, bool causal)
     {
         var leaves = x.Select(i => i.detach().clone().requires_grad_()).ToArray();
-        var output = Run(leaves, 3, causal);
+        var output = Run(leaves, window, causal);
         output.backward([ones_like(output)]);
         return (output.detach(), leaves.Select(l => l.grad!).ToArray());
     }

@@ -23,7 +23,7 @@ public sealed class BandDefaultTilesTests : IDisposable
     public void Default_tiles_are_the_documented_ones()
     {
         Assert.Equal(new BandTiles(Tile: 16, Rows: 4, BackwardRows: 16, BackwardThreadRows: 4, ProductRows: 64, GroupElements: 1 << 24,
-            ForwardRows: 64, ForwardThreadRows: 8, ForwardSources: 64), AftLocalCuda.Tiles);
+            ForwardRows: 64, ForwardThreadRows: 8, ForwardBandEntries: 32), AftLocalCuda.Tiles);
     }
 
     [Theory]
