@@ -72,13 +72,12 @@ internal static class UniqueIdExchange
                 stream.ReadExactlyAsync(id, cancel).AsTask().GetAwaiter().GetResult();
                 return id;
             }
-            catch (SocketException) when (!cancel.IsCancellationRequested)
+            catch (Exception e) when (e is SocketException or IOException)
             {
+                // A refused connection or a stream cut short: retry; once out of time it is the timeout (and says so),
+                // whichever of them the cancellation happened to interrupt.
+                cancel.ThrowIfCancellationRequested();
                 Thread.Sleep(100);                                          // rank 0 is not listening yet
-            }
-            catch (EndOfStreamException) when (!cancel.IsCancellationRequested)
-            {
-                Thread.Sleep(100);
             }
         }
     }
