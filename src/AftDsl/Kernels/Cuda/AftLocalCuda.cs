@@ -25,8 +25,10 @@ internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows =
 /// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>, whose header gives the maths): w = U·Wᵀ on the
 /// band |t − t'| &lt; s only. The forward is one kernel over tiles of rows after two short scan phases, which
 /// sums a causal band itself; the non-causal forward and the backward sum the band as strided batches of matrix
-/// products through libtorch (cuBLAS, on the tensor cores), blocks of rows against the sources they face. Out-of-band sources are added as lagged running-max prefix
-/// (and, non-causal, suffix) states, so no term cancels and a causal row reads nothing after it. Rows whose band sums fell below float32's range are recomputed exactly (<see cref="ExactRows"/>).
+/// products through libtorch (cuBLAS, on the tensor cores), blocks of rows against the sources they face.
+/// Out-of-band sources are added as lagged running-max prefix (and, non-causal, suffix) states, so no term cancels
+/// and a causal row reads nothing after it. Rows whose band sums fell below float32's range are recomputed exactly
+/// (<see cref="ExactRows"/>).
 /// Same contract as <see cref="AftLocalOperators"/>: gradients of q, k, v, u, w in that order.
 /// </summary>
 internal static class AftLocalCuda
