@@ -42,6 +42,6 @@ public static class AftConv
             AftConvKernel.Forward(ctx, (Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (bool)vars[4], (AftConvConnectivity)vars[5]);
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output) =>
-            BackwardScope.Run(grad_output, () => [.. AftConvKernel.Backward(ctx, grad_output), null!, null!]);
+            [.. AftConvKernel.Backward(ctx, grad_output), null!, null!];
     }
 }

@@ -34,7 +34,7 @@ public static class AftConvKernel
 
     /// <summary>Gradients of the differentiable inputs, in the order of <see cref="Forward"/>'s parameters, for the output gradient <paramref name="grad"/>.</summary>
     public static List<Tensor> Backward(AutogradContext ctx, Tensor grad) =>
-        KernelDispatch.Backward(ctx,
+        KernelDispatch.Backward(ctx, grad,
             torch: () => AftConvOperators.Backward(ctx, grad),
             cpu: () => AftConvCpu.Backward(ctx, grad),
             cuda: () => Cuda.AftConvCuda.Backward(ctx, grad));

@@ -21,6 +21,6 @@ public static class AftFull
             AftFullKernel.Forward(ctx, (Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (bool)vars[5]);
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output) =>
-            BackwardScope.Run(grad_output, () => [.. AftFullKernel.Backward(ctx, grad_output), null!]);
+            [.. AftFullKernel.Backward(ctx, grad_output), null!];
     }
 }

@@ -22,6 +22,6 @@ public static class AftLocal
             AftLocalKernel.Forward(ctx, (Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (long)vars[5], (bool)vars[6]);
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output) =>
-            BackwardScope.Run(grad_output, () => [.. AftLocalKernel.Backward(ctx, grad_output), null!, null!]);
+            [.. AftLocalKernel.Backward(ctx, grad_output), null!, null!];
     }
 }

@@ -27,7 +27,7 @@ public static class AftLocalKernel
 
     /// <summary>Gradients of the differentiable inputs, in the order of <see cref="Forward"/>'s parameters, for the output gradient <paramref name="grad"/>.</summary>
     public static List<Tensor> Backward(AutogradContext ctx, Tensor grad) =>
-        KernelDispatch.Backward(ctx,
+        KernelDispatch.Backward(ctx, grad,
             torch: () => AftLocalOperators.Backward(ctx, grad),
             cpu: () => AftLocalCpu.Backward(ctx, grad),
             cuda: () => Cuda.AftLocalCuda.Backward(ctx, grad));

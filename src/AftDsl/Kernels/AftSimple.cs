@@ -18,6 +18,6 @@ public static class AftSimple
             AftSimpleKernel.Forward(ctx, (Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (bool)vars[3]);
 
         public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output) =>
-            BackwardScope.Run(grad_output, () => [.. AftSimpleKernel.Backward(ctx, grad_output), null!]);
+            [.. AftSimpleKernel.Backward(ctx, grad_output), null!];
     }
 }

@@ -24,7 +24,7 @@ public static class AftSimpleKernel
 
     /// <summary>Gradients of the differentiable inputs, in the order of <see cref="Forward"/>'s parameters, for the output gradient <paramref name="grad"/>.</summary>
     public static List<Tensor> Backward(AutogradContext ctx, Tensor grad) =>
-        KernelDispatch.Backward(ctx,
+        KernelDispatch.Backward(ctx, grad,
             torch: () => AftSimpleOperators.Backward(ctx, grad),
             cpu: () => AftSimpleCpu.Backward(ctx, grad),
             cuda: () => AftSimpleCuda.Backward(ctx, grad));

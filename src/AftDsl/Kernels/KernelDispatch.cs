@@ -74,15 +74,19 @@ internal static class KernelDispatch
         return path == KernelPath.Cpu ? cpu!() : torch();
     }
 
-    /// <summary>The backward on the path its forward took.</summary>
-    public static List<Tensor> Backward(AutogradContext ctx, Func<List<Tensor>> torch,
+    /// <summary>
+    /// The backward on the path its forward took, freeing what it receives (<paramref name="grad"/>) and returns
+    /// where autograd runs it on a thread without a dispose scope (<see cref="BackwardScope"/>). Every custom
+    /// function's backward, the generated layers' included, comes through here, so none can leak on the CUDA device thread.
+    /// </summary>
+    public static List<Tensor> Backward(AutogradContext ctx, Tensor grad, Func<List<Tensor>> torch,
         Func<List<Tensor>>? cpu = null, Func<List<Tensor>>? cuda = null) =>
-        (KernelPath)ctx.get_data(PathKey) switch
+        BackwardScope.Run(grad, () => (KernelPath)ctx.get_data(PathKey) switch
         {
             KernelPath.Cpu => cpu!(),
             KernelPath.Cuda => cuda!(),
             _ => torch(),
-        };
+        });
 
     /// <summary>Why the CUDA kernels are not in use, or null while they are (or were never tried).</summary>
     public static string? CudaUnavailableReason => cudaUnavailable;
