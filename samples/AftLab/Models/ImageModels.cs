@@ -15,6 +15,8 @@ namespace AftLab.Models;
 [AftConv(heads: 8, window: 5)] public partial class ImageConvMixerGlobal;
 [AftConv(heads: 8, window: 9)] public partial class ImageConvMixerWindow9;
 [AftConv(heads: 8, window: 13)] public partial class ImageConvMixerWindow13;    // 13×13 on the 14×14 grid: nearly global
+[AftConv(heads: 8, window: 3, Connectivity = AftConvConnectivity.Window)] public partial class ImageConvMixerWindowOnly3;
+[AftConv(heads: 8, window: 9, Connectivity = AftConvConnectivity.Window)] public partial class ImageConvMixerWindowOnly9;
 [AftConv(heads: 16, window: 5)] public partial class ImageConvMixerHeads16;
 [AftConv(heads: 64, window: 5)] public partial class ImageConvMixerHeads64;     // one channel per head
 [AftConv(heads: 8, window: 5, Reparameterise = false)] public partial class ImageConvMixerRawKernel;                        // w itself, no γ, β
@@ -64,6 +66,28 @@ public partial class ConvClassifierWindow13
 {
     [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
     [Blocks(depth: 2, mixer: typeof(ImageConvMixerWindow13), FfnWidth = 322)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+/// <summary>The window-only conv classifier with a 3×3 window.</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class ConvClassifierWindowOnly3
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixerWindowOnly3), FfnWidth = 332)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+/// <summary>The window-only conv classifier with a 9×9 window.</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class ConvClassifierWindowOnly9
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixerWindowOnly9), FfnWidth = 328)] public partial BlockStack Body { get; }
     [FinalNorm] public partial LayerNorm Norm { get; }
     [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
 }
