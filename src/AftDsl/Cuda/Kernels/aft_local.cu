@@ -12,11 +12,12 @@
 // * The band, factorised so that no exponential is taken per (row, source, channel):
 //   e^{K_t',c + w_t,t'} = e^{μ_t} · E_t,t' · P_t',c with σ_t' = max_c K_t',c, P = e^{K − σ} ≤ 1, and
 //   E_t,t' = e^{w_t,t' + σ_t' − μ_t} ≤ 1 where μ_t is the row's largest w + σ over its band, so the band sum
-//   of a row is E·[P ⊙ V | P]. Causal forward: aft_local_fused_forward sums it from shared memory, E and X
-//   for FB band entries at a time, in one kernel with the out-of-band walks and the output; a row skips
-//   the entries past its band instead of multiplying later (maybe NaN) sources by a zero weight. Not
-//   causal (a band twice as wide, and nothing to skip) and in the backward: matrix products on the tensor
-//   cores (cuBLAS through libtorch; host code AftLocalCuda.cs), which the same kernel then merges. The
+//   of a row is E·[P ⊙ V | P]. Causal: aft_local_fused_forward sums it from shared memory, E and X for FB
+//   band entries at a time, in one kernel with the out-of-band walks and the output, and
+//   aft_local_fused_backward does the same for the transposed band and ∂w; a row skips the entries past
+//   its band instead of multiplying later (maybe NaN) values by a zero weight. Not causal (a band twice as
+//   wide, and nothing to skip): matrix products on the tensor cores (cuBLAS through libtorch; host code
+//   AftLocalCuda.cs), which the forward's kernel then merges and the backward's reads. The
 //   shifts σ and μ depend on positions in the band only, so a causal row still reads nothing after it.
 //
 // A channel whose keys all lie far below the position's largest key gets terms below e^{−87}, which float32
@@ -27,7 +28,7 @@
 // (every weight e^{K_t' + ŵ − m_t} ≤ 1), and α̃ = α·e^{μ − m}, β̃ = β·e^{μ − m} (≤ α, β):
 //   ∂V_t' = P_t' ⊙ Σ_t E_t,t' α̃_t,   ∂K_t' = V_t' ⊙ ∂V_t' − P_t' ⊙ Σ_t E_t,t' β̃_t,
 //   ∂w_t,t' = E_t,t' Σ_{batch, channels} (α̃_t ⊙ P_t' ⊙ V_t' − β̃_t ⊙ P_t')   (band only),
-// two more products (Eᵀ·[α̃ | −β̃] and [α̃ | −β̃]·[P ⊙ V | P]ᵀ), with the out-of-band targets as lagged
+// (not causal: two more products, Eᵀ·[α̃ | −β̃] and [α̃ | −β̃]·[P ⊙ V | P]ᵀ), with the out-of-band targets as lagged
 // running-max states of exponent −m_t. ∂U, ∂W follow row by row.
 //
 // Block layout of the backward's products (for a group of batch elements at a time, so that they stay small): every batch element's rows are padded to NBP = ⌈T / BR⌉ + ⌈(LO + HI) / BR⌉
@@ -36,9 +37,10 @@
 // copy whose padding is zero.
 //
 // Compile-time constants: D (channels), RANK, LO, HI, CAUSAL; forward: FT (rows per block, the segments'
-// length), FRY (threads per channel column), FB (band entries a causal block holds at a time); backward: TILE (the
-// scan's chunk), BT (source rows per block), RYB (threads per channel column), BR (rows per product
-// block). One warp spans 32 consecutive channels.
+// length), FRY (threads per channel column), FB (band entries a causal block holds at a time); non-causal
+// backward: TILE (the scan's chunk), BT (source rows per block), RYB (threads per channel column), BR (rows
+// per product block); causal backward: CFT, CFY, CFE (as FT, FRY, FB), CFB (batch elements per block), CPR
+// (band offsets a thread sums ∂w for). One warp spans 32 consecutive channels.
 
 #include "aft_common.cuh"
 #include "aft_band_scan.cuh"
@@ -386,6 +388,174 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
             aft_store(dk, at, value * gradV - gradR);
         }
     }
+}
+
+// ---- Causal backward in one kernel, after two short scans of the targets. A block takes CFT source rows and
+// 32 channels of CFE consecutive batch elements, with threads (32, CFY): CRPT consecutive rows a thread. For
+// source t', the band's targets are t = t' + d, d ∈ [0, LO] (entry j = LO − d of row t); the later ones,
+// t ≥ t' + LO + 1, are the out-of-band future: lagged running-max suffix states (exponent −m_t). ----
+#define CRPT (CFT / CFY)
+
+// Scan phase 1: aggregates of the targets of segments of CFT elements shifted by +LO + 1, so that a tile
+// walks its own CFT elements only (the forward's future segments, mirrored for the backward).
+extern "C" __global__ __launch_bounds__(CB) void aft_local_target_segments(const float* shift, const float* alpha, const float* beta,
+    float* segments, int length)
+{
+    int c = blockIdx.y * CB + threadIdx.x;
+    if (c >= D) return;
+    aft_band_targets element{shift, alpha, beta, (long long)blockIdx.z * length * D + c, D};
+    long long at = aft_run_index(blockIdx.z, blockIdx.x, gridDim.x, 0, D, c);
+    aft_run_store(segments, at, D, aft_run_segment(element, (int)blockIdx.x * CFT + LO + 1, CFT, length));
+}
+
+// Scan phase 2: exclusive suffix states of the segments; one block per (32 channels, batch element).
+extern "C" __global__ __launch_bounds__(CB) void aft_local_target_chain(const float* segments, float* states, int chunks)
+{
+    int c = blockIdx.x * CB + threadIdx.x;
+    if (c >= D) return;
+    aft_run_chain_suffix(segments, states, blockIdx.y, chunks, D, c);
+}
+
+// The backward: per batch element, the band from shared memory, CFE offsets at a time (E of the tile's
+// sources for those offsets, α̃ and β̃ of the CFT + CFE − 1 targets they reach), then the out-of-band future,
+// each row group walking its CRPT targets from the chained state and the shares of the groups after it;
+// writes ∂K and ∂V. ∂w of a band entry is E times a sum over channels and batch elements: the block sums its
+// 32 channels from shared memory, a thread CPR offsets of one row, over its batch elements in registers, and
+// adds the sums to dband with one atomic each (after every chunk of offsets when the band needs several).
+extern "C" __global__ __launch_bounds__(CB * CFY) void aft_local_fused_backward(
+    const aft_elem* k, const aft_elem* v, const float* band, const float* sigma, const float* mu,
+    const float* shift, const float* alpha, const float* beta, const float* futureStates,
+    aft_elem* dk, aft_elem* dv, float* dband, int length, int batches)
+{
+    __shared__ float weights[CFT][CFE];                          // E_{t' + d0 + d, t'} of source row t0 + r
+    __shared__ float targetA[CFT + CFE - 1][CB + 1], targetB[CFT + CFE - 1][CB + 1];   // α̃, β̃ of targets from t0 + d0 on
+    __shared__ float sourceA[CFT][CB + 1], sourceB[CFT][CB + 1];                       // P ⊙ V, P of the tile's sources
+    __shared__ float shareM[CFY * CB], shareA[CFY * CB], shareB[CFY * CB];
+    // (The rows of 33 floats put the ∂w sums' reads of different rows in different banks.)
+    int cx = threadIdx.x, g = threadIdx.y, thread = g * CB + cx;
+    int c = blockIdx.y * CB + cx, t0 = blockIdx.x * CFT, r0 = g * CRPT;
+    bool valid = c < D;
+    const int groupsPerRow = CFE / CPR;                           // the ∂w sums: row wr, offsets wd … wd + CPR − 1
+    int wr = thread / groupsPerRow, wd = thread % groupsPerRow * CPR;
+    bool summing = wr < CFT;
+    float dw[CPR];
+#pragma unroll
+    for (int i = 0; i < CPR; i++) dw[i] = 0.0f;
+    auto flush = [&](int d0) {                                   // dw of the offsets from d0 on, to dband; zeroed
+        int source = t0 + wr;
+#pragma unroll
+        for (int i = 0; i < CPR; i++) {
+            int d = d0 + wd + i, target = source + d;
+            if (summing && d < BAND && target < length) atomicAdd(&dband[(long long)target * BAND + LO - d], dw[i]);
+            dw[i] = 0.0f;
+        }
+    };
+
+    int firstBatch = blockIdx.z * CFB, lastBatch = aft_imin(firstBatch + CFB, batches);
+    for (int batch = firstBatch; batch < lastBatch; batch++) {
+        long long rows = (long long)batch * length, base = rows * D + c;
+        float key[CRPT], value[CRPT], p[CRPT], gradA[CRPT], gradB[CRPT];
+#pragma unroll
+        for (int u = 0; u < CRPT; u++) {
+            int source = t0 + r0 + u;
+            key[u] = value[u] = p[u] = gradA[u] = gradB[u] = 0.0f;
+            if (valid && source < length) {
+                long long at = base + (long long)source * D;
+                key[u] = aft_load(k, at);
+                value[u] = aft_load(v, at);
+                p[u] = __expf(key[u] - sigma[rows + source]);
+            }
+            sourceA[r0 + u][cx] = p[u] * value[u];
+            sourceB[r0 + u][cx] = p[u];
+        }
+        for (int d0 = 0; d0 < BAND; d0 += CFE) {
+            __syncthreads();                                     // the previous offsets have been read
+            for (int i = thread; i < CFT * CFE; i += CB * CFY) {
+                int r = i / CFE, d = d0 + i % CFE, source = t0 + r, target = source + d;
+                float e = 0.0f;
+                if (d < BAND && target < length)
+                    e = __expf(band[(long long)target * BAND + LO - d] + sigma[rows + source] - mu[rows + target]);
+                weights[r][i % CFE] = e;
+            }
+            for (int j = g; j < CFT + CFE - 1; j += CFY) {
+                int target = t0 + d0 + j;
+                float a = 0.0f, b = 0.0f;
+                if (valid && target < length) {
+                    long long at = base + (long long)target * D;
+                    float scale = __expf(mu[rows + target] - shift[at]);     // ≤ 1: m_t covers the band's shift μ_t
+                    a = alpha[at] * scale;
+                    b = beta[at] * scale;
+                }
+                targetA[j][cx] = a;
+                targetB[j][cx] = b;
+            }
+            __syncthreads();
+            int entries = BAND - d0;                             // past the band lie targets this source does not reach
+#pragma unroll
+            for (int m = 0; m < CRPT + CFE - 1; m++) {
+                float a = targetA[r0 + m][cx], b = targetB[r0 + m][cx];
+#pragma unroll
+                for (int u = 0; u < CRPT; u++) {
+                    int d = m - u;
+                    if (d >= 0 && d < CFE && d < entries) {
+                        float e = weights[r0 + u][d];
+                        gradA[u] += e * a;
+                        gradB[u] += e * b;
+                    }
+                }
+            }
+            if (summing) {
+                float sum[CPR];
+#pragma unroll
+                for (int i = 0; i < CPR; i++) sum[i] = 0.0f;
+                for (int x = 0; x < CB; x++) {
+                    float pv = sourceA[wr][x], pk = sourceB[wr][x];
+#pragma unroll
+                    for (int i = 0; i < CPR; i++) sum[i] += targetA[wr + wd + i][x] * pv - targetB[wr + wd + i][x] * pk;
+                }
+#pragma unroll
+                for (int i = 0; i < CPR; i++) {
+                    float e = weights[wr][wd + i];
+                    if (e != 0.0f) dw[i] += e * sum[i];          // off the band (e = 0) a sum may be inf or NaN
+                }
+            }
+#if BAND > CFE
+            flush(d0);
+#endif
+        }
+
+        // The out-of-band future of source r0 + u: targets from q0 + u on, walked backwards.
+        aft_band_targets element{shift, alpha, beta, base, D};
+        int q0 = t0 + r0 + LO + 1;
+        aft_run share = aft_run_segment(element, q0, valid ? CRPT : 0, length);
+        shareM[thread] = share.m;
+        shareA[thread] = share.a;
+        shareB[thread] = share.b;
+        __syncthreads();
+        aft_run s = valid ? aft_run_load(futureStates, aft_run_index(batch, blockIdx.x, gridDim.x, 0, D, c), D) : aft_run_empty();
+        for (int h = CFY - 1; h > g; h--) s = aft_run_merge(s, aft_run_at(shareM, shareA, shareB, h * CB + cx));
+#pragma unroll
+        for (int u = CRPT - 1; u >= 0; u--) {
+            int i = q0 + u, source = t0 + r0 + u;
+            if (valid && i < length) {
+                float x, a, b;
+                element(i, x, a, b);
+                aft_run_add(s, x, a, b);
+            }
+            if (valid && source < length) {
+                float scale = __expf(key[u] + s.m);              // ≤ 1: every out-of-band target's shift covers this key
+                float gradV = scale * s.a + p[u] * gradA[u];
+                float gradR = scale * s.b + p[u] * gradB[u];
+                long long at = base + (long long)source * D;
+                aft_store(dv, at, gradV);
+                aft_store(dk, at, value[u] * gradV - gradR);
+            }
+        }
+        __syncthreads();                                         // every group has read the shares and the sources
+    }
+#if BAND <= CFE
+    flush(0);
+#endif
 }
 
 // ---- ∂w[t][j] += Σ_batch E ⊙ ([α̃ | −β̃]·[P ⊙ V | P]ᵀ) at the band entry (t, j); products and E in E's layout ----

@@ -18,13 +18,18 @@ namespace AftDsl.Kernels.Cuda;
 /// <param name="ForwardRows">AFT-local: rows per forward block, and the length of the forward scan's segments.</param>
 /// <param name="ForwardThreadRows">AFT-local: threads per channel column of a forward block (each takes ForwardRows / ForwardThreadRows consecutive rows).</param>
 /// <param name="ForwardBandEntries">AFT-local: band entries (and the sources they reach) a causal forward block holds in shared memory at a time.</param>
+/// <param name="CausalBackwardRows">AFT-local: source rows per causal backward block, and the length of its scan's segments.</param>
+/// <param name="CausalBackwardThreadRows">AFT-local: threads per channel column of a causal backward block.</param>
+/// <param name="CausalBackwardEntries">AFT-local: band offsets (and the targets they reach) a causal backward block holds at a time.</param>
+/// <param name="CausalBackwardBatches">AFT-local: batch elements a causal backward block takes in turn, summing their ∂w before one atomic add.</param>
 internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, int ProductRows = 64,
-    long GroupElements = 1 << 24, int ForwardRows = 64, int ForwardThreadRows = 8, int ForwardBandEntries = 32);
+    long GroupElements = 1 << 24, int ForwardRows = 64, int ForwardThreadRows = 8, int ForwardBandEntries = 32,
+    int CausalBackwardRows = 32, int CausalBackwardThreadRows = 8, int CausalBackwardEntries = 32, int CausalBackwardBatches = 8);
 
 /// <summary>
 /// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>, whose header gives the maths): w = U·Wᵀ on the
-/// band |t − t'| &lt; s only. The forward is one kernel over tiles of rows after two short scan phases, which
-/// sums a causal band itself; the non-causal forward and the backward sum the band as strided batches of matrix
+/// band |t − t'| &lt; s only. Causal, the forward and the backward are each one kernel over tiles of rows after two
+/// short scan phases, which sums the band itself; not causal, the band is summed as strided batches of matrix
 /// products through libtorch (cuBLAS, on the tensor cores), blocks of rows against the sources they face.
 /// Out-of-band sources are added as lagged running-max prefix (and, non-causal, suffix) states, so no term cancels
 /// and a causal row reads nothing after it. Rows whose band sums fell below float32's range are recomputed exactly
@@ -130,11 +135,59 @@ internal static class AftLocalCuda
             beta.index_put_(zeros(1, device: device), b, t);
         }
 
-        var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_backward", "aft_local_chain",
-            a => a.Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), withSuffix: true);
-
         var (dk, dv) = (empty_like(k), empty_like(v));
         var dband = zeros([shape.Length, shape.Band], dtype: ScalarType.Float32, device: device);
+        var parts = new BackwardParts(k, v, band, sigma, mu, shift, alpha, beta, dk, dv, dband);
+        if (causal) CausalBackward(module, shape, parts);
+        else ProductsBackward(module, shape, parts);
+
+        var (du, dw) = (zeros_like(u), zeros_like(w));
+        Run(module, "aft_local_factor_gradients", new Dim3((uint)shape.Length), new Dim3((uint)Math.Min(128, (shape.Rank + 31) / 32 * 32)),
+            new KernelArguments().Tensor(dband, ScalarType.Float32, "dband").Tensor(u, dtype, "u").Tensor(w, dtype, "w")
+                .Tensor(du, dtype, "du").Tensor(dw, dtype, "dw").Int32(shape.Length));
+
+        if (repaired.shape[0] > 0)
+        {
+            var exact = InFloat32([q, k, v, u, w]);
+            var gradients = new[] { k, v, u, w }.Select(t => zeros_like(t, dtype: ScalarType.Float32)).ToArray();
+            var gated = exact[0].sigmoid().mul_(g.to(ScalarType.Float32));                                 // S = G ⊙ σ(Q)
+            ExactRows.AddGradients(repaired, gated, exact[1], exact[2], Bias(window), [exact[3], exact[4]], causal,
+                gradients[0], gradients[1], [gradients[2], gradients[3]]);
+            foreach (var (total, part) in new[] { dk, dv, du, dw }.Zip(gradients)) total.add_(part.to(dtype));
+        }
+
+        return InDtypes([dq, dk, dv, du, dw], (ScalarType[])ctx.get_data(DtypesKey));
+    }
+
+    // Causal: the target scan's two phases (segments shifted by the window, chained from the end), then one kernel
+    // for ∂K, ∂V and ∂w of the band, CausalBackwardBatches batch elements a block.
+    static void CausalBackward(ICudaModule module, LocalShape shape, BackwardParts x)
+    {
+        var states = new long[] { shape.Batch, shape.CausalBackwardTiles, 3, shape.Channels };
+        var (segments, future) = (empty(states, dtype: ScalarType.Float32, device: shape.Device), empty(states, dtype: ScalarType.Float32, device: shape.Device));
+        Run(module, "aft_local_target_segments", new Dim3(shape.CausalBackwardTiles, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns),
+            new KernelArguments().Tensor(x.Shift, ScalarType.Float32, "shift").Tensor(x.Alpha, ScalarType.Float32, "alpha")
+                .Tensor(x.Beta, ScalarType.Float32, "beta").Tensor(segments, ScalarType.Float32, "target segments").Int32(shape.Length));
+        Run(module, "aft_local_target_chain", new Dim3(shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns),
+            new KernelArguments().Tensor(segments, ScalarType.Float32, "target segments").Tensor(future, ScalarType.Float32, "future states")
+                .Int32((int)shape.CausalBackwardTiles));
+        var dtype = shape.Dtype;
+        var blocks = new Dim3(shape.CausalBackwardTiles, shape.ChannelBlocks, Blocks(shape.Batch, shape.Tiles.CausalBackwardBatches));
+        Run(module, "aft_local_fused_backward", blocks, new Dim3(Columns, (uint)shape.Tiles.CausalBackwardThreadRows), new KernelArguments()
+            .Tensor(x.K, dtype, "k").Tensor(x.V, dtype, "v").Tensor(x.Band, ScalarType.Float32, "band").Tensor(x.Sigma, ScalarType.Float32, "sigma")
+            .Tensor(x.Mu, ScalarType.Float32, "mu").Tensor(x.Shift, ScalarType.Float32, "shift").Tensor(x.Alpha, ScalarType.Float32, "alpha")
+            .Tensor(x.Beta, ScalarType.Float32, "beta").Tensor(future, ScalarType.Float32, "future states")
+            .Tensor(x.Dk, dtype, "dk").Tensor(x.Dv, dtype, "dv").Tensor(x.Dband, ScalarType.Float32, "dband").Int32(shape.Length).Int32(shape.Batch));
+    }
+
+    // Not causal: chunked target scans, then per group of batch elements the band's three products on the tensor cores,
+    // merged with the out-of-band targets by one kernel (∂K, ∂V) and summed at the band's entries by another (∂w).
+    static void ProductsBackward(ICudaModule module, LocalShape shape, BackwardParts parts)
+    {
+        var (k, v, band, sigma, mu, shift, alpha, beta, dk, dv, dband) = parts;
+        var (dtype, device) = (shape.Dtype, shape.Device);
+        var (prefix, suffix) = Scan(module, shape, "aft_local_chunks_backward", "aft_local_chain",
+            a => a.Tensor(shift, ScalarType.Float32, "shift").Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), withSuffix: true);
         foreach (var group in shape.Groups())
         {
             using var step = NewDisposeScope();
@@ -162,23 +215,6 @@ internal static class AftLocalCuda
                 .Tensor(e, dtype, "E").Tensor(bias, dtype, "products").Tensor(dband, ScalarType.Float32, "dband")
                 .Int32(shape.Length).Int32(group.Count).Int32(shape.BlocksPerBatch));
         }
-
-        var (du, dw) = (zeros_like(u), zeros_like(w));
-        Run(module, "aft_local_factor_gradients", new Dim3((uint)shape.Length), new Dim3((uint)Math.Min(128, (shape.Rank + 31) / 32 * 32)),
-            new KernelArguments().Tensor(dband, ScalarType.Float32, "dband").Tensor(u, dtype, "u").Tensor(w, dtype, "w")
-                .Tensor(du, dtype, "du").Tensor(dw, dtype, "dw").Int32(shape.Length));
-
-        if (repaired.shape[0] > 0)
-        {
-            var exact = InFloat32([q, k, v, u, w]);
-            var gradients = new[] { k, v, u, w }.Select(t => zeros_like(t, dtype: ScalarType.Float32)).ToArray();
-            var gated = exact[0].sigmoid().mul_(g.to(ScalarType.Float32));                                 // S = G ⊙ σ(Q)
-            ExactRows.AddGradients(repaired, gated, exact[1], exact[2], Bias(window), [exact[3], exact[4]], causal,
-                gradients[0], gradients[1], [gradients[2], gradients[3]]);
-            foreach (var (total, part) in new[] { dk, dv, du, dw }.Zip(gradients)) total.add_(part.to(dtype));
-        }
-
-        return InDtypes([dq, dk, dv, du, dw], (ScalarType[])ctx.get_data(DtypesKey));
     }
 
     // The forward's scan phases: aggregates of segments shifted by the lag, then exclusive prefix states of the
@@ -205,7 +241,8 @@ internal static class AftLocalCuda
             ("AFT_BF16", Bf16Flag(dtype, "AFT-local")), ("D", shape.Channels), ("RANK", shape.Rank), ("LO", shape.Before), ("HI", shape.After),
             ("CAUSAL", shape.Causal ? 1 : 0), ("FT", shape.Tiles.ForwardRows), ("FRY", shape.Tiles.ForwardThreadRows),
             ("FB", shape.Tiles.ForwardBandEntries), ("TILE", shape.Tiles.Tile), ("BT", shape.BackwardRows), ("RYB", shape.BackwardThreadRows),
-            ("BR", shape.ProductRows));
+            ("BR", shape.ProductRows), ("CFT", shape.Tiles.CausalBackwardRows), ("CFY", shape.Tiles.CausalBackwardThreadRows),
+            ("CFE", shape.Tiles.CausalBackwardEntries), ("CFB", shape.Tiles.CausalBackwardBatches), ("CPR", shape.CausalBackwardSums));
 
     static Dim3 Grid(long elements) => new((uint)Math.Min(MaxBlocks, Blocks(elements, Threads)));
 
@@ -233,6 +270,10 @@ internal static class AftLocalCuda
     // The windows of `span` padded rows that the product blocks face, one every ProductRows rows: overlapping views, no copy.
     static Tensor Windows(Tensor padded, LocalShape shape, BatchGroup group, int span) =>
         padded.as_strided([shape.ProductBlocks(group.Count), span, padded.shape[1]], [shape.ProductRows * padded.shape[1], padded.shape[1], 1]);
+
+    /// <summary>What the backward's band kernels read (the saved inputs and scratch) and write (∂K, ∂V, and ∂w on the band).</summary>
+    readonly record struct BackwardParts(Tensor K, Tensor V, Tensor Band, Tensor Sigma, Tensor Mu, Tensor Shift, Tensor Alpha, Tensor Beta,
+        Tensor Dk, Tensor Dv, Tensor Dband);
 
     /// <summary>Batch elements [First, First + Count).</summary>
     readonly record struct BatchGroup(int First, int Count);
@@ -262,8 +303,10 @@ internal static class AftLocalCuda
             Tiles = AftLocalCuda.Tiles;
             if (6 * Tiles.BackwardRows * Columns * 4 > SharedBytes || ForwardShared > SharedBytes)
                 throw new CudaException($"AFT-local tiles {Tiles} do not fit the CUDA kernels' shared memory.");
-            if (Tiles.ForwardRows % Tiles.ForwardThreadRows != 0)
-                throw new CudaException($"AFT-local tiles {Tiles}: ForwardRows must be a multiple of ForwardThreadRows.");
+            if (Tiles.ForwardRows % Tiles.ForwardThreadRows != 0 || Tiles.CausalBackwardRows % Tiles.CausalBackwardThreadRows != 0)
+                throw new CudaException($"AFT-local tiles {Tiles}: ForwardRows and CausalBackwardRows must be multiples of their ThreadRows.");
+            if (CausalBackwardShared > SharedBytes || Tiles.CausalBackwardEntries % CausalBackwardSums != 0)
+                throw new CudaException($"AFT-local tiles {Tiles}: the causal backward's entries must fill its threads' ∂w sums evenly, and its block must fit the shared memory.");
             BlocksPerBatch = (int)(Blocks(Length, ProductRows) + Blocks(Before + After, ProductRows));
             Int((long)RowsPerBatch * Math.Max(Span, 2 * Channels), "a batch element's padded rows × (2D + 2s)");   // products run a group of batch elements at a time
         }
@@ -277,6 +320,29 @@ internal static class AftLocalCuda
                 return (rows * entries + 2 * (rows + entries - 1) * Columns + 3 * Tiles.ForwardThreadRows * Columns) * 4;
             }
         }
+
+        /// <summary>Bytes of shared memory of a causal backward block: E, the targets' and sources' values (rows of 33), the row groups' shares.</summary>
+        int CausalBackwardShared
+        {
+            get
+            {
+                var (rows, entries) = (Tiles.CausalBackwardRows, Tiles.CausalBackwardEntries);
+                return (rows * entries + 2 * (rows + entries - 1 + rows) * (Columns + 1) + 3 * Tiles.CausalBackwardThreadRows * Columns) * 4;
+            }
+        }
+
+        /// <summary>Band offsets each thread of a causal backward block sums ∂w for (the kernels' CPR): the block's threads cover its rows × entries.</summary>
+        public int CausalBackwardSums
+        {
+            get
+            {
+                var threads = Columns * Tiles.CausalBackwardThreadRows;
+                return (Tiles.CausalBackwardRows * Tiles.CausalBackwardEntries + threads - 1) / threads;
+            }
+        }
+
+        /// <summary>Tiles of source rows of the causal backward.</summary>
+        public uint CausalBackwardTiles => Blocks(Length, Tiles.CausalBackwardRows);
 
         /// <summary>Threads per column of a backward block: no more than its rows.</summary>
         public int BackwardThreadRows => Math.Min(Tiles.BackwardThreadRows, BackwardRows);

@@ -11,12 +11,14 @@ namespace AftDsl.Tests.Kernels.Cuda;
 
 /// <summary>
 /// The AFT-local CUDA kernels (aft_local.cu and their host code) under the host emulation, with tiles of 4
-/// rows so that a short sequence spans several tiles and scan chunks, against float64 references.
+/// rows so that a short sequence spans several tiles and scan chunks, and chunks of 3 band entries so that
+/// windows of 5 and more span several, against float64 references.
 /// </summary>
 public sealed class AftLocalCudaTests : IDisposable
 {
     readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2, ProductRows: 4, GroupElements: 1,
-        ForwardRows: 4, ForwardThreadRows: 2, ForwardBandEntries: 3));
+        ForwardRows: 4, ForwardThreadRows: 2, ForwardBandEntries: 3,
+        CausalBackwardRows: 4, CausalBackwardThreadRows: 2, CausalBackwardEntries: 3, CausalBackwardBatches: 1));
     readonly IDisposable cuda = EmulatedCuda.Use();
 
     public void Dispose()
@@ -72,6 +74,22 @@ public sealed class AftLocalCudaTests : IDisposable
             y => AftLocal.Apply(y[0], y[1], y[2], y[3], y[4], window, causal),
             y => AftNaive.Local(y[0], y[1], y[2], Bias(y), window, causal),
             Inputs(2, length, 35, 3), ["Q", "K", "V", "U", "W"], float32, 2e-5);
+    }
+
+    /// <summary>The causal backward with other tiles: two ∂w sums a thread, two batch elements a block, one thread row.</summary>
+    [Theory]
+    [InlineData(3, 14)]
+    [InlineData(12, 21)]
+    public void Causal_gradients_match_with_two_batch_elements_a_block(long window, long length)
+    {
+        using var other = CudaKernelChecks.SmallTiles(AftLocalCuda.Tiles with
+        {
+            CausalBackwardRows = 8, CausalBackwardThreadRows = 1, CausalBackwardEntries = 8, CausalBackwardBatches = 2,
+        });
+        CudaKernelChecks.GradientsMatch(
+            y => AftLocal.Apply(y[0], y[1], y[2], y[3], y[4], window, causal: true),
+            y => AftNaive.Local(y[0], y[1], y[2], Bias(y), window, causal: true),
+            Inputs(3, length, 35, 11), ["Q", "K", "V", "U", "W"], float32, 2e-5);
     }
 
     /// <summary>

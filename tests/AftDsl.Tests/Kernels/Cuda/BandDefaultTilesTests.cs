@@ -23,7 +23,26 @@ public sealed class BandDefaultTilesTests : IDisposable
     public void Default_tiles_are_the_documented_ones()
     {
         Assert.Equal(new BandTiles(Tile: 16, Rows: 4, BackwardRows: 16, BackwardThreadRows: 4, ProductRows: 64, GroupElements: 1 << 24,
-            ForwardRows: 64, ForwardThreadRows: 8, ForwardBandEntries: 32), AftLocalCuda.Tiles);
+            ForwardRows: 64, ForwardThreadRows: 8, ForwardBandEntries: 32,
+            CausalBackwardRows: 32, CausalBackwardThreadRows: 8, CausalBackwardEntries: 32, CausalBackwardBatches: 8), AftLocalCuda.Tiles);
+    }
+
+    /// <summary>
+    /// The causal backward with its GPU tiles: four ∂w sums a thread, three batch elements in one block, and a band of
+    /// 5 (one chunk of offsets, ∂w added once a block) or of 40 (two chunks, added after each).
+    /// </summary>
+    [Theory]
+    [InlineData(5)]
+    [InlineData(40)]
+    public void Causal_local_gradients_with_default_tiles_match_autograd(long window)
+    {
+        var generator = new Generator(8);
+        Tensor Draw(params long[] shape) => randn(shape, dtype: float64, generator: generator);
+        Tensor[] x = [Draw(3, 45, 6), Draw(3, 45, 6), Draw(3, 45, 6), Draw(48, 2), Draw(48, 2)];
+        CudaKernelChecks.GradientsMatch(
+            y => AftLocal.Apply(y[0], y[1], y[2], y[3], y[4], window, causal: true),
+            y => AftNaive.Local(y[0], y[1], y[2], y[3].narrow(0, 0, 45).matmul(y[4].narrow(0, 0, 45).t()), window, causal: true),
+            x, ["Q", "K", "V", "U", "W"], float32, 2e-5);
     }
 
     [Theory]
