@@ -16,6 +16,7 @@ torch.cuda.max_memory_allocated above the inputs.
 """
 import argparse
 import csv
+import os
 import math
 import statistics
 
@@ -198,6 +199,7 @@ def main():
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[args.dtype]
     lengths = [int(x) for x in args.lengths.split(",")]
     windows = [int(x) for x in args.windows.split(",")]
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w", newline="") as handle:
         out = csv.writer(handle, lineterminator="\n")
         out.writerow("variant,implementation,T,B,causal,pass,dtype,median_ms,q1_ms,q3_ms,samples,peak_mib,status".split(","))

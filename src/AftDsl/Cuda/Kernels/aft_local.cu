@@ -39,8 +39,8 @@
 // Compile-time constants: D (channels), RANK, LO, HI, CAUSAL; forward: FT (rows per block, the segments'
 // length), FRY (threads per channel column), FB (band entries a causal block holds at a time); non-causal
 // backward: TILE (the scan's chunk), BT (source rows per block), RYB (threads per channel column), BR (rows
-// per product block); causal backward: CFT, CFY, CFE (as FT, FRY, FB), CFB (batch elements per block), CPR
-// (band offsets a thread sums ∂w for). One warp spans 32 consecutive channels.
+// per product block); causal backward: CFT, CFY, CFE (as FT, FRY, FB), CFB (batch elements per block), WG
+// (lanes that share one tile of ∂w's sums). One warp spans 32 consecutive channels.
 
 #include "aft_common.cuh"
 #include "aft_band_scan.cuh"
@@ -416,38 +416,45 @@ extern "C" __global__ __launch_bounds__(CB) void aft_local_target_chain(const fl
     aft_run_chain_suffix(segments, states, blockIdx.y, chunks, D, c);
 }
 
+// ∂w's sums: tiles of WR source rows × WD offsets, each summed by WG lanes of one warp (channels WG apart)
+// that reduce their shares with shuffles; a register tile reads WR + WD − 1 targets for WR·WD entries.
+#define WR 4
+#define WD 4
+#define WROWS ((CFT + WR - 1) / WR)
+#define WTILES (WROWS * ((CFE + WD - 1) / WD))
+
 // The backward: per batch element, the band from shared memory, CFE offsets at a time (E of the tile's
 // sources for those offsets, α̃ and β̃ of the CFT + CFE − 1 targets they reach), then the out-of-band future,
 // each row group walking its CRPT targets from the chained state and the shares of the groups after it;
 // writes ∂K and ∂V. ∂w of a band entry is E times a sum over channels and batch elements: the block sums its
-// 32 channels from shared memory, a thread CPR offsets of one row, over its batch elements in registers, and
-// adds the sums to dband with one atomic each (after every chunk of offsets when the band needs several).
+// 32 channels in register tiles (WG a power of two ≤ 32 such that WTILES·WG threads fit the block), adds them
+// up over its batch elements in shared memory, and adds that to dband with one atomic an entry (after every
+// chunk of offsets when the band needs several).
 extern "C" __global__ __launch_bounds__(CB * CFY) void aft_local_fused_backward(
     const aft_elem* k, const aft_elem* v, const float* band, const float* sigma, const float* mu,
     const float* shift, const float* alpha, const float* beta, const float* futureStates,
     aft_elem* dk, aft_elem* dv, float* dband, int length, int batches)
 {
-    __shared__ float weights[CFT][CFE];                          // E_{t' + d0 + d, t'} of source row t0 + r
+    __shared__ float weights[CFE][CFT];            // E_{t0 + r + d0 + d, t0 + r}, by offset: rows r contiguous
     __shared__ float targetA[CFT + CFE - 1][CB + 1], targetB[CFT + CFE - 1][CB + 1];   // α̃, β̃ of targets from t0 + d0 on
     __shared__ float sourceA[CFT][CB + 1], sourceB[CFT][CB + 1];                       // P ⊙ V, P of the tile's sources
+    __shared__ float bandSums[CFT][CFE];                          // ∂w of the current offsets, summed over batch elements
     __shared__ float shareM[CFY * CB], shareA[CFY * CB], shareB[CFY * CB];
-    // (The rows of 33 floats put the ∂w sums' reads of different rows in different banks.)
+    // (The rows of 33 floats put reads of one channel from different rows in different banks.)
     int cx = threadIdx.x, g = threadIdx.y, thread = g * CB + cx;
     int c = blockIdx.y * CB + cx, t0 = blockIdx.x * CFT, r0 = g * CRPT;
     bool valid = c < D;
-    const int groupsPerRow = CFE / CPR;                           // the ∂w sums: row wr, offsets wd … wd + CPR − 1
-    int wr = thread / groupsPerRow, wd = thread % groupsPerRow * CPR;
-    bool summing = wr < CFT;
-    float dw[CPR];
-#pragma unroll
-    for (int i = 0; i < CPR; i++) dw[i] = 0.0f;
-    auto flush = [&](int d0) {                                   // dw of the offsets from d0 on, to dband; zeroed
-        int source = t0 + wr;
-#pragma unroll
-        for (int i = 0; i < CPR; i++) {
-            int d = d0 + wd + i, target = source + d;
-            if (summing && d < BAND && target < length) atomicAdd(&dband[(long long)target * BAND + LO - d], dw[i]);
-            dw[i] = 0.0f;
+    int lane = thread % WG, tile = thread / WG;                   // the ∂w tile: rows wr …, offsets wd …
+    bool summing = tile < WTILES;
+    int wr = tile % WROWS * WR, wd = tile / WROWS * WD;
+    for (int i = thread; i < CFT * CFE; i += CB * CFY) bandSums[i / CFE][i % CFE] = 0.0f;
+    auto flush = [&](int d0) {                                    // bandSums of the offsets from d0 on, to dband; zeroed
+        __syncthreads();
+        for (int i = thread; i < CFT * CFE; i += CB * CFY) {
+            int r = i / CFE, d = d0 + i % CFE, source = t0 + r, target = source + d;
+            if (d < BAND && target < length && bandSums[r][i % CFE] != 0.0f)
+                atomicAdd(&dband[(long long)target * BAND + LO - d], bandSums[r][i % CFE]);
+            bandSums[r][i % CFE] = 0.0f;
         }
     };
 
@@ -471,11 +478,11 @@ extern "C" __global__ __launch_bounds__(CB * CFY) void aft_local_fused_backward(
         for (int d0 = 0; d0 < BAND; d0 += CFE) {
             __syncthreads();                                     // the previous offsets have been read
             for (int i = thread; i < CFT * CFE; i += CB * CFY) {
-                int r = i / CFE, d = d0 + i % CFE, source = t0 + r, target = source + d;
+                int r = i % CFT, d = d0 + i / CFT, source = t0 + r, target = source + d;
                 float e = 0.0f;
                 if (d < BAND && target < length)
                     e = __expf(band[(long long)target * BAND + LO - d] + sigma[rows + source] - mu[rows + target]);
-                weights[r][i % CFE] = e;
+                weights[i / CFT][r] = e;
             }
             for (int j = g; j < CFT + CFE - 1; j += CFY) {
                 int target = t0 + d0 + j;
@@ -490,35 +497,71 @@ extern "C" __global__ __launch_bounds__(CB * CFY) void aft_local_fused_backward(
                 targetB[j][cx] = b;
             }
             __syncthreads();
-            int entries = BAND - d0;                             // past the band lie targets this source does not reach
+
+            // ∂V, ∂K's band parts: offset by offset, the row group's CRPT targets slide by one (one new load an offset).
+            int entries = aft_imin(CFE, BAND - d0);              // past the band lie targets this source does not reach
+            float slideA[CRPT], slideB[CRPT];
 #pragma unroll
-            for (int m = 0; m < CRPT + CFE - 1; m++) {
-                float a = targetA[r0 + m][cx], b = targetB[r0 + m][cx];
+            for (int u = 0; u + 1 < CRPT; u++) {
+                slideA[u + 1] = targetA[r0 + u][cx];
+                slideB[u + 1] = targetB[r0 + u][cx];
+            }
+#pragma unroll
+            for (int d = 0; d < CFE; d++) {
+                if (d >= entries) break;
+#pragma unroll
+                for (int u = 0; u + 1 < CRPT; u++) {
+                    slideA[u] = slideA[u + 1];
+                    slideB[u] = slideB[u + 1];
+                }
+                slideA[CRPT - 1] = targetA[r0 + CRPT - 1 + d][cx];
+                slideB[CRPT - 1] = targetB[r0 + CRPT - 1 + d][cx];
 #pragma unroll
                 for (int u = 0; u < CRPT; u++) {
-                    int d = m - u;
-                    if (d >= 0 && d < CFE && d < entries) {
-                        float e = weights[r0 + u][d];
-                        gradA[u] += e * a;
-                        gradB[u] += e * b;
+                    float e = weights[d][r0 + u];                // a broadcast: every lane reads the same word
+                    gradA[u] += e * slideA[u];
+                    gradB[u] += e * slideB[u];
+                }
+            }
+
+            // ∂w: Σ over the block's channels of α̃_t P_t' V_t' − β̃_t P_t', then times E, into bandSums.
+            float sum[WR][WD];
+#pragma unroll
+            for (int i = 0; i < WR; i++)
+#pragma unroll
+                for (int j = 0; j < WD; j++) sum[i][j] = 0.0f;
+            if (summing)
+                for (int x = lane; x < CB; x += WG) {
+                    float pv[WR], pk[WR], ta[WR + WD - 1], tb[WR + WD - 1];
+#pragma unroll
+                    for (int i = 0; i < WR; i++) {
+                        int r = aft_imin(wr + i, CFT - 1);
+                        pv[i] = sourceA[r][x];
+                        pk[i] = sourceB[r][x];
+                    }
+#pragma unroll
+                    for (int i = 0; i < WR + WD - 1; i++) {
+                        int j = aft_imin(wr + wd + i, CFT + CFE - 2);
+                        ta[i] = targetA[j][x];
+                        tb[i] = targetB[j][x];
+                    }
+#pragma unroll
+                    for (int i = 0; i < WR; i++)
+#pragma unroll
+                        for (int j = 0; j < WD; j++) sum[i][j] += ta[i + j] * pv[i] - tb[i + j] * pk[i];
+                }
+#pragma unroll
+            for (int i = 0; i < WR; i++)
+#pragma unroll
+                for (int j = 0; j < WD; j++) {
+                    float total = sum[i][j];
+                    for (int o = WG / 2; o > 0; o /= 2) total += __shfl_xor_sync(0xffffffffu, total, o);
+                    int r = wr + i, d = wd + j;
+                    if (summing && lane == 0 && r < CFT && d < entries) {
+                        float e = weights[d][r];
+                        if (e != 0.0f) bandSums[r][d] += e * total;   // off the band (e = 0) a sum may be inf or NaN
                     }
                 }
-            }
-            if (summing) {
-                float sum[CPR];
-#pragma unroll
-                for (int i = 0; i < CPR; i++) sum[i] = 0.0f;
-                for (int x = 0; x < CB; x++) {
-                    float pv = sourceA[wr][x], pk = sourceB[wr][x];
-#pragma unroll
-                    for (int i = 0; i < CPR; i++) sum[i] += targetA[wr + wd + i][x] * pv - targetB[wr + wd + i][x] * pk;
-                }
-#pragma unroll
-                for (int i = 0; i < CPR; i++) {
-                    float e = weights[wr][wd + i];
-                    if (e != 0.0f) dw[i] += e * sum[i];          // off the band (e = 0) a sum may be inf or NaN
-                }
-            }
 #if BAND > CFE
             flush(d0);
 #endif

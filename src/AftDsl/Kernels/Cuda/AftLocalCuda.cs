@@ -242,7 +242,7 @@ internal static class AftLocalCuda
             ("CAUSAL", shape.Causal ? 1 : 0), ("FT", shape.Tiles.ForwardRows), ("FRY", shape.Tiles.ForwardThreadRows),
             ("FB", shape.Tiles.ForwardBandEntries), ("TILE", shape.Tiles.Tile), ("BT", shape.BackwardRows), ("RYB", shape.BackwardThreadRows),
             ("BR", shape.ProductRows), ("CFT", shape.Tiles.CausalBackwardRows), ("CFY", shape.Tiles.CausalBackwardThreadRows),
-            ("CFE", shape.Tiles.CausalBackwardEntries), ("CFB", shape.Tiles.CausalBackwardBatches), ("CPR", shape.CausalBackwardSums));
+            ("CFE", shape.Tiles.CausalBackwardEntries), ("CFB", shape.Tiles.CausalBackwardBatches), ("WG", shape.CausalBackwardLanes));
 
     static Dim3 Grid(long elements) => new((uint)Math.Min(MaxBlocks, Blocks(elements, Threads)));
 
@@ -305,8 +305,8 @@ internal static class AftLocalCuda
                 throw new CudaException($"AFT-local tiles {Tiles} do not fit the CUDA kernels' shared memory.");
             if (Tiles.ForwardRows % Tiles.ForwardThreadRows != 0 || Tiles.CausalBackwardRows % Tiles.CausalBackwardThreadRows != 0)
                 throw new CudaException($"AFT-local tiles {Tiles}: ForwardRows and CausalBackwardRows must be multiples of their ThreadRows.");
-            if (CausalBackwardShared > SharedBytes || Tiles.CausalBackwardEntries % CausalBackwardSums != 0)
-                throw new CudaException($"AFT-local tiles {Tiles}: the causal backward's entries must fill its threads' ∂w sums evenly, and its block must fit the shared memory.");
+            if (CausalBackwardShared > SharedBytes || CausalBackwardSumTiles > Columns * Tiles.CausalBackwardThreadRows)
+                throw new CudaException($"AFT-local tiles {Tiles}: the causal backward needs a thread for each 4 × 4 tile of its rows × entries, and its block must fit the shared memory.");
             BlocksPerBatch = (int)(Blocks(Length, ProductRows) + Blocks(Before + After, ProductRows));
             Int((long)RowsPerBatch * Math.Max(Span, 2 * Channels), "a batch element's padded rows × (2D + 2s)");   // products run a group of batch elements at a time
         }
@@ -321,23 +321,34 @@ internal static class AftLocalCuda
             }
         }
 
-        /// <summary>Bytes of shared memory of a causal backward block: E, the targets' and sources' values (rows of 33), the row groups' shares.</summary>
+        /// <summary>
+        /// Bytes of shared memory of a causal backward block: E and ∂w's sums for a chunk of offsets, the targets' and
+        /// sources' values (rows of 33), the row groups' shares.
+        /// </summary>
         int CausalBackwardShared
         {
             get
             {
                 var (rows, entries) = (Tiles.CausalBackwardRows, Tiles.CausalBackwardEntries);
-                return (rows * entries + 2 * (rows + entries - 1 + rows) * (Columns + 1) + 3 * Tiles.CausalBackwardThreadRows * Columns) * 4;
+                return (2 * rows * entries + 2 * (rows + entries - 1 + rows) * (Columns + 1) + 3 * Tiles.CausalBackwardThreadRows * Columns) * 4;
             }
         }
 
-        /// <summary>Band offsets each thread of a causal backward block sums ∂w for (the kernels' CPR): the block's threads cover its rows × entries.</summary>
-        public int CausalBackwardSums
+        /// <summary>Tiles of 4 source rows × 4 offsets that a causal backward block sums ∂w in (the kernel's WTILES).</summary>
+        int CausalBackwardSumTiles => (Tiles.CausalBackwardRows + 3) / 4 * ((Tiles.CausalBackwardEntries + 3) / 4);
+
+        /// <summary>
+        /// Lanes that share one tile of ∂w's sums in a causal backward block (the kernels' WG): the largest power of two
+        /// ≤ 32 for which every tile gets that many threads of one warp.
+        /// </summary>
+        public int CausalBackwardLanes
         {
             get
             {
-                var threads = Columns * Tiles.CausalBackwardThreadRows;
-                return (Tiles.CausalBackwardRows * Tiles.CausalBackwardEntries + threads - 1) / threads;
+                var share = Columns * Tiles.CausalBackwardThreadRows / CausalBackwardSumTiles;
+                var lanes = 1;
+                while (lanes * 2 <= Math.Min(share, Columns)) lanes *= 2;
+                return lanes;
             }
         }
 
