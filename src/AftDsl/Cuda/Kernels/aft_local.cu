@@ -13,11 +13,12 @@
 //   e^{K_t',c + w_t,t'} = e^{μ_t} · E_t,t' · P_t',c with σ_t' = max_c K_t',c, P = e^{K − σ} ≤ 1, and
 //   E_t,t' = e^{w_t,t' + σ_t' − μ_t} ≤ 1 where μ_t is the row's largest w + σ over its band, so the band sum
 //   of a row is E·[P ⊙ V | P]. Causal: aft_local_fused_forward sums it from shared memory, E and X for FB
-//   band entries at a time, in one kernel with the out-of-band walks and the output, and
-//   aft_local_fused_backward does the same for the transposed band and ∂w; a row skips the entries past
-//   its band instead of multiplying later (maybe NaN) values by a zero weight. Not causal (a band twice as
-//   wide, and nothing to skip): matrix products on the tensor cores (cuBLAS through libtorch; host code
-//   AftLocalCuda.cs), which the forward's kernel then merges and the backward's reads. The
+//   band entries at a time, in one kernel with the out-of-band walks and the output, and, for bands of up
+//   to CFE entries, aft_local_fused_backward does the same for the transposed band and ∂w; a row skips the
+//   entries past its band instead of multiplying later (maybe NaN) values by a zero weight. Not causal (a
+//   band twice as wide, and nothing to skip) and the backward of wider bands: matrix products on the tensor
+//   cores (cuBLAS through libtorch; host code AftLocalCuda.cs), which the forward's kernel then merges and
+//   the backward's kernels read. The
 //   shifts σ and μ depend on positions in the band only, so a causal row still reads nothing after it.
 //
 // A channel whose keys all lie far below the position's largest key gets terms below e^{−87}, which float32
@@ -28,7 +29,7 @@
 // (every weight e^{K_t' + ŵ − m_t} ≤ 1), and α̃ = α·e^{μ − m}, β̃ = β·e^{μ − m} (≤ α, β):
 //   ∂V_t' = P_t' ⊙ Σ_t E_t,t' α̃_t,   ∂K_t' = V_t' ⊙ ∂V_t' − P_t' ⊙ Σ_t E_t,t' β̃_t,
 //   ∂w_t,t' = E_t,t' Σ_{batch, channels} (α̃_t ⊙ P_t' ⊙ V_t' − β̃_t ⊙ P_t')   (band only),
-// (not causal: two more products, Eᵀ·[α̃ | −β̃] and [α̃ | −β̃]·[P ⊙ V | P]ᵀ), with the out-of-band targets as lagged
+// (on the products path: two more products, Eᵀ·[α̃ | −β̃] and [α̃ | −β̃]·[P ⊙ V | P]ᵀ), with the out-of-band targets as lagged
 // running-max states of exponent −m_t. ∂U, ∂W follow row by row.
 //
 // Block layout of the backward's products (for a group of batch elements at a time, so that they stay small): every batch element's rows are padded to NBP = ⌈T / BR⌉ + ⌈(LO + HI) / BR⌉
@@ -37,10 +38,10 @@
 // copy whose padding is zero.
 //
 // Compile-time constants: D (channels), RANK, LO, HI, CAUSAL; forward: FT (rows per block, the segments'
-// length), FRY (threads per channel column), FB (band entries a causal block holds at a time); non-causal
+// length), FRY (threads per channel column), FB (band entries a causal block holds at a time); products
 // backward: TILE (the scan's chunk), BT (source rows per block), RYB (threads per channel column), BR (rows
-// per product block); causal backward: CFT, CFY, CFE (as FT, FRY, FB), CFB (batch elements per block), WG
-// (lanes that share one tile of ∂w's sums). One warp spans 32 consecutive channels.
+// per product block); causal backward: CFT, CFY (as FT, FRY), CFE (the widest band it takes), CFB (batch
+// elements per block), CPR (band offsets a thread sums ∂w for). One warp spans 32 consecutive channels.
 
 #include "aft_common.cuh"
 #include "aft_band_scan.cuh"
@@ -390,10 +391,12 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_local_backward(
     }
 }
 
-// ---- Causal backward in one kernel, after two short scans of the targets. A block takes CFT source rows and
-// 32 channels of CFE consecutive batch elements, with threads (32, CFY): CRPT consecutive rows a thread. For
-// source t', the band's targets are t = t' + d, d ∈ [0, LO] (entry j = LO − d of row t); the later ones,
-// t ≥ t' + LO + 1, are the out-of-band future: lagged running-max suffix states (exponent −m_t). ----
+// ---- Causal backward in one kernel, after two short scans of the targets, for bands of up to CFE entries (the
+// host sends wider ones to the products: summed here with float32 FMAs, s = 256 took twice their time on an
+// H200). A block takes CFT source rows and 32 channels of CFB consecutive batch elements, with threads
+// (32, CFY): CRPT consecutive rows a thread. For source t', the band's targets are t = t' + d, d ∈ [0, LO]
+// (entry j = LO − d of row t); the later ones, t ≥ t' + LO + 1, are the out-of-band future: lagged
+// running-max suffix states (exponent −m_t). ----
 #define CRPT (CFT / CFY)
 
 // Scan phase 1: aggregates of the targets of segments of CFT elements shifted by +LO + 1, so that a tile
@@ -416,48 +419,31 @@ extern "C" __global__ __launch_bounds__(CB) void aft_local_target_chain(const fl
     aft_run_chain_suffix(segments, states, blockIdx.y, chunks, D, c);
 }
 
-// ∂w's sums: tiles of WR source rows × WD offsets, each summed by WG lanes of one warp (channels WG apart)
-// that reduce their shares with shuffles; a register tile reads WR + WD − 1 targets for WR·WD entries.
-#define WR 4
-#define WD 4
-#define WROWS ((CFT + WR - 1) / WR)
-#define WTILES (WROWS * ((CFE + WD - 1) / WD))
-
-// The backward: per batch element, the band from shared memory, CFE offsets at a time (E of the tile's
-// sources for those offsets, α̃ and β̃ of the CFT + CFE − 1 targets they reach), then the out-of-band future,
-// each row group walking its CRPT targets from the chained state and the shares of the groups after it;
-// writes ∂K and ∂V. ∂w of a band entry is E times a sum over channels and batch elements: the block sums its
-// 32 channels in register tiles (WG a power of two ≤ 32 such that WTILES·WG threads fit the block), adds them
-// up over its batch elements in shared memory, and adds that to dband with one atomic an entry (after every
-// chunk of offsets when the band needs several).
+// The backward: per batch element, the band from shared memory (E of the tile's sources, α̃ and β̃ of the
+// CFT + CFE − 1 targets they reach), then the out-of-band future, each row group walking its CRPT targets
+// from the chained state and the shares of the groups after it; writes ∂K and ∂V. ∂w of a band entry is E
+// times a sum over channels and batch elements: the block sums its 32 channels from shared memory, a thread
+// CPR offsets of one row, over its batch elements in registers, and adds the sums to dband with one atomic each.
 extern "C" __global__ __launch_bounds__(CB * CFY) void aft_local_fused_backward(
     const aft_elem* k, const aft_elem* v, const float* band, const float* sigma, const float* mu,
     const float* shift, const float* alpha, const float* beta, const float* futureStates,
     aft_elem* dk, aft_elem* dv, float* dband, int length, int batches)
 {
-    __shared__ float weights[CFE][CFT];            // E_{t0 + r + d0 + d, t0 + r}, by offset: rows r contiguous
-    __shared__ float targetA[CFT + CFE - 1][CB + 1], targetB[CFT + CFE - 1][CB + 1];   // α̃, β̃ of targets from t0 + d0 on
+#if BAND <= CFE                                                  // (wider bands take the products: empty here)
+    __shared__ float weights[CFT][CFE];                          // E_{t' + d, t'} of source row t0 + r
+    __shared__ float targetA[CFT + CFE - 1][CB + 1], targetB[CFT + CFE - 1][CB + 1];   // α̃, β̃ of targets from t0 on
     __shared__ float sourceA[CFT][CB + 1], sourceB[CFT][CB + 1];                       // P ⊙ V, P of the tile's sources
-    __shared__ float bandSums[CFT][CFE];                          // ∂w of the current offsets, summed over batch elements
     __shared__ float shareM[CFY * CB], shareA[CFY * CB], shareB[CFY * CB];
-    // (The rows of 33 floats put reads of one channel from different rows in different banks.)
+    // (The rows of 33 floats put the ∂w sums' reads of different rows in different banks.)
     int cx = threadIdx.x, g = threadIdx.y, thread = g * CB + cx;
     int c = blockIdx.y * CB + cx, t0 = blockIdx.x * CFT, r0 = g * CRPT;
     bool valid = c < D;
-    int lane = thread % WG, tile = thread / WG;                   // the ∂w tile: rows wr …, offsets wd …
-    bool summing = tile < WTILES;
-    int wr = tile % WROWS * WR, wd = tile / WROWS * WD;
-    for (int i = thread; i < CFT * CFE; i += CB * CFY) bandSums[i / CFE][i % CFE] = 0.0f;
-    auto flush = [&](int d0) {                                    // bandSums of the offsets from d0 on, to dband; zeroed
-        __syncthreads();
-        for (int i = thread; i < CFT * CFE; i += CB * CFY) {
-            int r = i / CFE, d = d0 + i % CFE, source = t0 + r, target = source + d;
-            if (d < BAND && target < length && bandSums[r][i % CFE] != 0.0f)
-                atomicAdd(&dband[(long long)target * BAND + LO - d], bandSums[r][i % CFE]);
-            bandSums[r][i % CFE] = 0.0f;
-        }
-    };
-
+    const int groupsPerRow = CFE / CPR;                           // the ∂w sums: row wr, offsets wd … wd + CPR − 1
+    int wr = thread / groupsPerRow, wd = thread % groupsPerRow * CPR;
+    bool summing = wr < CFT;
+    float dw[CPR];
+#pragma unroll
+    for (int i = 0; i < CPR; i++) dw[i] = 0.0f;
     int firstBatch = blockIdx.z * CFB, lastBatch = aft_imin(firstBatch + CFB, batches);
     for (int batch = firstBatch; batch < lastBatch; batch++) {
         long long rows = (long long)batch * length, base = rows * D + c;
@@ -475,96 +461,53 @@ extern "C" __global__ __launch_bounds__(CB * CFY) void aft_local_fused_backward(
             sourceA[r0 + u][cx] = p[u] * value[u];
             sourceB[r0 + u][cx] = p[u];
         }
-        for (int d0 = 0; d0 < BAND; d0 += CFE) {
-            __syncthreads();                                     // the previous offsets have been read
-            for (int i = thread; i < CFT * CFE; i += CB * CFY) {
-                int r = i % CFT, d = d0 + i / CFT, source = t0 + r, target = source + d;
-                float e = 0.0f;
-                if (d < BAND && target < length)
-                    e = __expf(band[(long long)target * BAND + LO - d] + sigma[rows + source] - mu[rows + target]);
-                weights[i / CFT][r] = e;
+        for (int i = thread; i < CFT * CFE; i += CB * CFY) {
+            int r = i / CFE, d = i % CFE, source = t0 + r, target = source + d;
+            float e = 0.0f;
+            if (d < BAND && target < length)
+                e = __expf(band[(long long)target * BAND + LO - d] + sigma[rows + source] - mu[rows + target]);
+            weights[r][i % CFE] = e;
+        }
+        for (int j = g; j < CFT + BAND - 1; j += CFY) {
+            int target = t0 + j;
+            float a = 0.0f, b = 0.0f;
+            if (valid && target < length) {
+                long long at = base + (long long)target * D;
+                float scale = __expf(mu[rows + target] - shift[at]);     // ≤ 1: m_t covers the band's shift μ_t
+                a = alpha[at] * scale;
+                b = beta[at] * scale;
             }
-            for (int j = g; j < CFT + CFE - 1; j += CFY) {
-                int target = t0 + d0 + j;
-                float a = 0.0f, b = 0.0f;
-                if (valid && target < length) {
-                    long long at = base + (long long)target * D;
-                    float scale = __expf(mu[rows + target] - shift[at]);     // ≤ 1: m_t covers the band's shift μ_t
-                    a = alpha[at] * scale;
-                    b = beta[at] * scale;
-                }
-                targetA[j][cx] = a;
-                targetB[j][cx] = b;
-            }
-            __syncthreads();
-
-            // ∂V, ∂K's band parts: offset by offset, the row group's CRPT targets slide by one (one new load an offset).
-            int entries = aft_imin(CFE, BAND - d0);              // past the band lie targets this source does not reach
-            float slideA[CRPT], slideB[CRPT];
+            targetA[j][cx] = a;
+            targetB[j][cx] = b;
+        }
+        __syncthreads();
 #pragma unroll
-            for (int u = 0; u + 1 < CRPT; u++) {
-                slideA[u + 1] = targetA[r0 + u][cx];
-                slideB[u + 1] = targetB[r0 + u][cx];
-            }
+        for (int m = 0; m < CRPT + BAND - 1; m++) {
+            float a = targetA[r0 + m][cx], b = targetB[r0 + m][cx];
 #pragma unroll
-            for (int d = 0; d < CFE; d++) {
-                if (d >= entries) break;
-#pragma unroll
-                for (int u = 0; u + 1 < CRPT; u++) {
-                    slideA[u] = slideA[u + 1];
-                    slideB[u] = slideB[u + 1];
-                }
-                slideA[CRPT - 1] = targetA[r0 + CRPT - 1 + d][cx];
-                slideB[CRPT - 1] = targetB[r0 + CRPT - 1 + d][cx];
-#pragma unroll
-                for (int u = 0; u < CRPT; u++) {
-                    float e = weights[d][r0 + u];                // a broadcast: every lane reads the same word
-                    gradA[u] += e * slideA[u];
-                    gradB[u] += e * slideB[u];
+            for (int u = 0; u < CRPT; u++) {
+                int d = m - u;
+                if (d >= 0 && d < BAND) {                        // past the band lie targets this source does not reach
+                    float e = weights[r0 + u][d];
+                    gradA[u] += e * a;
+                    gradB[u] += e * b;
                 }
             }
-
-            // ∂w: Σ over the block's channels of α̃_t P_t' V_t' − β̃_t P_t', then times E, into bandSums.
-            float sum[WR][WD];
+        }
+        if (summing) {
+            float sum[CPR];
 #pragma unroll
-            for (int i = 0; i < WR; i++)
+            for (int i = 0; i < CPR; i++) sum[i] = 0.0f;
+            for (int x = 0; x < CB; x++) {
+                float pv = sourceA[wr][x], pk = sourceB[wr][x];
 #pragma unroll
-                for (int j = 0; j < WD; j++) sum[i][j] = 0.0f;
-            if (summing)
-                for (int x = lane; x < CB; x += WG) {
-                    float pv[WR], pk[WR], ta[WR + WD - 1], tb[WR + WD - 1];
+                for (int i = 0; i < CPR; i++) sum[i] += targetA[wr + wd + i][x] * pv - targetB[wr + wd + i][x] * pk;
+            }
 #pragma unroll
-                    for (int i = 0; i < WR; i++) {
-                        int r = aft_imin(wr + i, CFT - 1);
-                        pv[i] = sourceA[r][x];
-                        pk[i] = sourceB[r][x];
-                    }
-#pragma unroll
-                    for (int i = 0; i < WR + WD - 1; i++) {
-                        int j = aft_imin(wr + wd + i, CFT + CFE - 2);
-                        ta[i] = targetA[j][x];
-                        tb[i] = targetB[j][x];
-                    }
-#pragma unroll
-                    for (int i = 0; i < WR; i++)
-#pragma unroll
-                        for (int j = 0; j < WD; j++) sum[i][j] += ta[i + j] * pv[i] - tb[i + j] * pk[i];
-                }
-#pragma unroll
-            for (int i = 0; i < WR; i++)
-#pragma unroll
-                for (int j = 0; j < WD; j++) {
-                    float total = sum[i][j];
-                    for (int o = WG / 2; o > 0; o /= 2) total += __shfl_xor_sync(0xffffffffu, total, o);
-                    int r = wr + i, d = wd + j;
-                    if (summing && lane == 0 && r < CFT && d < entries) {
-                        float e = weights[d][r];
-                        if (e != 0.0f) bandSums[r][d] += e * total;   // off the band (e = 0) a sum may be inf or NaN
-                    }
-                }
-#if BAND > CFE
-            flush(d0);
-#endif
+            for (int i = 0; i < CPR; i++) {
+                float e = weights[wr][wd + i];
+                if (e != 0.0f) dw[i] += e * sum[i];          // off the band (e = 0) a sum may be inf or NaN
+            }
         }
 
         // The out-of-band future of source r0 + u: targets from q0 + u on, walked backwards.
@@ -596,8 +539,12 @@ extern "C" __global__ __launch_bounds__(CB * CFY) void aft_local_fused_backward(
         }
         __syncthreads();                                         // every group has read the shares and the sources
     }
-#if BAND <= CFE
-    flush(0);
+    int source = t0 + wr;
+#pragma unroll
+    for (int i = 0; i < CPR; i++) {
+        int d = wd + i, target = source + d;
+        if (summing && d < BAND && target < length) atomicAdd(&dband[(long long)target * BAND + LO - d], dw[i]);
+    }
 #endif
 }
 

@@ -20,7 +20,7 @@ namespace AftDsl.Kernels.Cuda;
 /// <param name="ForwardBandEntries">AFT-local: band entries (and the sources they reach) a causal forward block holds in shared memory at a time.</param>
 /// <param name="CausalBackwardRows">AFT-local: source rows per causal backward block, and the length of its scan's segments.</param>
 /// <param name="CausalBackwardThreadRows">AFT-local: threads per channel column of a causal backward block.</param>
-/// <param name="CausalBackwardEntries">AFT-local: band offsets (and the targets they reach) a causal backward block holds at a time.</param>
+/// <param name="CausalBackwardEntries">AFT-local: the widest band (window) that the one-kernel causal backward takes; wider ones take the products.</param>
 /// <param name="CausalBackwardBatches">AFT-local: batch elements a causal backward block takes in turn, summing their ∂w before one atomic add.</param>
 internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, int ProductRows = 64,
     long GroupElements = 1 << 24, int ForwardRows = 64, int ForwardThreadRows = 8, int ForwardBandEntries = 32,
@@ -28,9 +28,10 @@ internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows =
 
 /// <summary>
 /// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>, whose header gives the maths): w = U·Wᵀ on the
-/// band |t − t'| &lt; s only. Causal, the forward and the backward are each one kernel over tiles of rows after two
-/// short scan phases, which sums the band itself; not causal, the band is summed as strided batches of matrix
-/// products through libtorch (cuBLAS, on the tensor cores), blocks of rows against the sources they face.
+/// band |t − t'| &lt; s only. Causal, the forward (and, for windows up to <see cref="BandTiles.CausalBackwardEntries"/>,
+/// the backward) is one kernel over tiles of rows after two short scan phases, which sums the band itself; otherwise
+/// the band is summed as strided batches of matrix products through libtorch (cuBLAS, on the tensor cores), blocks of
+/// rows against the sources they face.
 /// Out-of-band sources are added as lagged running-max prefix (and, non-causal, suffix) states, so no term cancels
 /// and a causal row reads nothing after it. Rows whose band sums fell below float32's range are recomputed exactly
 /// (<see cref="ExactRows"/>).
@@ -138,7 +139,9 @@ internal static class AftLocalCuda
         var (dk, dv) = (empty_like(k), empty_like(v));
         var dband = zeros([shape.Length, shape.Band], dtype: ScalarType.Float32, device: device);
         var parts = new BackwardParts(k, v, band, sigma, mu, shift, alpha, beta, dk, dv, dband);
-        if (causal) CausalBackward(module, shape, parts);
+        // The one-kernel backward sums the band with float32 FMAs: as fast as the products at s = 32 with less memory,
+        // twice their time at s = 256 (H200, docs/benchmarks.md); so wider bands, and non-causal ones, take the products.
+        if (causal && shape.Band <= shape.Tiles.CausalBackwardEntries) CausalBackward(module, shape, parts);
         else ProductsBackward(module, shape, parts);
 
         var (du, dw) = (zeros_like(u), zeros_like(w));
@@ -159,8 +162,8 @@ internal static class AftLocalCuda
         return InDtypes([dq, dk, dv, du, dw], (ScalarType[])ctx.get_data(DtypesKey));
     }
 
-    // Causal: the target scan's two phases (segments shifted by the window, chained from the end), then one kernel
-    // for ∂K, ∂V and ∂w of the band, CausalBackwardBatches batch elements a block.
+    // Causal, a band of up to CausalBackwardEntries: the target scan's two phases (segments shifted by the window,
+    // chained from the end), then one kernel for ∂K, ∂V and ∂w of the band, CausalBackwardBatches batch elements a block.
     static void CausalBackward(ICudaModule module, LocalShape shape, BackwardParts x)
     {
         var states = new long[] { shape.Batch, shape.CausalBackwardTiles, 3, shape.Channels };
@@ -180,7 +183,7 @@ internal static class AftLocalCuda
             .Tensor(x.Dk, dtype, "dk").Tensor(x.Dv, dtype, "dv").Tensor(x.Dband, ScalarType.Float32, "dband").Int32(shape.Length).Int32(shape.Batch));
     }
 
-    // Not causal: chunked target scans, then per group of batch elements the band's three products on the tensor cores,
+    // Not causal, or a wider band: chunked target scans, then per group of batch elements the band's three products on the tensor cores,
     // merged with the out-of-band targets by one kernel (∂K, ∂V) and summed at the band's entries by another (∂w).
     static void ProductsBackward(ICudaModule module, LocalShape shape, BackwardParts parts)
     {
@@ -242,7 +245,7 @@ internal static class AftLocalCuda
             ("CAUSAL", shape.Causal ? 1 : 0), ("FT", shape.Tiles.ForwardRows), ("FRY", shape.Tiles.ForwardThreadRows),
             ("FB", shape.Tiles.ForwardBandEntries), ("TILE", shape.Tiles.Tile), ("BT", shape.BackwardRows), ("RYB", shape.BackwardThreadRows),
             ("BR", shape.ProductRows), ("CFT", shape.Tiles.CausalBackwardRows), ("CFY", shape.Tiles.CausalBackwardThreadRows),
-            ("CFE", shape.Tiles.CausalBackwardEntries), ("CFB", shape.Tiles.CausalBackwardBatches), ("WG", shape.CausalBackwardLanes));
+            ("CFE", shape.Tiles.CausalBackwardEntries), ("CFB", shape.Tiles.CausalBackwardBatches), ("CPR", shape.CausalBackwardSums));
 
     static Dim3 Grid(long elements) => new((uint)Math.Min(MaxBlocks, Blocks(elements, Threads)));
 
@@ -305,8 +308,8 @@ internal static class AftLocalCuda
                 throw new CudaException($"AFT-local tiles {Tiles} do not fit the CUDA kernels' shared memory.");
             if (Tiles.ForwardRows % Tiles.ForwardThreadRows != 0 || Tiles.CausalBackwardRows % Tiles.CausalBackwardThreadRows != 0)
                 throw new CudaException($"AFT-local tiles {Tiles}: ForwardRows and CausalBackwardRows must be multiples of their ThreadRows.");
-            if (CausalBackwardShared > SharedBytes || CausalBackwardSumTiles > Columns * Tiles.CausalBackwardThreadRows)
-                throw new CudaException($"AFT-local tiles {Tiles}: the causal backward needs a thread for each 4 × 4 tile of its rows × entries, and its block must fit the shared memory.");
+            if (CausalBackwardShared > SharedBytes || Tiles.CausalBackwardEntries % CausalBackwardSums != 0)
+                throw new CudaException($"AFT-local tiles {Tiles}: the causal backward's entries must fill its threads' ∂w sums evenly, and its block must fit the shared memory.");
             BlocksPerBatch = (int)(Blocks(Length, ProductRows) + Blocks(Before + After, ProductRows));
             Int((long)RowsPerBatch * Math.Max(Span, 2 * Channels), "a batch element's padded rows × (2D + 2s)");   // products run a group of batch elements at a time
         }
@@ -321,34 +324,23 @@ internal static class AftLocalCuda
             }
         }
 
-        /// <summary>
-        /// Bytes of shared memory of a causal backward block: E and ∂w's sums for a chunk of offsets, the targets' and
-        /// sources' values (rows of 33), the row groups' shares.
-        /// </summary>
+        /// <summary>Bytes of shared memory of a causal backward block: E, the targets' and sources' values (rows of 33), the row groups' shares.</summary>
         int CausalBackwardShared
         {
             get
             {
                 var (rows, entries) = (Tiles.CausalBackwardRows, Tiles.CausalBackwardEntries);
-                return (2 * rows * entries + 2 * (rows + entries - 1 + rows) * (Columns + 1) + 3 * Tiles.CausalBackwardThreadRows * Columns) * 4;
+                return (rows * entries + 2 * (rows + entries - 1 + rows) * (Columns + 1) + 3 * Tiles.CausalBackwardThreadRows * Columns) * 4;
             }
         }
 
-        /// <summary>Tiles of 4 source rows × 4 offsets that a causal backward block sums ∂w in (the kernel's WTILES).</summary>
-        int CausalBackwardSumTiles => (Tiles.CausalBackwardRows + 3) / 4 * ((Tiles.CausalBackwardEntries + 3) / 4);
-
-        /// <summary>
-        /// Lanes that share one tile of ∂w's sums in a causal backward block (the kernels' WG): the largest power of two
-        /// ≤ 32 for which every tile gets that many threads of one warp.
-        /// </summary>
-        public int CausalBackwardLanes
+        /// <summary>Band offsets each thread of a causal backward block sums ∂w for (the kernels' CPR): the block's threads cover its rows × entries.</summary>
+        public int CausalBackwardSums
         {
             get
             {
-                var share = Columns * Tiles.CausalBackwardThreadRows / CausalBackwardSumTiles;
-                var lanes = 1;
-                while (lanes * 2 <= Math.Min(share, Columns)) lanes *= 2;
-                return lanes;
+                var threads = Columns * Tiles.CausalBackwardThreadRows;
+                return (Tiles.CausalBackwardRows * Tiles.CausalBackwardEntries + threads - 1) / threads;
             }
         }
 
