@@ -17,6 +17,7 @@ namespace AftLab.Models;
 [AftConv(heads: 8, window: 13)] public partial class ImageConvMixerWindow13;    // 13×13 on the 14×14 grid: nearly global
 [AftConv(heads: 8, window: 3, Connectivity = AftConvConnectivity.Window)] public partial class ImageConvMixerWindowOnly3;
 [AftConv(heads: 8, window: 9, Connectivity = AftConvConnectivity.Window)] public partial class ImageConvMixerWindowOnly9;
+[AftConv(heads: 8, window: 13, Connectivity = AftConvConnectivity.Window)] public partial class ImageConvMixerWindowOnly13;
 [AftConv(heads: 16, window: 5)] public partial class ImageConvMixerHeads16;
 [AftConv(heads: 64, window: 5)] public partial class ImageConvMixerHeads64;     // one channel per head
 [AftConv(heads: 8, window: 5, Reparameterise = false)] public partial class ImageConvMixerRawKernel;                        // w itself, no γ, β
@@ -88,6 +89,17 @@ public partial class ConvClassifierWindowOnly9
 {
     [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
     [Blocks(depth: 2, mixer: typeof(ImageConvMixerWindowOnly9), FfnWidth = 328)] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
+}
+
+/// <summary>The window-only conv classifier with a 13×13 window (on the 14×14 grid of 28×28 images, nearly global).</summary>
+[AftModel]
+[ImageInput(channels: 1)]
+public partial class ConvClassifierWindowOnly13
+{
+    [PatchEmbedding(patch: 2, dim: 64)] public partial PatchEmbedding Patches { get; }
+    [Blocks(depth: 2, mixer: typeof(ImageConvMixerWindowOnly13), FfnWidth = 322)] public partial BlockStack Body { get; }
     [FinalNorm] public partial LayerNorm Norm { get; }
     [ClassifierHead(classes: 10)] public partial ClassifierHead Head { get; }
 }

@@ -34,6 +34,7 @@ public static class ModelCatalog
         new("image-conv-w13", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 13×13 (ablation)", ConvClassifierWindow13.ParameterCount, 0, () => new ConvClassifierWindow13()),
         new("image-conv-window-w3", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 3×3, w = −∞ outside the window (ablation)", ConvClassifierWindowOnly3.ParameterCount, 0, () => new ConvClassifierWindowOnly3()),
         new("image-conv-window-w9", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 9×9, w = −∞ outside the window (ablation)", ConvClassifierWindowOnly9.ParameterCount, 0, () => new ConvClassifierWindowOnly9()),
+        new("image-conv-window-w13", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 13×13, w = −∞ outside the window (ablation)", ConvClassifierWindowOnly13.ParameterCount, 0, () => new ConvClassifierWindowOnly13()),
         new("image-conv-h16", ModelFamily.Classifier, "AFT-conv image classifier, 16 heads, 5×5 (ablation)", ConvClassifierHeads16.ParameterCount, 0, () => new ConvClassifierHeads16()),
         new("image-conv-h64", ModelFamily.Classifier, "AFT-conv image classifier, 64 heads, 5×5 (ablation)", ConvClassifierHeads64.ParameterCount, 0, () => new ConvClassifierHeads64()),
         new("image-conv-raw", ModelFamily.Classifier, "AFT-conv image classifier, 8 heads, 5×5, raw kernel (ablation)", ConvClassifierRawKernel.ParameterCount, 0, () => new ConvClassifierRawKernel()),

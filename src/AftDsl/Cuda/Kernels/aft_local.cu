@@ -143,6 +143,28 @@ extern "C" __global__ void aft_local_stack(const aft_elem* k, const aft_elem* v,
     }
 }
 
+// ---- A row group's band sums from shared memory: rows r0 + u (u < ROWS) each add weights[r0 + u][d] times
+// values[r0 + u + d] for offsets d < min(ENTRIES, entries), column cx; each value is read once, every weight
+// is a broadcast (all lanes read the same word). ----
+template <int ROWS, int ENTRIES, class Weights, class Values>
+__device__ __forceinline__ void aft_local_band_sums(const Weights& weights, const Values& a, const Values& b, int r0, int cx, int entries,
+    float (&sumA)[ROWS], float (&sumB)[ROWS])
+{
+#pragma unroll
+    for (int m = 0; m < ROWS + ENTRIES - 1; m++) {
+        float x = a[r0 + m][cx], y = b[r0 + m][cx];
+#pragma unroll
+        for (int u = 0; u < ROWS; u++) {
+            int d = m - u;
+            if (d >= 0 && d < ENTRIES && d < entries) {
+                float e = weights[r0 + u][d];
+                sumA[u] += e * x;
+                sumB[u] += e * y;
+            }
+        }
+    }
+}
+
 // ---- Forward, one pass over the band. A block takes FT rows of one batch element and 32 channels, with
 // threads (32, FRY): RPT = FT / FRY consecutive rows a thread. ----
 #define RPT (FT / FRY)
@@ -224,20 +246,7 @@ extern "C" __global__ __launch_bounds__(CB * FRY) void aft_local_fused_forward(
             sourceB[j][cx] = b;
         }
         __syncthreads();
-        int entries = BAND - d0;                               // past the band lie later sources (maybe NaN): skipped
-#pragma unroll
-        for (int m = 0; m < RPT + FB - 1; m++) {
-            float a = sourceA[r0 + m][cx], b = sourceB[r0 + m][cx];
-#pragma unroll
-            for (int u = 0; u < RPT; u++) {
-                int d = m - u;
-                if (d >= 0 && d < FB && d < entries) {
-                    float e = weights[r0 + u][d];
-                    sumA[u] += e * a;
-                    sumB[u] += e * b;
-                }
-            }
-        }
+        aft_local_band_sums<RPT, FB>(weights, sourceA, sourceB, r0, cx, BAND - d0, sumA, sumB);   // past the band: later sources (maybe NaN), skipped
     }
 #else
     // Not causal: the band's sums come from the products, [group's blocks · BR][2D] (see the header).
@@ -481,19 +490,7 @@ extern "C" __global__ __launch_bounds__(CB * CFY) void aft_local_fused_backward(
             targetB[j][cx] = b;
         }
         __syncthreads();
-#pragma unroll
-        for (int m = 0; m < CRPT + BAND - 1; m++) {
-            float a = targetA[r0 + m][cx], b = targetB[r0 + m][cx];
-#pragma unroll
-            for (int u = 0; u < CRPT; u++) {
-                int d = m - u;
-                if (d >= 0 && d < BAND) {                        // past the band lie targets this source does not reach
-                    float e = weights[r0 + u][d];
-                    gradA[u] += e * a;
-                    gradB[u] += e * b;
-                }
-            }
-        }
+        aft_local_band_sums<CRPT, BAND>(weights, targetA, targetB, r0, cx, BAND, gradA, gradB);
         if (summing) {
             float sum[CPR];
 #pragma unroll
