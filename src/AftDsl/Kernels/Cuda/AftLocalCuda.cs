@@ -164,23 +164,23 @@ internal static class AftLocalCuda
 
     // Causal, a band of up to CausalBackwardEntries: the target scan's two phases (segments shifted by the window,
     // chained from the end), then one kernel for ∂K, ∂V and ∂w of the band, CausalBackwardBatches batch elements a block.
-    static void CausalBackward(ICudaModule module, LocalShape shape, BackwardParts x)
+    static void CausalBackward(ICudaModule module, LocalShape shape, BackwardParts parts)
     {
         var states = new long[] { shape.Batch, shape.CausalBackwardTiles, 3, shape.Channels };
         var (segments, future) = (empty(states, dtype: ScalarType.Float32, device: shape.Device), empty(states, dtype: ScalarType.Float32, device: shape.Device));
         Run(module, "aft_local_target_segments", new Dim3(shape.CausalBackwardTiles, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns),
-            new KernelArguments().Tensor(x.Shift, ScalarType.Float32, "shift").Tensor(x.Alpha, ScalarType.Float32, "alpha")
-                .Tensor(x.Beta, ScalarType.Float32, "beta").Tensor(segments, ScalarType.Float32, "target segments").Int32(shape.Length));
+            new KernelArguments().Tensor(parts.Shift, ScalarType.Float32, "shift").Tensor(parts.Alpha, ScalarType.Float32, "alpha")
+                .Tensor(parts.Beta, ScalarType.Float32, "beta").Tensor(segments, ScalarType.Float32, "target segments").Int32(shape.Length));
         Run(module, "aft_local_target_chain", new Dim3(shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns),
             new KernelArguments().Tensor(segments, ScalarType.Float32, "target segments").Tensor(future, ScalarType.Float32, "future states")
                 .Int32((int)shape.CausalBackwardTiles));
         var dtype = shape.Dtype;
         var blocks = new Dim3(shape.CausalBackwardTiles, shape.ChannelBlocks, Blocks(shape.Batch, shape.Tiles.CausalBackwardBatches));
         Run(module, "aft_local_fused_backward", blocks, new Dim3(Columns, (uint)shape.Tiles.CausalBackwardThreadRows), new KernelArguments()
-            .Tensor(x.K, dtype, "k").Tensor(x.V, dtype, "v").Tensor(x.Band, ScalarType.Float32, "band").Tensor(x.Sigma, ScalarType.Float32, "sigma")
-            .Tensor(x.Mu, ScalarType.Float32, "mu").Tensor(x.Shift, ScalarType.Float32, "shift").Tensor(x.Alpha, ScalarType.Float32, "alpha")
-            .Tensor(x.Beta, ScalarType.Float32, "beta").Tensor(future, ScalarType.Float32, "future states")
-            .Tensor(x.Dk, dtype, "dk").Tensor(x.Dv, dtype, "dv").Tensor(x.Dband, ScalarType.Float32, "dband").Int32(shape.Length).Int32(shape.Batch));
+            .Tensor(parts.K, dtype, "k").Tensor(parts.V, dtype, "v").Tensor(parts.Band, ScalarType.Float32, "band").Tensor(parts.Sigma, ScalarType.Float32, "sigma")
+            .Tensor(parts.Mu, ScalarType.Float32, "mu").Tensor(parts.Shift, ScalarType.Float32, "shift").Tensor(parts.Alpha, ScalarType.Float32, "alpha")
+            .Tensor(parts.Beta, ScalarType.Float32, "beta").Tensor(future, ScalarType.Float32, "future states")
+            .Tensor(parts.Dk, dtype, "dk").Tensor(parts.Dv, dtype, "dv").Tensor(parts.Dband, ScalarType.Float32, "dband").Int32(shape.Length).Int32(shape.Batch));
     }
 
     // Not causal, or a wider band: chunked target scans, then per group of batch elements the band's three products on the tensor cores,
