@@ -250,6 +250,12 @@ extern "C" __global__ __launch_bounds__(CB * RYB) void aft_conv1_backward(
 
 // ======================= grids: window rows [y − BEFORE, y + AFTER], columns likewise =======================
 #define AFTER (S - 1 - BEFORE)
+#ifndef GRID_RUN
+#define GRID_RUN 8
+#endif
+#ifndef GRID_RUNS
+#define GRID_RUNS 4
+#endif
 
 // Per (batch, head): the largest key over the grid. One block of 256 threads each.
 extern "C" __global__ void aft_conv2_key_max(const aft_elem* k, float* keyMax, int positions)
@@ -277,7 +283,7 @@ extern "C" __global__ void aft_conv2_exponentials(const aft_elem* k, const float
     exponentials[i] = __expf(aft_load(k, i) - keyMax[batch * HEADS + head]);
 }
 
-// The scanned elements (a, b) at (batch, position, channel): forward (e^{K − M} V, e^{K − M}); backward (α, β).
+// The summed elements (a, b) at (batch, position, channel): forward (e^{K − M} V, e^{K − M}); backward (α, β).
 struct aft_conv2_forward_elements
 {
     const float* exponentials;                             // e^{K − M}: [B][positions][HEADS]
@@ -302,38 +308,68 @@ struct aft_conv2_backward_elements
     }
 };
 
-// Sums over the sources (targets, backward) outside each position's window: one thread per (batch, row, channel).
-// rowsBefore/rowsAfter: window rows above/below; colsBefore/colsAfter likewise (swapped for the backward).
-// Writes outside[b][y][x][c] = the in-window-rows part (columns left and right of the window), both components,
-// and rowTotals[b][y][c].
+// The out-of-window sums come in three steps, each a plain sum of positive terms in a fixed order:
+// aft_conv2_columns_* sum each column over a position's window rows (one thread per element, so the grid's
+// loads are spread over all threads), aft_conv2_strips walks each row once each way adding the columns left
+// and right of the window, and aft_conv2_rows sums the row totals of the rows above and below the window rows.
+// The forward and backward kernels add the three.
+
+// columns[b][y][x][c] = Σ of the elements at (r, x, c) over the window rows r ∈ [y − rowsBefore, y + rowsAfter].
 template <class Elements>
-__device__ __forceinline__ void aft_conv2_strip(Elements elements, float* outsideA, float* outsideB, float* rowTotals,
-    int height, int width, int rowsBefore, int rowsAfter, int colsBefore, int colsAfter)
+__device__ __forceinline__ void aft_conv2_column_sums(Elements elements, float* columnA, float* columnB,
+    int height, int width, int batches, int rowsBefore, int rowsAfter)
+{
+    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    long long positions = (long long)height * width;
+    if (i >= batches * positions * D) return;
+    int c = (int)(i % D), batch = (int)(i / D / positions);
+    long long p = (i / D) % positions;
+    int y = (int)(p / width), x = (int)(p % width);
+    int top = aft_imax(0, y - rowsBefore), bottom = aft_imin(height - 1, y + rowsAfter);
+    float a = 0.0f, b = 0.0f;
+    for (int r = top; r <= bottom; r++) {
+        float ea, eb;
+        elements.at(batch, (long long)r * width + x, positions, c, ea, eb);
+        a += ea;
+        b += eb;
+    }
+    columnA[i] = a;
+    columnB[i] = b;
+}
+
+extern "C" __global__ void aft_conv2_columns_forward(const float* exponentials, const aft_elem* v, float* columnA, float* columnB,
+    int height, int width, int batches)
+{
+    aft_conv2_forward_elements elements{exponentials, v};
+    aft_conv2_column_sums(elements, columnA, columnB, height, width, batches, BEFORE, AFTER);
+}
+
+extern "C" __global__ void aft_conv2_columns_backward(const float* alpha, const float* beta, float* columnA, float* columnB,
+    int height, int width, int batches)
+{
+    aft_conv2_backward_elements elements{alpha, beta};
+    aft_conv2_column_sums(elements, columnA, columnB, height, width, batches, AFTER, BEFORE);
+}
+
+// One thread per (batch, row, channel): outside[b][y][x][c] = the columns of the window rows left and right of
+// x's window (colsBefore / colsAfter columns either side, swapped for the backward), and rowTotals[b][y][·][c],
+// the row's own elements summed. One block per (row, 32 channels, batch element).
+template <class Elements>
+__device__ __forceinline__ void aft_conv2_strip(Elements elements, const float* __restrict__ columnA, const float* __restrict__ columnB,
+    float* __restrict__ outsideA, float* __restrict__ outsideB, float* __restrict__ rowTotals, int height, int width, int colsBefore, int colsAfter)
 {
     int c = blockIdx.y * CB + threadIdx.x, y = blockIdx.x, batch = blockIdx.z;
     if (c >= D) return;
     long long positions = (long long)height * width;
-    int top = aft_imax(0, y - rowsBefore), bottom = aft_imin(height - 1, y + rowsAfter);
-    auto column = [&](int x, float& a, float& b) {
-        a = 0.0f;
-        b = 0.0f;
-        for (int r = top; r <= bottom; r++) {
-            float ea, eb;
-            elements.at(batch, (long long)r * width + x, positions, c, ea, eb);
-            a += ea;
-            b += eb;
-        }
-    };
     long long row = ((long long)batch * height + y) * width;
     // Right of the window: columns ≥ x + colsAfter + 1, walking x downwards.
     float a = 0.0f, b = 0.0f;
+#pragma unroll 4
     for (int x = width - 1; x >= 0; x--) {
         int added = x + colsAfter + 1;
         if (added < width) {
-            float ca, cb;
-            column(added, ca, cb);
-            a += ca;
-            b += cb;
+            a += columnA[(row + added) * D + c];
+            b += columnB[(row + added) * D + c];
         }
         outsideA[(row + x) * D + c] = a;
         outsideB[(row + x) * D + c] = b;
@@ -341,13 +377,12 @@ __device__ __forceinline__ void aft_conv2_strip(Elements elements, float* outsid
     // Left of the window: columns ≤ x − colsBefore − 1, walking x upwards.
     a = 0.0f;
     b = 0.0f;
+#pragma unroll 4
     for (int x = 0; x < width; x++) {
         int added = x - colsBefore - 1;
         if (added >= 0) {
-            float ca, cb;
-            column(added, ca, cb);
-            a += ca;
-            b += cb;
+            a += columnA[(row + added) * D + c];
+            b += columnB[(row + added) * D + c];
         }
         outsideA[(row + x) * D + c] += a;
         outsideB[(row + x) * D + c] += b;
@@ -365,43 +400,41 @@ __device__ __forceinline__ void aft_conv2_strip(Elements elements, float* outsid
 }
 
 extern "C" __global__ __launch_bounds__(CB) void aft_conv2_strips_forward(const float* exponentials, const aft_elem* v,
-    float* outsideA, float* outsideB, float* rowTotals, int height, int width)
+    const float* columnA, const float* columnB, float* outsideA, float* outsideB, float* rowTotals, int height, int width)
 {
     aft_conv2_forward_elements elements{exponentials, v};
-    aft_conv2_strip(elements, outsideA, outsideB, rowTotals, height, width, BEFORE, AFTER, BEFORE, AFTER);
+    aft_conv2_strip(elements, columnA, columnB, outsideA, outsideB, rowTotals, height, width, BEFORE, AFTER);
 }
 
 extern "C" __global__ __launch_bounds__(CB) void aft_conv2_strips_backward(const float* alpha, const float* beta,
-    float* outsideA, float* outsideB, float* rowTotals, int height, int width)
+    const float* columnA, const float* columnB, float* outsideA, float* outsideB, float* rowTotals, int height, int width)
 {
     aft_conv2_backward_elements elements{alpha, beta};
-    aft_conv2_strip(elements, outsideA, outsideB, rowTotals, height, width, AFTER, BEFORE, AFTER, BEFORE);
+    aft_conv2_strip(elements, columnA, columnB, outsideA, outsideB, rowTotals, height, width, AFTER, BEFORE);
 }
 
-// Adds the rows entirely above (r < y − rowsBefore) and below (r > y + rowsAfter) each row's window rows to
-// outside[b][y][·][c]: exclusive prefix / suffix over rows of the row totals. One thread per (batch, channel) and row block.
-extern "C" __global__ __launch_bounds__(CB) void aft_conv2_rows(const float* rowTotals, float* outsideA, float* outsideB,
-    int height, int width, int backward)
+// rowsOutside[b][y][·][c] = the row totals of the rows entirely above (r < y − rowsBefore) and below
+// (r > y + rowsAfter) row y's window rows, summed in row order. One thread per (batch, row, channel): the
+// row totals are small and cached, and a walk per (batch, channel) alone would leave most of the GPU idle.
+extern "C" __global__ __launch_bounds__(CB) void aft_conv2_rows(const float* __restrict__ rowTotals, float* __restrict__ rowsOutside,
+    int height, int backward)
 {
     int c = blockIdx.y * CB + threadIdx.x, y = blockIdx.x, batch = blockIdx.z;
     if (c >= D) return;
     int rowsBefore = backward ? AFTER : BEFORE, rowsAfter = backward ? BEFORE : AFTER;
+    const float* totals = rowTotals + (long long)batch * height * 2 * D + c;
     float a = 0.0f, b = 0.0f;
     for (int r = 0; r < y - rowsBefore; r++) {
-        long long at = (((long long)batch * height + r) * 2) * D + c;
-        a += rowTotals[at];
-        b += rowTotals[at + D];
+        a += totals[(long long)r * 2 * D];
+        b += totals[(long long)r * 2 * D + D];
     }
     for (int r = y + rowsAfter + 1; r < height; r++) {
-        long long at = (((long long)batch * height + r) * 2) * D + c;
-        a += rowTotals[at];
-        b += rowTotals[at + D];
+        a += totals[(long long)r * 2 * D];
+        b += totals[(long long)r * 2 * D + D];
     }
-    long long row = ((long long)batch * height + y) * width;
-    for (int x = 0; x < width; x++) {
-        outsideA[(row + x) * D + c] += a;
-        outsideB[(row + x) * D + c] += b;
-    }
+    long long at = (((long long)batch * height + y) * 2) * D + c;
+    rowsOutside[at] = a;
+    rowsOutside[at + D] = b;
 }
 
 // Per head: ρ = max(0, max w) (WINDOW: max w) and the shifted taps e^{w − ρ}: [HEADS][S·S], and e^{−ρ}: [HEADS].
@@ -419,107 +452,160 @@ extern "C" __global__ void aft_conv2_taps(const float* taps, float* shifted, flo
     for (int j = threadIdx.x; j < S * S; j += blockDim.x) shifted[head * S * S + j] = __expf(taps[head * S * S + j] - rho);
 }
 
-// One thread per (batch, position, channel): the window summed with e^{w − ρ}, the outside sums scaled by e^{−ρ}.
+// The three out-of-window sums at element i (row y) of batch element `batch`, scaled by e^{−ρ}; zero for window connectivity.
+__device__ __forceinline__ void aft_conv2_outside(const float* outsideA, const float* outsideB, const float* rowsOutside,
+    float scale, long long i, int batch, int y, int height, int c, float& a, float& b)
+{
+#if WINDOW
+    a = 0.0f;
+    b = 0.0f;
+#else
+    long long rows = (((long long)batch * height + y) * 2) * D + c;
+    a = scale * (outsideA[i] + rowsOutside[rows]);
+    b = scale * (outsideB[i] + rowsOutside[rows + D]);
+#endif
+}
+
+// The window kernels take a run of GRID_RUN consecutive positions of a row per thread: a window row's
+// GRID_RUN + S − 1 sources (targets) are loaded once and serve every position of the run (a position alone
+// would load S · S of them), and the taps' indices fold into constants (S, GRID_RUN are compile-time).
+
+// One thread per (batch, row, run, channel): the window summed with e^{w − ρ} on top of the outside sums. For each
+// output the sum runs over dy, then dx, ascending.
 extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exponentials, const aft_elem* v,
-    const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB,
+    const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* rowsOutside,
     aft_elem* y, float* savedDenominator, float* savedRatio, int height, int width, int batches)
 {
+    const int runs = (width + GRID_RUN - 1) / GRID_RUN;
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    long long positions = (long long)height * width;
-    if (i >= batches * positions * D) return;
+    if (i >= (long long)batches * height * runs * D) return;
     int c = (int)(i % D);
-    long long p = (i / D) % positions;
-    int batch = (int)(i / D / positions);
-    int row = (int)(p / width), col = (int)(p % width), head = c / HEAD_WIDTH;
-    aft_conv2_forward_elements elements{exponentials, v};
+    long long rest = i / D;
+    int x0 = (int)(rest % runs) * GRID_RUN;
+    rest /= runs;
+    int row = (int)(rest % height), batch = (int)(rest / height), head = c / HEAD_WIDTH;
+    long long positions = (long long)height * width, rowStart = (long long)batch * positions + (long long)row * width;
 #if WINDOW
-    float a = 0.0f, b = 0.0f;                                  // no outside sums
+    float scale = 0.0f;
 #else
     float scale = outsideScale[head];
-    float a = scale * outsideA[i], b = scale * outsideB[i];
 #endif
+    float a[GRID_RUN], b[GRID_RUN];
+#pragma unroll
+    for (int o = 0; o < GRID_RUN; o++) {
+        a[o] = 0.0f;
+        b[o] = 0.0f;
+        if (x0 + o < width) aft_conv2_outside(outsideA, outsideB, rowsOutside, scale, (rowStart + x0 + o) * D + c, batch, row, height, c, a[o], b[o]);
+    }
     const float* w = shifted + head * S * S;
-    // Unrolled over the window (S is a compile-time constant), as in aft_conv2_backward: the taps' indices fold
-    // into constants; the sums keep their order (dy, then dx).
 #pragma unroll
     for (int dy = 0; dy < S; dy++) {
         int r = row - BEFORE + dy;
         if (r < 0 || r >= height) continue;
+        long long sourceRow = (long long)batch * positions + (long long)r * width;
 #pragma unroll
-        for (int dx = 0; dx < S; dx++) {
-            int x = col - BEFORE + dx;
+        for (int j = 0; j < GRID_RUN + S - 1; j++) {             // source column x0 − BEFORE + j
+            int x = x0 - BEFORE + j;
             if (x < 0 || x >= width) continue;
-            float ea, eb;
-            elements.at(batch, (long long)r * width + x, positions, c, ea, eb);
-            a += w[dy * S + dx] * ea;
-            b += w[dy * S + dx] * eb;
+            float e = exponentials[(sourceRow + x) * HEADS + head];
+            float ev = e * aft_load(v, (sourceRow + x) * D + c);
+#pragma unroll
+            for (int o = 0; o < GRID_RUN; o++) {                  // output x0 + o meets this source at tap dx = j − o
+                int dx = j - o;
+                if (dx < 0 || dx >= S) continue;
+                float tap = w[dy * S + dx];
+                a[o] += tap * ev;
+                b[o] += tap * e;
+            }
         }
     }
-    float ratio = a / b;
-    aft_store(y, i, aft_sigmoid(aft_load(q, i)) * ratio);
-    savedDenominator[i] = b;
-    savedRatio[i] = ratio;
+#pragma unroll
+    for (int o = 0; o < GRID_RUN; o++) {
+        if (x0 + o >= width) break;
+        long long at = (rowStart + x0 + o) * D + c;
+        float ratio = a[o] / b[o];
+        aft_store(y, at, aft_sigmoid(aft_load(q, at)) * ratio);
+        savedDenominator[at] = b[o];
+        savedRatio[at] = ratio;
+    }
 }
 
-// One block per (row of sources, 32 channels, batch element), one thread per channel walking the row: ∂V, the
-// per-channel part of ∂K, and ∂w, accumulated per thread (in registers for kernels of up to 64 taps, else
-// in a shared column per thread) and added to dtaps with one atomic per head and tap (aft_conv_add_taps).
+// One block per (row, GRID_RUNS runs of sources, 32 channels, batch element); threadIdx.y picks the run. ∂V, the
+// per-channel part of ∂K, and ∂w, accumulated per thread (in registers for kernels of up to 64 taps, else in a
+// shared column per thread) and added to dtaps with one atomic per block, head and tap (aft_conv_add_taps).
 #define DW_IN_REGISTERS (S * S <= 64)
-extern "C" __global__ __launch_bounds__(CB) void aft_conv2_backward(const float* exponentials, const aft_elem* v,
-    const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* alpha, const float* beta,
-    float* dkChannels, aft_elem* dv, float* dtaps, int height, int width)
+extern "C" __global__ __launch_bounds__(CB * GRID_RUNS) void aft_conv2_backward(const float* exponentials, const aft_elem* v,
+    const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* rowsOutside,
+    const float* alpha, const float* beta, float* dkChannels, aft_elem* dv, float* dtaps, int height, int width)
 {
-    __shared__ float dwShared[S * S * CB];
+    __shared__ float dwShared[S * S * CB * GRID_RUNS];
+    const int column = threadIdx.y * CB + threadIdx.x;
 #if DW_IN_REGISTERS
     float dw[S * S];
 #pragma unroll
     for (int j = 0; j < S * S; j++) dw[j] = 0.0f;
 #define AFT_DW(j) dw[j]
 #else
-    for (int j = 0; j < S * S; j++) dwShared[j * CB + threadIdx.x] = 0.0f;
-#define AFT_DW(j) dwShared[(j) * CB + threadIdx.x]
+    for (int j = 0; j < S * S; j++) dwShared[j * CB * GRID_RUNS + column] = 0.0f;
+#define AFT_DW(j) dwShared[(j) * CB * GRID_RUNS + column]
 #endif
-    int c = blockIdx.y * CB + threadIdx.x, row = blockIdx.x, batch = blockIdx.z;
-    const int columns = c < D ? width : 0;                     // a thread past the last channel walks nothing
-    if (c >= D) c = D - 1;                                     // (but still takes part in the block's ∂w sum)
-    long long positions = (long long)height * width;
+    const int runs = (width + GRID_RUN - 1) / GRID_RUN, blocksPerRow = (runs + GRID_RUNS - 1) / GRID_RUNS;
+    const int row = blockIdx.x / blocksPerRow, x0 = ((blockIdx.x % blocksPerRow) * GRID_RUNS + threadIdx.y) * GRID_RUN;
+    int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z;
+    const int sources = c < D ? aft_imax(0, aft_imin(GRID_RUN, width - x0)) : 0;   // a thread past the grid or the channels
+    if (c >= D) c = D - 1;                                   // walks nothing (but still takes part in the block's ∂w sum)
+    long long positions = (long long)height * width, rowStart = (long long)batch * positions + (long long)row * width;
     int head = c / HEAD_WIDTH;
-#if !WINDOW
+#if WINDOW
+    float scale = 0.0f;
+#else
     float scale = outsideScale[head];
 #endif
     const float* w = shifted + head * S * S;
-    for (int col = 0; col < columns; col++) {
-        long long p = (long long)row * width + col, i = ((long long)batch * positions + p) * D + c;
-        float e = exponentials[((long long)batch * positions + p) * HEADS + head];
-        float value = aft_load(v, i);
-#if WINDOW
-        float sa = 0.0f, sb = 0.0f;
-#else
-        float sa = scale * outsideA[i], sb = scale * outsideB[i];
-#endif
-        // Targets whose window holds this source: target = source − (tap − BEFORE).
+    float e[GRID_RUN], value[GRID_RUN], sa[GRID_RUN], sb[GRID_RUN];
 #pragma unroll
-        for (int dy = 0; dy < S; dy++) {
-            int r = row + BEFORE - dy;
-            if (r < 0 || r >= height) continue;
+    for (int o = 0; o < GRID_RUN; o++) {
+        e[o] = value[o] = sa[o] = sb[o] = 0.0f;
+        if (o >= sources) continue;
+        long long at = (rowStart + x0 + o) * D + c;
+        e[o] = exponentials[(rowStart + x0 + o) * HEADS + head];
+        value[o] = aft_load(v, at);
+        aft_conv2_outside(outsideA, outsideB, rowsOutside, scale, at, batch, row, height, c, sa[o], sb[o]);
+    }
+    // Targets whose window holds source x0 + o: row + BEFORE − dy, column x0 + o + BEFORE − dx.
 #pragma unroll
-            for (int dx = 0; dx < S; dx++) {
-                int x = col + BEFORE - dx;
-                if (x < 0 || x >= width) continue;
-                long long t = ((long long)batch * positions + (long long)r * width + x) * D + c;
-                float a = alpha[t], b = beta[t], tap = w[dy * S + dx];
-                sa += tap * a;
-                sb += tap * b;
-                AFT_DW(dy * S + dx) += tap * e * (a * value - b);
+    for (int dy = 0; dy < S; dy++) {
+        int r = row + BEFORE - dy;
+        if (sources == 0 || r < 0 || r >= height) continue;
+        long long targetRow = (long long)batch * positions + (long long)r * width;
+#pragma unroll
+        for (int j = 0; j < GRID_RUN + S - 1; j++) {             // target column x0 + BEFORE − (S − 1) + j
+            int x = x0 + BEFORE - (S - 1) + j;
+            if (x < 0 || x >= width) continue;
+            long long t = (targetRow + x) * D + c;
+            float ta = alpha[t], tb = beta[t];
+#pragma unroll
+            for (int o = 0; o < GRID_RUN; o++) {                  // source x0 + o meets this target at tap dx = o + S − 1 − j
+                int dx = o + S - 1 - j;
+                if (dx < 0 || dx >= S || o >= sources) continue;
+                float tap = w[dy * S + dx];
+                sa[o] += tap * ta;
+                sb[o] += tap * tb;
+                AFT_DW(dy * S + dx) += tap * e[o] * (ta * value[o] - tb);
             }
         }
-        aft_store(dv, i, e * sa);
-        dkChannels[i] = e * (value * sa - sb);
+    }
+#pragma unroll
+    for (int o = 0; o < GRID_RUN; o++) {
+        if (o >= sources) break;
+        long long at = (rowStart + x0 + o) * D + c;
+        aft_store(dv, at, e[o] * sa[o]);
+        dkChannels[at] = e[o] * (value[o] * sa[o] - sb[o]);
     }
 #if DW_IN_REGISTERS
 #pragma unroll
-    for (int j = 0; j < S * S; j++) dwShared[j * CB + threadIdx.x] = columns > 0 ? dw[j] : 0.0f;
+    for (int j = 0; j < S * S; j++) dwShared[j * CB * GRID_RUNS + column] = dw[j];
 #endif
 #undef AFT_DW
-    aft_conv_add_taps(dwShared, S * S, CB, dtaps, S * S, 0);
+    aft_conv_add_taps(dwShared, S * S, CB * GRID_RUNS, dtaps, S * S, 0);
 }

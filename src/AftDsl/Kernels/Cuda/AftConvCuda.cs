@@ -53,10 +53,9 @@ internal static class AftConvCuda
         else
         {
             var (exponentials, shifted, outsideScale) = GridShifts(module, shape, pk, taps, dtype);
-            (Tensor A, Tensor B)? outside = windowOnly ? null : Outside(module, shape, "aft_conv2_strips_forward",
-                a => a.Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(pv, dtype, "v"), backward: false);
-            var count = pq.NumberOfElements;
-            Run(module, "aft_conv2_forward", new Dim3(Blocks(count, 256)), new Dim3(256), OutsideArguments(new KernelArguments()
+            OutsideSums? outside = windowOnly ? null : Outside(module, shape, "forward",
+                a => a.Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(pv, dtype, "v"));
+            Run(module, "aft_conv2_forward", new Dim3(Blocks(shape.RunThreads, 256)), new Dim3(256), OutsideArguments(new KernelArguments()
                 .Tensor(pq, dtype, "q").Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(pv, dtype, "v")
                 .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale"), outside)
                 .Tensor(y, dtype, "y").Tensor(denominator, ScalarType.Float32, "denominator").Tensor(ratio, ScalarType.Float32, "ratio")
@@ -110,9 +109,10 @@ internal static class AftConvCuda
         else
         {
             var (exponentials, shifted, outsideScale) = (saved[4], saved[5], saved[6]);
-            (Tensor A, Tensor B)? outside = windowOnly ? null : Outside(module, shape, "aft_conv2_strips_backward",
-                a => a.Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"), backward: true);
-            Run(module, "aft_conv2_backward", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), OutsideArguments(new KernelArguments()
+            OutsideSums? outside = windowOnly ? null : Outside(module, shape, "backward",
+                a => a.Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta"));
+            Run(module, "aft_conv2_backward", new Dim3((uint)(shape.Height * shape.BackwardBlocksPerRow), shape.ChannelBlocks, (uint)shape.Batch),
+                new Dim3(Columns, (uint)shape.GridRuns), OutsideArguments(new KernelArguments()
                 .Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(v, dtype, "v")
                 .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale"), outside)
                 .Tensor(alpha, ScalarType.Float32, "alpha").Tensor(beta, ScalarType.Float32, "beta")
@@ -147,26 +147,39 @@ internal static class AftConvCuda
         return (exponentials, shifted, outsideScale);
     }
 
-    // Grids: the outside sums' arguments, or two null pointers (window only: the kernels read none).
-    static KernelArguments OutsideArguments(KernelArguments arguments, (Tensor A, Tensor B)? outside) =>
+    // Grids: the outside sums' arguments, or three null pointers (window only: the kernels read none).
+    static KernelArguments OutsideArguments(KernelArguments arguments, OutsideSums? outside) =>
         outside is { } sums
             ? arguments.Tensor(sums.A, ScalarType.Float32, "outsideA").Tensor(sums.B, ScalarType.Float32, "outsideB")
-            : arguments.Int64(0).Int64(0);
+                .Tensor(sums.Rows, ScalarType.Float32, "rowsOutside")
+            : arguments.Int64(0).Int64(0).Int64(0);
 
-    // Grids: the sums over everything outside each position's window (sources forward, targets backward).
-    static (Tensor A, Tensor B) Outside(ICudaModule module, ConvShape shape, string stripKernel, Func<KernelArguments, KernelArguments> elements, bool backward)
+    /// <summary>Grids: the sums over everything outside each position's window: the columns left and right of it within its
+    /// window rows (<c>[B, H, W, D]</c> each component), and the rows above and below them (<c>[B, H, 2, D]</c>).</summary>
+    sealed record OutsideSums(Tensor A, Tensor B, Tensor Rows);
+
+    // Grids: the outside sums of the sources (forward) or targets (backward) whose elements the kernels of `pass` read
+    // from the leading arguments that `elements` adds: column sums over the window rows, the row strips, the rows.
+    static OutsideSums Outside(ICudaModule module, ConvShape shape, string pass, Func<KernelArguments, KernelArguments> elements)
     {
         long[] perChannel = [shape.Batch, shape.Height, shape.Width, shape.Channels];
+        var (columnA, columnB) = (Floats(shape.Device, perChannel), Floats(shape.Device, perChannel));
+        Run(module, $"aft_conv2_columns_{pass}", new Dim3(Blocks(columnA.NumberOfElements, 256)), new Dim3(256), elements(new KernelArguments())
+            .Tensor(columnA, ScalarType.Float32, "columnA").Tensor(columnB, ScalarType.Float32, "columnB")
+            .Int32(shape.Height).Int32(shape.Width).Int32(shape.Batch));
         var (outsideA, outsideB) = (Floats(shape.Device, perChannel), Floats(shape.Device, perChannel));
         var rowTotals = Floats(shape.Device, shape.Batch, shape.Height, 2, shape.Channels);
-        var grid = new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch);
-        Run(module, stripKernel, grid, new Dim3(Columns), elements(new KernelArguments())
+        Run(module, $"aft_conv2_strips_{pass}", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), elements(new KernelArguments())
+            .Tensor(columnA, ScalarType.Float32, "columnA").Tensor(columnB, ScalarType.Float32, "columnB")
             .Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
             .Tensor(rowTotals, ScalarType.Float32, "rowTotals").Int32(shape.Height).Int32(shape.Width));
-        Run(module, "aft_conv2_rows", grid, new Dim3(Columns), new KernelArguments()
-            .Tensor(rowTotals, ScalarType.Float32, "rowTotals").Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
-            .Int32(shape.Height).Int32(shape.Width).Int32(backward ? 1 : 0));
-        return (outsideA, outsideB);
+        columnA.Dispose();
+        columnB.Dispose();
+        var rows = Floats(shape.Device, shape.Batch, shape.Height, 2, shape.Channels);
+        Run(module, "aft_conv2_rows", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), new KernelArguments()
+            .Tensor(rowTotals, ScalarType.Float32, "rowTotals").Tensor(rows, ScalarType.Float32, "rowsOutside")
+            .Int32(shape.Height).Int32(pass == "backward" ? 1 : 0));
+        return new OutsideSums(outsideA, outsideB, rows);
     }
 
     static ICudaModule Module(ScalarType dtype, ConvShape shape)
@@ -177,7 +190,7 @@ internal static class AftConvCuda
                 ("LO", shape.Lo), ("HI", shape.Hi), ("TAP0", shape.Before - shape.Lo), ("CAUSAL", shape.Causal ? 1 : 0),
                 ("TILE", shape.Tiles.Tile), ("RY", shape.Tiles.Rows), ("BT", shape.BackwardRows), ("RYB", shape.Tiles.BackwardThreadRows), .. WindowDefine(shape)])
             : CudaKernels.Module("aft_conv.cu", [("AFT_BF16", bf16), ("D", shape.Channels), ("HEADS", shape.Heads), ("SPATIAL", 2), ("S", shape.Size),
-                ("BEFORE", shape.Before), .. WindowDefine(shape)]);
+                ("BEFORE", shape.Before), ("GRID_RUN", shape.Tiles.GridRun), ("GRID_RUNS", shape.GridRuns), .. WindowDefine(shape)]);
     }
 
     // WINDOW = 1 only when asked, so the global-connectivity modules compile from exactly the defines they always had.
@@ -217,8 +230,14 @@ internal static class AftConvCuda
                     throw new CudaException($"AFT-conv kernel of {Size} taps is too wide for the CUDA kernels' shared memory.");
                 BackwardRows = rows;
             }
-            else if (Size * Size * Columns * 4 > SharedBytes)
-                throw new CudaException($"AFT-conv kernel of {Size}×{Size} taps is too wide for the CUDA kernels' shared memory.");
+            else
+            {
+                var runs = Tiles.GridRunsPerBlock;                        // the backward's ∂w cells: a column per thread
+                while (runs > 1 && Size * Size * Columns * runs * 4 > SharedBytes) runs /= 2;
+                if (Size * Size * Columns * runs * 4 > SharedBytes)
+                    throw new CudaException($"AFT-conv kernel of {Size}×{Size} taps is too wide for the CUDA kernels' shared memory.");
+                GridRuns = runs;
+            }
         }
 
         int BackwardShared(int rows) => (rows * 6 * Columns + (Lo + Hi + 1) * Columns * Tiles.BackwardThreadRows) * 4;
@@ -240,6 +259,13 @@ internal static class AftConvCuda
         public int Hi { get; }
         public BandTiles Tiles { get; }
         public int BackwardRows { get; }
+        /// <summary>Grids: runs of <see cref="BandTiles.GridRun"/> positions per backward block.</summary>
+        public int GridRuns { get; }
+        int RunsPerRow => (Width + Tiles.GridRun - 1) / Tiles.GridRun;
+        /// <summary>Grids: backward blocks per row.</summary>
+        public int BackwardBlocksPerRow => (RunsPerRow + GridRuns - 1) / GridRuns;
+        /// <summary>Grids: threads of the forward, one per (batch element, row, run, channel).</summary>
+        public long RunThreads => (long)Batch * Height * RunsPerRow * Channels;
         public uint Chunks => Blocks(Length, Tiles.Tile);
         public uint ChannelBlocks => Blocks(Channels, Columns);
     }

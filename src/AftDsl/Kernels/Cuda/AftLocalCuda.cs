@@ -22,9 +22,12 @@ namespace AftDsl.Kernels.Cuda;
 /// <param name="CausalBackwardThreadRows">AFT-local: threads per channel column of a causal backward block.</param>
 /// <param name="CausalBackwardEntries">AFT-local: the widest band (window) that the one-kernel causal backward takes; wider ones take the products.</param>
 /// <param name="CausalBackwardBatches">AFT-local: batch elements a causal backward block takes in turn, summing their ∂w before one atomic add.</param>
+/// <param name="GridRun">AFT-conv on grids: consecutive positions of a row that one thread of the window kernels takes.</param>
+/// <param name="GridRunsPerBlock">AFT-conv on grids: runs of a row per backward block (fewer when the kernel's ∂w cells would not fit).</param>
 internal sealed record BandTiles(int Tile = 16, int Rows = 4, int BackwardRows = 16, int BackwardThreadRows = 4, int ProductRows = 64,
     long GroupElements = 1 << 24, int ForwardRows = 64, int ForwardThreadRows = 8, int ForwardBandEntries = 32,
-    int CausalBackwardRows = 32, int CausalBackwardThreadRows = 8, int CausalBackwardEntries = 32, int CausalBackwardBatches = 8);
+    int CausalBackwardRows = 32, int CausalBackwardThreadRows = 8, int CausalBackwardEntries = 32, int CausalBackwardBatches = 8,
+    int GridRun = 8, int GridRunsPerBlock = 4);
 
 /// <summary>
 /// Host code of the AFT-local CUDA kernels (<c>aft_local.cu</c>, whose header gives the maths): w = U·Wᵀ on the

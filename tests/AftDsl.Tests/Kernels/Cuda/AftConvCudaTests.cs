@@ -11,11 +11,12 @@ namespace AftDsl.Tests.Kernels.Cuda;
 
 /// <summary>
 /// The AFT-conv CUDA kernels (aft_conv.cu and their host code) under the host emulation, against the float64
-/// per-head naive reference: sequences with tiles of 4 rows (several tiles, a partial last one), odd grids.
+/// per-head naive reference: sequences with tiles of 4 rows (several tiles, a partial last one), odd grids with
+/// runs of 3 positions a thread and 2 runs a backward block (rows of several runs and blocks, partial last ones).
 /// </summary>
 public sealed class AftConvCudaTests : IDisposable
 {
-    readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2));
+    readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2, GridRun: 3, GridRunsPerBlock: 2));
     readonly IDisposable cuda = EmulatedCuda.Use();
 
     public void Dispose()
@@ -53,6 +54,7 @@ public sealed class AftConvCudaTests : IDisposable
         { [9], 12, true, 3 },
         { [5, 7], 3, false, 2 },    // odd grid
         { [6, 4], 4, false, 1 },
+        { [3, 13], 3, false, 2 },   // rows of 5 runs: three backward blocks a row, the last one with one run of one position
         { [3, 3], 7, false, 3 },    // kernel larger than the grid
         { [4, 5], 9, false, 2 },    // 81 taps: ∂w in shared memory rather than registers
     };

@@ -15,7 +15,7 @@ namespace AftDsl.Tests.Kernels.Cuda;
 /// </summary>
 public sealed class AftConvCudaWindowTests : IDisposable
 {
-    readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2));
+    readonly IDisposable tiles = CudaKernelChecks.SmallTiles(new BandTiles(Tile: 4, Rows: 2, BackwardRows: 4, BackwardThreadRows: 2, GridRun: 3, GridRunsPerBlock: 2));
     readonly IDisposable cuda = EmulatedCuda.Use();
 
     public void Dispose()

@@ -24,7 +24,8 @@ public sealed class BandDefaultTilesTests : IDisposable
     {
         Assert.Equal(new BandTiles(Tile: 16, Rows: 4, BackwardRows: 16, BackwardThreadRows: 4, ProductRows: 64, GroupElements: 1 << 24,
             ForwardRows: 64, ForwardThreadRows: 8, ForwardBandEntries: 32,
-            CausalBackwardRows: 32, CausalBackwardThreadRows: 8, CausalBackwardEntries: 32, CausalBackwardBatches: 8), AftLocalCuda.Tiles);
+            CausalBackwardRows: 32, CausalBackwardThreadRows: 8, CausalBackwardEntries: 32, CausalBackwardBatches: 8,
+            GridRun: 8, GridRunsPerBlock: 4), AftLocalCuda.Tiles);
     }
 
     /// <summary>
@@ -59,15 +60,21 @@ public sealed class BandDefaultTilesTests : IDisposable
         GradientCheck.Relative(reference, output.to(float64), 1e-5, "output");
     }
 
-    [Fact]
-    public void Conv_grid_with_default_tiles_matches_float64()
+    /// <summary>Grids with the GPU's runs of 8 positions, 4 runs a backward block: a 7-wide row is one partial run, a 37-wide
+    /// row two blocks, the second with one run of 5 positions; 7 × 7 taps keep ∂w in registers, 9 × 9 in shared memory.</summary>
+    [Theory]
+    [InlineData(7, 3)]
+    [InlineData(37, 7)]
+    [InlineData(37, 9)]
+    public void Conv_grid_with_default_tiles_matches_autograd(long width, long size)
     {
         var generator = new Generator(6);
         Tensor Draw(params long[] shape) => randn(shape, dtype: float64, generator: generator);
-        Tensor[] x = [Draw(1, 5, 7, 4), Draw(1, 5, 7, 2), Draw(1, 5, 7, 4), Draw(2, 3, 3) * 0.5];
-        var reference = AftNaive.Conv(x[0], x[1], x[2], x[3], causal: false);
-        var output = AftConv.Apply(x[0].to(float32), x[1].to(float32), x[2].to(float32), x[3].to(float32));
-        GradientCheck.Relative(reference, output.to(float64), 1e-5, "output");
+        Tensor[] x = [Draw(2, 5, width, 4), Draw(2, 5, width, 2), Draw(2, 5, width, 4), Draw(2, size, size) * 0.5];
+        CudaKernelChecks.GradientsMatch(
+            y => AftConv.Apply(y[0], y[1], y[2], y[3]),
+            y => AftNaive.Conv(y[0], y[1], y[2], y[3], causal: false),
+            x, ["Q", "K", "V", "w"], float32, 2e-5);
     }
 
     [Fact]
