@@ -21,8 +21,8 @@
 // Grids compute e^{K − M} once per (batch, position, head) (aft_conv2_exponentials); every channel and
 // window tap reuses it, so the grid kernels take no exponential in their inner loops.
 //
-// ∂w is accumulated per thread (sequences: a shared column per channel; grids: registers for kernels of
-// up to 64 taps, else a shared column), summed over the block's threads of each head, then added to a
+// ∂w is accumulated per thread (sequences: a shared column per channel; grids: a window row's taps in
+// registers, then a shared column), summed over the block's threads of each head, then added to a
 // float32 buffer with one atomic per block, head and tap (not bit-reproducible run to run). ∂K sums a head's channels in aft_conv_key_gradients.
 
 #include "aft_common.cuh"
@@ -315,16 +315,15 @@ struct aft_conv2_backward_elements
 // The forward and backward kernels add the three.
 
 // columns[b][y][x][c] = Σ of the elements at (r, x, c) over the window rows r ∈ [y − rowsBefore, y + rowsAfter].
+// Grid (⌈width · D / blockDim⌉, height, batches): one thread per element of a row, 32-bit index arithmetic.
 template <class Elements>
 __device__ __forceinline__ void aft_conv2_column_sums(Elements elements, float* columnA, float* columnB,
-    int height, int width, int batches, int rowsBefore, int rowsAfter)
+    int height, int width, int rowsBefore, int rowsAfter)
 {
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    int inRow = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y, batch = blockIdx.z;
+    if (inRow >= width * D) return;
+    int c = inRow % D, x = inRow / D;
     long long positions = (long long)height * width;
-    if (i >= batches * positions * D) return;
-    int c = (int)(i % D), batch = (int)(i / D / positions);
-    long long p = (i / D) % positions;
-    int y = (int)(p / width), x = (int)(p % width);
     int top = aft_imax(0, y - rowsBefore), bottom = aft_imin(height - 1, y + rowsAfter);
     float a = 0.0f, b = 0.0f;
     for (int r = top; r <= bottom; r++) {
@@ -333,22 +332,23 @@ __device__ __forceinline__ void aft_conv2_column_sums(Elements elements, float* 
         a += ea;
         b += eb;
     }
+    long long i = ((long long)batch * positions + (long long)y * width) * D + inRow;
     columnA[i] = a;
     columnB[i] = b;
 }
 
 extern "C" __global__ void aft_conv2_columns_forward(const float* exponentials, const aft_elem* v, float* columnA, float* columnB,
-    int height, int width, int batches)
+    int height, int width)
 {
     aft_conv2_forward_elements elements{exponentials, v};
-    aft_conv2_column_sums(elements, columnA, columnB, height, width, batches, BEFORE, AFTER);
+    aft_conv2_column_sums(elements, columnA, columnB, height, width, BEFORE, AFTER);
 }
 
 extern "C" __global__ void aft_conv2_columns_backward(const float* alpha, const float* beta, float* columnA, float* columnB,
-    int height, int width, int batches)
+    int height, int width)
 {
     aft_conv2_backward_elements elements{alpha, beta};
-    aft_conv2_column_sums(elements, columnA, columnB, height, width, batches, AFTER, BEFORE);
+    aft_conv2_column_sums(elements, columnA, columnB, height, width, AFTER, BEFORE);
 }
 
 // One thread per (batch, row, channel): outside[b][y][x][c] = the columns of the window rows left and right of
@@ -468,27 +468,25 @@ __device__ __forceinline__ void aft_conv2_outside(const float* outsideA, const f
 
 // The window kernels take a run of GRID_RUN consecutive positions of a row per thread: a window row's
 // GRID_RUN + S − 1 sources (targets) are loaded once and serve every position of the run (a position alone
-// would load S · S of them), and the taps' indices fold into constants (S, GRID_RUN are compile-time).
+// would load S · S of them). Within a window row the loops unroll (S and GRID_RUN are compile-time), so the
+// row's taps sit in registers and their indices fold into constants; the window rows themselves are a plain
+// loop, which keeps the code small enough to unroll the rest.
 
-// One thread per (batch, row, run, channel): the window summed with e^{w − ρ} on top of the outside sums. For each
-// output the sum runs over dy, then dx, ascending.
+// Grid (⌈runs · D / blockDim⌉, height, batches): one thread per (run, channel) of a row. The window summed with
+// e^{w − ρ} on top of the outside sums; for each output the sum runs over dy, then dx, ascending.
 extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exponentials, const aft_elem* v,
     const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* rowsOutside,
-    aft_elem* y, float* savedDenominator, float* savedRatio, int height, int width, int batches)
+    aft_elem* y, float* savedDenominator, float* savedRatio, int height, int width)
 {
     const int runs = (width + GRID_RUN - 1) / GRID_RUN;
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= (long long)batches * height * runs * D) return;
-    int c = (int)(i % D);
-    long long rest = i / D;
-    int x0 = (int)(rest % runs) * GRID_RUN;
-    rest /= runs;
-    int row = (int)(rest % height), batch = (int)(rest / height), head = c / HEAD_WIDTH;
-    long long positions = (long long)height * width, rowStart = (long long)batch * positions + (long long)row * width;
+    const int inRow = blockIdx.x * blockDim.x + threadIdx.x, row = blockIdx.y, batch = blockIdx.z;
+    if (inRow >= runs * D) return;
+    const int c = inRow % D, x0 = (inRow / D) * GRID_RUN, head = c / HEAD_WIDTH;
+    const long long positions = (long long)height * width, rowStart = (long long)batch * positions + (long long)row * width;
 #if WINDOW
-    float scale = 0.0f;
+    const float scale = 0.0f;
 #else
-    float scale = outsideScale[head];
+    const float scale = outsideScale[head];
 #endif
     float a[GRID_RUN], b[GRID_RUN];
 #pragma unroll
@@ -498,11 +496,14 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
         if (x0 + o < width) aft_conv2_outside(outsideA, outsideB, rowsOutside, scale, (rowStart + x0 + o) * D + c, batch, row, height, c, a[o], b[o]);
     }
     const float* w = shifted + head * S * S;
-#pragma unroll
+#pragma unroll 1
     for (int dy = 0; dy < S; dy++) {
         int r = row - BEFORE + dy;
         if (r < 0 || r >= height) continue;
-        long long sourceRow = (long long)batch * positions + (long long)r * width;
+        float taps[S];
+#pragma unroll
+        for (int dx = 0; dx < S; dx++) taps[dx] = w[dy * S + dx];
+        const long long sourceRow = (long long)batch * positions + (long long)r * width;
 #pragma unroll
         for (int j = 0; j < GRID_RUN + S - 1; j++) {             // source column x0 − BEFORE + j
             int x = x0 - BEFORE + j;
@@ -511,11 +512,9 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
             float ev = e * aft_load(v, (sourceRow + x) * D + c);
 #pragma unroll
             for (int o = 0; o < GRID_RUN; o++) {                  // output x0 + o meets this source at tap dx = j − o
-                int dx = j - o;
-                if (dx < 0 || dx >= S) continue;
-                float tap = w[dy * S + dx];
-                a[o] += tap * ev;
-                b[o] += tap * e;
+                if (j - o < 0 || j - o >= S) continue;
+                a[o] += taps[j - o] * ev;
+                b[o] += taps[j - o] * e;
             }
         }
     }
@@ -531,35 +530,26 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
 }
 
 // One block per (row, GRID_RUNS runs of sources, 32 channels, batch element); threadIdx.y picks the run. ∂V, the
-// per-channel part of ∂K, and ∂w, accumulated per thread (in registers for kernels of up to 64 taps, else in a
-// shared column per thread) and added to dtaps with one atomic per block, head and tap (aft_conv_add_taps).
-#define DW_IN_REGISTERS (S * S <= 64)
+// per-channel part of ∂K, and ∂w: a window row's S taps accumulate in registers, then go to the thread's own
+// column of shared cells, which the block sums per head before one atomic per tap (aft_conv_add_taps).
 extern "C" __global__ __launch_bounds__(CB * GRID_RUNS) void aft_conv2_backward(const float* exponentials, const aft_elem* v,
     const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* rowsOutside,
     const float* alpha, const float* beta, float* dkChannels, aft_elem* dv, float* dtaps, int height, int width)
 {
-    __shared__ float dwShared[S * S * CB * GRID_RUNS];
+    __shared__ float dw[S * S * CB * GRID_RUNS];
     const int column = threadIdx.y * CB + threadIdx.x;
-#if DW_IN_REGISTERS
-    float dw[S * S];
-#pragma unroll
-    for (int j = 0; j < S * S; j++) dw[j] = 0.0f;
-#define AFT_DW(j) dw[j]
-#else
-    for (int j = 0; j < S * S; j++) dwShared[j * CB * GRID_RUNS + column] = 0.0f;
-#define AFT_DW(j) dwShared[(j) * CB * GRID_RUNS + column]
-#endif
+    for (int j = 0; j < S * S; j++) dw[j * CB * GRID_RUNS + column] = 0.0f;
     const int runs = (width + GRID_RUN - 1) / GRID_RUN, blocksPerRow = (runs + GRID_RUNS - 1) / GRID_RUNS;
     const int row = blockIdx.x / blocksPerRow, x0 = ((blockIdx.x % blocksPerRow) * GRID_RUNS + threadIdx.y) * GRID_RUN;
     int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z;
     const int sources = c < D ? aft_imax(0, aft_imin(GRID_RUN, width - x0)) : 0;   // a thread past the grid or the channels
     if (c >= D) c = D - 1;                                   // walks nothing (but still takes part in the block's ∂w sum)
-    long long positions = (long long)height * width, rowStart = (long long)batch * positions + (long long)row * width;
-    int head = c / HEAD_WIDTH;
+    const long long positions = (long long)height * width, rowStart = (long long)batch * positions + (long long)row * width;
+    const int head = c / HEAD_WIDTH;
 #if WINDOW
-    float scale = 0.0f;
+    const float scale = 0.0f;
 #else
-    float scale = outsideScale[head];
+    const float scale = outsideScale[head];
 #endif
     const float* w = shifted + head * S * S;
     float e[GRID_RUN], value[GRID_RUN], sa[GRID_RUN], sb[GRID_RUN];
@@ -573,11 +563,17 @@ extern "C" __global__ __launch_bounds__(CB * GRID_RUNS) void aft_conv2_backward(
         aft_conv2_outside(outsideA, outsideB, rowsOutside, scale, at, batch, row, height, c, sa[o], sb[o]);
     }
     // Targets whose window holds source x0 + o: row + BEFORE − dy, column x0 + o + BEFORE − dx.
-#pragma unroll
+#pragma unroll 1
     for (int dy = 0; dy < S; dy++) {
         int r = row + BEFORE - dy;
         if (sources == 0 || r < 0 || r >= height) continue;
-        long long targetRow = (long long)batch * positions + (long long)r * width;
+        float taps[S], dwRow[S];
+#pragma unroll
+        for (int dx = 0; dx < S; dx++) {
+            taps[dx] = w[dy * S + dx];
+            dwRow[dx] = 0.0f;
+        }
+        const long long targetRow = (long long)batch * positions + (long long)r * width;
 #pragma unroll
         for (int j = 0; j < GRID_RUN + S - 1; j++) {             // target column x0 + BEFORE − (S − 1) + j
             int x = x0 + BEFORE - (S - 1) + j;
@@ -586,14 +582,15 @@ extern "C" __global__ __launch_bounds__(CB * GRID_RUNS) void aft_conv2_backward(
             float ta = alpha[t], tb = beta[t];
 #pragma unroll
             for (int o = 0; o < GRID_RUN; o++) {                  // source x0 + o meets this target at tap dx = o + S − 1 − j
-                int dx = o + S - 1 - j;
+                const int dx = o + S - 1 - j;
                 if (dx < 0 || dx >= S || o >= sources) continue;
-                float tap = w[dy * S + dx];
-                sa[o] += tap * ta;
-                sb[o] += tap * tb;
-                AFT_DW(dy * S + dx) += tap * e[o] * (ta * value[o] - tb);
+                sa[o] += taps[dx] * ta;
+                sb[o] += taps[dx] * tb;
+                dwRow[dx] += taps[dx] * e[o] * (ta * value[o] - tb);
             }
         }
+#pragma unroll
+        for (int dx = 0; dx < S; dx++) dw[(dy * S + dx) * CB * GRID_RUNS + column] += dwRow[dx];
     }
 #pragma unroll
     for (int o = 0; o < GRID_RUN; o++) {
@@ -602,10 +599,5 @@ extern "C" __global__ __launch_bounds__(CB * GRID_RUNS) void aft_conv2_backward(
         aft_store(dv, at, e[o] * sa[o]);
         dkChannels[at] = e[o] * (value[o] * sa[o] - sb[o]);
     }
-#if DW_IN_REGISTERS
-#pragma unroll
-    for (int j = 0; j < S * S; j++) dwShared[j * CB * GRID_RUNS + column] = dw[j];
-#endif
-#undef AFT_DW
-    aft_conv_add_taps(dwShared, S * S, CB * GRID_RUNS, dtaps, S * S, 0);
+    aft_conv_add_taps(dw, S * S, CB * GRID_RUNS, dtaps, S * S, 0);
 }

@@ -55,11 +55,11 @@ internal static class AftConvCuda
             var (exponentials, shifted, outsideScale) = GridShifts(module, shape, pk, taps, dtype);
             OutsideSums? outside = windowOnly ? null : Outside(module, shape, "forward",
                 a => a.Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(pv, dtype, "v"));
-            Run(module, "aft_conv2_forward", new Dim3(Blocks(shape.RunThreads, 256)), new Dim3(256), OutsideArguments(new KernelArguments()
+            Run(module, "aft_conv2_forward", new Dim3(Blocks(shape.RunsPerRow * shape.Channels, 256), (uint)shape.Height, (uint)shape.Batch), new Dim3(256), OutsideArguments(new KernelArguments()
                 .Tensor(pq, dtype, "q").Tensor(exponentials, ScalarType.Float32, "exponentials").Tensor(pv, dtype, "v")
                 .Tensor(shifted, ScalarType.Float32, "shifted").Tensor(outsideScale, ScalarType.Float32, "outsideScale"), outside)
                 .Tensor(y, dtype, "y").Tensor(denominator, ScalarType.Float32, "denominator").Tensor(ratio, ScalarType.Float32, "ratio")
-                .Int32(shape.Height).Int32(shape.Width).Int32(shape.Batch));
+                .Int32(shape.Height).Int32(shape.Width));
             created = [exponentials, shifted, outsideScale, denominator, ratio];
         }
 
@@ -164,9 +164,9 @@ internal static class AftConvCuda
     {
         long[] perChannel = [shape.Batch, shape.Height, shape.Width, shape.Channels];
         var (columnA, columnB) = (Floats(shape.Device, perChannel), Floats(shape.Device, perChannel));
-        Run(module, $"aft_conv2_columns_{pass}", new Dim3(Blocks(columnA.NumberOfElements, 256)), new Dim3(256), elements(new KernelArguments())
-            .Tensor(columnA, ScalarType.Float32, "columnA").Tensor(columnB, ScalarType.Float32, "columnB")
-            .Int32(shape.Height).Int32(shape.Width).Int32(shape.Batch));
+        Run(module, $"aft_conv2_columns_{pass}", new Dim3(Blocks((long)shape.Width * shape.Channels, 256), (uint)shape.Height, (uint)shape.Batch), new Dim3(256),
+            elements(new KernelArguments()).Tensor(columnA, ScalarType.Float32, "columnA").Tensor(columnB, ScalarType.Float32, "columnB")
+            .Int32(shape.Height).Int32(shape.Width));
         var (outsideA, outsideB) = (Floats(shape.Device, perChannel), Floats(shape.Device, perChannel));
         var rowTotals = Floats(shape.Device, shape.Batch, shape.Height, 2, shape.Channels);
         Run(module, $"aft_conv2_strips_{pass}", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), elements(new KernelArguments())
@@ -261,11 +261,10 @@ internal static class AftConvCuda
         public int BackwardRows { get; }
         /// <summary>Grids: runs of <see cref="BandTiles.GridRun"/> positions per backward block.</summary>
         public int GridRuns { get; }
-        int RunsPerRow => (Width + Tiles.GridRun - 1) / Tiles.GridRun;
+        /// <summary>Grids: runs of <see cref="BandTiles.GridRun"/> positions a row.</summary>
+        public int RunsPerRow => (Width + Tiles.GridRun - 1) / Tiles.GridRun;
         /// <summary>Grids: backward blocks per row.</summary>
         public int BackwardBlocksPerRow => (RunsPerRow + GridRuns - 1) / GridRuns;
-        /// <summary>Grids: threads of the forward, one per (batch element, row, run, channel).</summary>
-        public long RunThreads => (long)Batch * Height * RunsPerRow * Channels;
         public uint Chunks => Blocks(Length, Tiles.Tile);
         public uint ChannelBlocks => Blocks(Channels, Columns);
     }
