@@ -324,15 +324,13 @@ __device__ __forceinline__ void aft_conv2_column_sums(Elements elements, float* 
     if (inRow >= width * D) return;
     int c = inRow % D, x = inRow / D;
     long long positions = (long long)height * width;
+    int top = aft_imax(0, y - rowsBefore), bottom = aft_imin(height - 1, y + rowsAfter);
     float a = 0.0f, b = 0.0f;
-#pragma unroll
-    for (int dr = 0; dr < S; dr++) {                       // S = rowsBefore + rowsAfter + 1 window rows, those off the grid selected out
-        const int r = y - rowsBefore + dr;
+    for (int r = top; r <= bottom; r++) {
         float ea, eb;
-        elements.at(batch, (long long)aft_imin(aft_imax(r, 0), height - 1) * width + x, positions, c, ea, eb);
-        const bool inside = r >= 0 && r < height;
-        a += inside ? ea : 0.0f;
-        b += inside ? eb : 0.0f;
+        elements.at(batch, (long long)r * width + x, positions, c, ea, eb);
+        a += ea;
+        b += eb;
     }
     long long i = ((long long)batch * positions + (long long)y * width) * D + inRow;
     columnA[i] = a;
@@ -368,10 +366,11 @@ __device__ __forceinline__ void aft_conv2_strip(Elements elements, const float* 
     float a = 0.0f, b = 0.0f;
 #pragma unroll 4
     for (int x = width - 1; x >= 0; x--) {
-        const int added = x + colsAfter + 1;
-        const long long at = (row + aft_imin(added, width - 1)) * D + c;   // loaded either way, selected: no branch
-        a += added < width ? columnA[at] : 0.0f;
-        b += added < width ? columnB[at] : 0.0f;
+        int added = x + colsAfter + 1;
+        if (added < width) {
+            a += columnA[(row + added) * D + c];
+            b += columnB[(row + added) * D + c];
+        }
         outsideA[(row + x) * D + c] = a;
         outsideB[(row + x) * D + c] = b;
     }
@@ -380,10 +379,11 @@ __device__ __forceinline__ void aft_conv2_strip(Elements elements, const float* 
     b = 0.0f;
 #pragma unroll 4
     for (int x = 0; x < width; x++) {
-        const int added = x - colsBefore - 1;
-        const long long at = (row + aft_imax(added, 0)) * D + c;
-        a += added >= 0 ? columnA[at] : 0.0f;
-        b += added >= 0 ? columnB[at] : 0.0f;
+        int added = x - colsBefore - 1;
+        if (added >= 0) {
+            a += columnA[(row + added) * D + c];
+            b += columnB[(row + added) * D + c];
+        }
         outsideA[(row + x) * D + c] += a;
         outsideB[(row + x) * D + c] += b;
     }
@@ -506,12 +506,10 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
         const long long sourceRow = (long long)batch * positions + (long long)r * width;
 #pragma unroll
         for (int j = 0; j < GRID_RUN + S - 1; j++) {             // source column x0 − BEFORE + j
-            const int x = x0 - BEFORE + j;
-            const bool inside = x >= 0 && x < width;
-            const long long at = sourceRow + aft_imin(aft_imax(x, 0), width - 1);
-            const float loaded = exponentials[at * HEADS + head];
-            const float e = inside ? loaded : 0.0f;               // a select, not a branch: every load issues at once
-            const float ev = inside ? loaded * aft_load(v, at * D + c) : 0.0f;
+            int x = x0 - BEFORE + j;
+            if (x < 0 || x >= width) continue;
+            float e = exponentials[(sourceRow + x) * HEADS + head];
+            float ev = e * aft_load(v, (sourceRow + x) * D + c);
 #pragma unroll
             for (int o = 0; o < GRID_RUN; o++) {                  // output x0 + o meets this source at tap dx = j − o
                 if (j - o < 0 || j - o >= S) continue;
@@ -578,18 +576,17 @@ extern "C" __global__ __launch_bounds__(CB * GRID_RUNS) void aft_conv2_backward(
         const long long targetRow = (long long)batch * positions + (long long)r * width;
 #pragma unroll
         for (int j = 0; j < GRID_RUN + S - 1; j++) {             // target column x0 + BEFORE − (S − 1) + j
-            const int x = x0 + BEFORE - (S - 1) + j;
-            const bool inside = x >= 0 && x < width;
-            const long long t = (targetRow + aft_imin(aft_imax(x, 0), width - 1)) * D + c;
-            const float ta = inside ? alpha[t] : 0.0f, tb = inside ? beta[t] : 0.0f;   // selects: the loads issue at once
+            int x = x0 + BEFORE - (S - 1) + j;
+            if (x < 0 || x >= width) continue;
+            long long t = (targetRow + x) * D + c;
+            float ta = alpha[t], tb = beta[t];
 #pragma unroll
             for (int o = 0; o < GRID_RUN; o++) {                  // source x0 + o meets this target at tap dx = o + S − 1 − j
                 const int dx = o + S - 1 - j;
-                if (dx < 0 || dx >= S) continue;
-                const bool counted = inside && o < sources;       // past the grid: nothing, not even 0 × ∞
-                sa[o] += counted ? taps[dx] * ta : 0.0f;
-                sb[o] += counted ? taps[dx] * tb : 0.0f;
-                dwRow[dx] += counted ? taps[dx] * e[o] * (ta * value[o] - tb) : 0.0f;
+                if (dx < 0 || dx >= S || o >= sources) continue;
+                sa[o] += taps[dx] * ta;
+                sb[o] += taps[dx] * tb;
+                dwRow[dx] += taps[dx] * e[o] * (ta * value[o] - tb);
             }
         }
 #pragma unroll
