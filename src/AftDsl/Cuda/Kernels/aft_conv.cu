@@ -10,13 +10,14 @@
 // SPATIAL == 2 (grids, never causal): each head's keys are shifted by their maximum over the grid
 // (allowed without causality; it cancels) and its kernel by ρ = max(0, max w), so every term is a plain
 // positive sum. The sources outside target (y, x)'s window are the rows above and below its window rows
-// (row totals chained over rows) plus, within its window rows, the columns left and right of the window
-// (prefix and suffix sums of the window rows' column sums, aft_conv2_strips). No difference of sums is
-// taken, so nothing cancels. The backward has the same structure over targets, with the window transposed.
+// (sums of row totals, aft_conv2_rows) plus, within its window rows, the columns left and right of the window
+// (those near the window from the window kernels' own loads, the rest per run of positions from
+// aft_conv2_segments_* and aft_conv2_run_states). No difference of sums is taken, so nothing cancels. The
+// backward has the same structure over targets, with the window transposed.
 //
 // WINDOW == 1 (window connectivity: w = −∞ outside the window): the out-of-window sums are not added. Sequences
 // start each row from the empty state instead of the lagged prefix / suffix states (the launcher runs no scan);
-// grids add no strips or rows (the launcher runs neither kernel) and shift the taps by ρ = max w.
+// grids add no outside sums (the launcher runs none of their kernels) and shift the taps by ρ = max w.
 //
 // Grids compute e^{K − M} once per (batch, position, head) (aft_conv2_exponentials); every channel and
 // window tap reuses it, so the grid kernels take no exponential in their inner loops.
@@ -308,109 +309,105 @@ struct aft_conv2_backward_elements
     }
 };
 
-// The out-of-window sums come in three steps, each a plain sum of positive terms in a fixed order:
-// aft_conv2_columns_* sum each column over a position's window rows (one thread per element, so the grid's
-// loads are spread over all threads), aft_conv2_strips walks each row once each way adding the columns left
-// and right of the window, and aft_conv2_rows sums the row totals of the rows above and below the window rows.
-// The forward and backward kernels add the three.
+// The sources (targets, backward) outside a position's window are the rows above and below its window rows and,
+// within those rows, the columns left and right of its window. A thread of the window kernels takes a run of
+// GRID_RUN positions of a row and, for each window row, loads the GRID_RUN + S − 1 columns from its first
+// position's window to its last one's; a column in that span but outside one position's window counts for that
+// position with the outside weight e^{−ρ}. The rest lies beyond the span and is the same for every position of the
+// run: `segments` gives it per run and `rowsOutside` per row. Every term is a plain sum of positive terms.
 
-// columns[b][y][x][c] = Σ of the elements at (r, x, c) over the window rows r ∈ [y − rowsBefore, y + rowsAfter].
-// Grid (⌈width · D / blockDim⌉, height, batches): one thread per element of a row, 32-bit index arithmetic.
+// segments[b][y][k][0..5][c] for run k of row y: the columns [k·R − colsBefore, +R) summed over the window rows
+// (a, b), the columns [(k + 1)·R + colsAfter, +R) likewise (a, b), and row y's own elements at [k·R, (k + 1)·R)
+// (a, b); R = GRID_RUN, columns off the grid count nothing. Grid (⌈runs · D / blockDim⌉, height, batches).
 template <class Elements>
-__device__ __forceinline__ void aft_conv2_column_sums(Elements elements, float* columnA, float* columnB,
-    int height, int width, int rowsBefore, int rowsAfter)
+__device__ __forceinline__ void aft_conv2_segment_sums(Elements elements, float* segments,
+    int height, int width, int rowsBefore, int rowsAfter, int colsBefore, int colsAfter)
 {
-    int inRow = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y, batch = blockIdx.z;
-    if (inRow >= width * D) return;
-    int c = inRow % D, x = inRow / D;
-    long long positions = (long long)height * width;
-    int top = aft_imax(0, y - rowsBefore), bottom = aft_imin(height - 1, y + rowsAfter);
-    float a = 0.0f, b = 0.0f;
-    for (int r = top; r <= bottom; r++) {
-        float ea, eb;
-        elements.at(batch, (long long)r * width + x, positions, c, ea, eb);
-        a += ea;
-        b += eb;
-    }
-    long long i = ((long long)batch * positions + (long long)y * width) * D + inRow;
-    columnA[i] = a;
-    columnB[i] = b;
-}
-
-extern "C" __global__ void aft_conv2_columns_forward(const float* exponentials, const aft_elem* v, float* columnA, float* columnB,
-    int height, int width)
-{
-    aft_conv2_forward_elements elements{exponentials, v};
-    aft_conv2_column_sums(elements, columnA, columnB, height, width, BEFORE, AFTER);
-}
-
-extern "C" __global__ void aft_conv2_columns_backward(const float* alpha, const float* beta, float* columnA, float* columnB,
-    int height, int width)
-{
-    aft_conv2_backward_elements elements{alpha, beta};
-    aft_conv2_column_sums(elements, columnA, columnB, height, width, AFTER, BEFORE);
-}
-
-// One thread per (batch, row, channel): outside[b][y][x][c] = the columns of the window rows left and right of
-// x's window (colsBefore / colsAfter columns either side, swapped for the backward), and rowTotals[b][y][·][c],
-// the row's own elements summed. One block per (row, 32 channels, batch element).
-template <class Elements>
-__device__ __forceinline__ void aft_conv2_strip(Elements elements, const float* __restrict__ columnA, const float* __restrict__ columnB,
-    float* __restrict__ outsideA, float* __restrict__ outsideB, float* __restrict__ rowTotals, int height, int width, int colsBefore, int colsAfter)
-{
-    int c = blockIdx.y * CB + threadIdx.x, y = blockIdx.x, batch = blockIdx.z;
-    if (c >= D) return;
-    long long positions = (long long)height * width;
-    long long row = ((long long)batch * height + y) * width;
-    // Right of the window: columns ≥ x + colsAfter + 1, walking x downwards.
-    float a = 0.0f, b = 0.0f;
-#pragma unroll 4
-    for (int x = width - 1; x >= 0; x--) {
-        int added = x + colsAfter + 1;
-        if (added < width) {
-            a += columnA[(row + added) * D + c];
-            b += columnB[(row + added) * D + c];
+    const int runs = (width + GRID_RUN - 1) / GRID_RUN;
+    const int inRow = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y, batch = blockIdx.z;
+    if (inRow >= runs * D) return;
+    const int c = inRow % D, k = inRow / D;
+    const long long positions = (long long)height * width;
+    float la = 0.0f, lb = 0.0f, ra = 0.0f, rb = 0.0f, oa = 0.0f, ob = 0.0f;
+    for (int r = aft_imax(0, y - rowsBefore); r <= aft_imin(height - 1, y + rowsAfter); r++) {
+#pragma unroll
+        for (int i = 0; i < GRID_RUN; i++) {
+            float ea, eb;
+            const int left = k * GRID_RUN - colsBefore + i, right = (k + 1) * GRID_RUN + colsAfter + i;
+            if (left >= 0 && left < width) {
+                elements.at(batch, (long long)r * width + left, positions, c, ea, eb);
+                la += ea;
+                lb += eb;
+            }
+            if (right < width) {
+                elements.at(batch, (long long)r * width + right, positions, c, ea, eb);
+                ra += ea;
+                rb += eb;
+            }
         }
-        outsideA[(row + x) * D + c] = a;
-        outsideB[(row + x) * D + c] = b;
     }
-    // Left of the window: columns ≤ x − colsBefore − 1, walking x upwards.
-    a = 0.0f;
-    b = 0.0f;
-#pragma unroll 4
-    for (int x = 0; x < width; x++) {
-        int added = x - colsBefore - 1;
-        if (added >= 0) {
-            a += columnA[(row + added) * D + c];
-            b += columnB[(row + added) * D + c];
-        }
-        outsideA[(row + x) * D + c] += a;
-        outsideB[(row + x) * D + c] += b;
-    }
-    float ta = 0.0f, tb = 0.0f;
-    for (int x = 0; x < width; x++) {
+#pragma unroll
+    for (int i = 0; i < GRID_RUN; i++) {
+        const int x = k * GRID_RUN + i;
+        if (x >= width) break;
         float ea, eb;
         elements.at(batch, (long long)y * width + x, positions, c, ea, eb);
-        ta += ea;
-        tb += eb;
+        oa += ea;
+        ob += eb;
     }
-    long long at = (((long long)batch * height + y) * 2) * D + c;
-    rowTotals[at] = ta;
-    rowTotals[at + D] = tb;
+    float* at = segments + (((long long)batch * height + y) * runs + k) * 6 * D + c;
+    at[0] = la;
+    at[D] = lb;
+    at[2 * D] = ra;
+    at[3 * D] = rb;
+    at[4 * D] = oa;
+    at[5 * D] = ob;
 }
 
-extern "C" __global__ __launch_bounds__(CB) void aft_conv2_strips_forward(const float* exponentials, const aft_elem* v,
-    const float* columnA, const float* columnB, float* outsideA, float* outsideB, float* rowTotals, int height, int width)
+extern "C" __global__ void aft_conv2_segments_forward(const float* exponentials, const aft_elem* v, float* segments, int height, int width)
 {
     aft_conv2_forward_elements elements{exponentials, v};
-    aft_conv2_strip(elements, columnA, columnB, outsideA, outsideB, rowTotals, height, width, BEFORE, AFTER);
+    aft_conv2_segment_sums(elements, segments, height, width, BEFORE, AFTER, BEFORE, AFTER);
 }
 
-extern "C" __global__ __launch_bounds__(CB) void aft_conv2_strips_backward(const float* alpha, const float* beta,
-    const float* columnA, const float* columnB, float* outsideA, float* outsideB, float* rowTotals, int height, int width)
+extern "C" __global__ void aft_conv2_segments_backward(const float* alpha, const float* beta, float* segments, int height, int width)
 {
     aft_conv2_backward_elements elements{alpha, beta};
-    aft_conv2_strip(elements, columnA, columnB, outsideA, outsideB, rowTotals, height, width, AFTER, BEFORE);
+    aft_conv2_segment_sums(elements, segments, height, width, AFTER, BEFORE, AFTER, BEFORE);
+}
+
+// In place, per run k of row y: slots 0, 1 become the window rows' columns entirely left of the run's first window
+// (the left segments of the runs before k), slots 2, 3 those entirely right of its last window (the right segments of
+// k and after); rowTotals[b][y][·][c] = the row's own elements. One thread per (batch, row, channel).
+extern "C" __global__ __launch_bounds__(CB) void aft_conv2_run_states(float* segments, float* rowTotals, int height, int width)
+{
+    const int c = blockIdx.y * CB + threadIdx.x, y = blockIdx.x, batch = blockIdx.z;
+    if (c >= D) return;
+    const int runs = (width + GRID_RUN - 1) / GRID_RUN;
+    float* row = segments + ((long long)batch * height + y) * runs * 6 * D + c;
+    float a = 0.0f, b = 0.0f, ta = 0.0f, tb = 0.0f;
+    for (int k = 0; k < runs; k++) {
+        float* run = row + (long long)k * 6 * D;
+        const float la = run[0], lb = run[D];
+        run[0] = a;
+        run[D] = b;
+        a += la;
+        b += lb;
+        ta += run[4 * D];
+        tb += run[5 * D];
+    }
+    a = 0.0f;
+    b = 0.0f;
+    for (int k = runs - 1; k >= 0; k--) {
+        float* run = row + (long long)k * 6 * D;
+        a += run[2 * D];
+        b += run[3 * D];
+        run[2 * D] = a;
+        run[3 * D] = b;
+    }
+    const long long at = (((long long)batch * height + y) * 2) * D + c;
+    rowTotals[at] = ta;
+    rowTotals[at + D] = tb;
 }
 
 // rowsOutside[b][y][·][c] = the row totals of the rows entirely above (r < y − rowsBefore) and below
@@ -452,36 +449,37 @@ extern "C" __global__ void aft_conv2_taps(const float* taps, float* shifted, flo
     for (int j = threadIdx.x; j < S * S; j += blockDim.x) shifted[head * S * S + j] = __expf(taps[head * S * S + j] - rho);
 }
 
-// The three out-of-window sums at element i (row y) of batch element `batch`, scaled by e^{−ρ}; zero for window connectivity.
-__device__ __forceinline__ void aft_conv2_outside(const float* outsideA, const float* outsideB, const float* rowsOutside,
-    float scale, long long i, int batch, int y, int height, int c, float& a, float& b)
+// What lies outside the windows of run k's positions beyond the run's own loads: the rows above and below the window
+// rows plus the window rows' columns beyond the run's outer window edges (zero for window connectivity).
+__device__ __forceinline__ void aft_conv2_run_outside(const float* segments, const float* rowsOutside,
+    int batch, int y, int k, int height, int runs, int c, float& a, float& b)
 {
 #if WINDOW
     a = 0.0f;
     b = 0.0f;
 #else
-    long long rows = (((long long)batch * height + y) * 2) * D + c;
-    a = scale * (outsideA[i] + rowsOutside[rows]);
-    b = scale * (outsideB[i] + rowsOutside[rows + D]);
+    const float* run = segments + (((long long)batch * height + y) * runs + k) * 6 * D + c;
+    const long long rows = (((long long)batch * height + y) * 2) * D + c;
+    a = rowsOutside[rows] + run[0] + run[2 * D];
+    b = rowsOutside[rows + D] + run[D] + run[3 * D];
 #endif
 }
 
-// The window kernels take a run of GRID_RUN consecutive positions of a row per thread: a window row's
-// GRID_RUN + S − 1 sources (targets) are loaded once and serve every position of the run (a position alone
-// would load S · S of them). Within a window row the loops unroll (S and GRID_RUN are compile-time), so the
-// row's taps sit in registers and their indices fold into constants; the window rows themselves are a plain
-// loop, which keeps the code small enough to unroll the rest.
+// The window kernels: a window row's GRID_RUN + S − 1 sources (targets) are loaded once and serve every position
+// of the run (a position alone would load S · S of them). Within a window row the loops unroll (S and GRID_RUN are
+// compile-time), so the row's taps sit in registers and each (column, position) pair's weight, a tap or the outside
+// weight, is chosen at compile time; the window rows themselves are a plain loop, which keeps the code small enough
+// to unroll the rest.
 
-// Grid (⌈runs · D / blockDim⌉, height, batches): one thread per (run, channel) of a row. The window summed with
-// e^{w − ρ} on top of the outside sums; for each output the sum runs over dy, then dx, ascending.
+// Grid (⌈runs · D / blockDim⌉, height, batches): one thread per (run, channel) of a row.
 extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exponentials, const aft_elem* v,
-    const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* rowsOutside,
+    const float* shifted, const float* outsideScale, const float* segments, const float* rowsOutside,
     aft_elem* y, float* savedDenominator, float* savedRatio, int height, int width)
 {
     const int runs = (width + GRID_RUN - 1) / GRID_RUN;
     const int inRow = blockIdx.x * blockDim.x + threadIdx.x, row = blockIdx.y, batch = blockIdx.z;
     if (inRow >= runs * D) return;
-    const int c = inRow % D, x0 = (inRow / D) * GRID_RUN, head = c / HEAD_WIDTH;
+    const int c = inRow % D, k = inRow / D, x0 = k * GRID_RUN, head = c / HEAD_WIDTH;
     const long long positions = (long long)height * width, rowStart = (long long)batch * positions + (long long)row * width;
 #if WINDOW
     const float scale = 0.0f;
@@ -493,7 +491,6 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
     for (int o = 0; o < GRID_RUN; o++) {
         a[o] = 0.0f;
         b[o] = 0.0f;
-        if (x0 + o < width) aft_conv2_outside(outsideA, outsideB, rowsOutside, scale, (rowStart + x0 + o) * D + c, batch, row, height, c, a[o], b[o]);
     }
     const float* w = shifted + head * S * S;
 #pragma unroll 1
@@ -512,19 +509,24 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
             float ev = e * aft_load(v, (sourceRow + x) * D + c);
 #pragma unroll
             for (int o = 0; o < GRID_RUN; o++) {                  // output x0 + o meets this source at tap dx = j − o
-                if (j - o < 0 || j - o >= S) continue;
-                a[o] += taps[j - o] * ev;
-                b[o] += taps[j - o] * e;
+                const bool tap = j - o >= 0 && j - o < S;
+                if (WINDOW && !tap) continue;
+                const float weight = tap ? taps[j - o] : scale;
+                a[o] += weight * ev;
+                b[o] += weight * e;
             }
         }
     }
+    float outA, outB;
+    aft_conv2_run_outside(segments, rowsOutside, batch, row, k, height, runs, c, outA, outB);
 #pragma unroll
     for (int o = 0; o < GRID_RUN; o++) {
         if (x0 + o >= width) break;
         long long at = (rowStart + x0 + o) * D + c;
-        float ratio = a[o] / b[o];
+        const float numerator = a[o] + scale * outA, denominator = b[o] + scale * outB;
+        float ratio = numerator / denominator;
         aft_store(y, at, aft_sigmoid(aft_load(q, at)) * ratio);
-        savedDenominator[at] = b[o];
+        savedDenominator[at] = denominator;
         savedRatio[at] = ratio;
     }
 }
@@ -533,14 +535,14 @@ extern "C" __global__ void aft_conv2_forward(const aft_elem* q, const float* exp
 // per-channel part of ∂K, and ∂w: a window row's S taps accumulate in registers, then go to the thread's own
 // column of shared cells, which the block sums per head before one atomic per tap (aft_conv_add_taps).
 extern "C" __global__ __launch_bounds__(CB * GRID_RUNS) void aft_conv2_backward(const float* exponentials, const aft_elem* v,
-    const float* shifted, const float* outsideScale, const float* outsideA, const float* outsideB, const float* rowsOutside,
+    const float* shifted, const float* outsideScale, const float* segments, const float* rowsOutside,
     const float* alpha, const float* beta, float* dkChannels, aft_elem* dv, float* dtaps, int height, int width)
 {
     __shared__ float dw[S * S * CB * GRID_RUNS];
     const int column = threadIdx.y * CB + threadIdx.x;
     for (int j = 0; j < S * S; j++) dw[j * CB * GRID_RUNS + column] = 0.0f;
     const int runs = (width + GRID_RUN - 1) / GRID_RUN, blocksPerRow = (runs + GRID_RUNS - 1) / GRID_RUNS;
-    const int row = blockIdx.x / blocksPerRow, x0 = ((blockIdx.x % blocksPerRow) * GRID_RUNS + threadIdx.y) * GRID_RUN;
+    const int row = blockIdx.x / blocksPerRow, k = (blockIdx.x % blocksPerRow) * GRID_RUNS + threadIdx.y, x0 = k * GRID_RUN;
     int c = blockIdx.y * CB + threadIdx.x, batch = blockIdx.z;
     const int sources = c < D ? aft_imax(0, aft_imin(GRID_RUN, width - x0)) : 0;   // a thread past the grid or the channels
     if (c >= D) c = D - 1;                                   // walks nothing (but still takes part in the block's ∂w sum)
@@ -557,10 +559,8 @@ extern "C" __global__ __launch_bounds__(CB * GRID_RUNS) void aft_conv2_backward(
     for (int o = 0; o < GRID_RUN; o++) {
         e[o] = value[o] = sa[o] = sb[o] = 0.0f;
         if (o >= sources) continue;
-        long long at = (rowStart + x0 + o) * D + c;
         e[o] = exponentials[(rowStart + x0 + o) * HEADS + head];
-        value[o] = aft_load(v, at);
-        aft_conv2_outside(outsideA, outsideB, rowsOutside, scale, at, batch, row, height, c, sa[o], sb[o]);
+        value[o] = aft_load(v, (rowStart + x0 + o) * D + c);
     }
     // Targets whose window holds source x0 + o: row + BEFORE − dy, column x0 + o + BEFORE − dx.
 #pragma unroll 1
@@ -583,21 +583,26 @@ extern "C" __global__ __launch_bounds__(CB * GRID_RUNS) void aft_conv2_backward(
 #pragma unroll
             for (int o = 0; o < GRID_RUN; o++) {                  // source x0 + o meets this target at tap dx = o + S − 1 − j
                 const int dx = o + S - 1 - j;
-                if (dx < 0 || dx >= S || o >= sources) continue;
-                sa[o] += taps[dx] * ta;
-                sb[o] += taps[dx] * tb;
-                dwRow[dx] += taps[dx] * e[o] * (ta * value[o] - tb);
+                const bool tap = dx >= 0 && dx < S;
+                if ((WINDOW && !tap) || o >= sources) continue;
+                const float weight = tap ? taps[dx] : scale;
+                sa[o] += weight * ta;
+                sb[o] += weight * tb;
+                if (tap) dwRow[dx] += taps[dx] * e[o] * (ta * value[o] - tb);
             }
         }
 #pragma unroll
         for (int dx = 0; dx < S; dx++) dw[(dy * S + dx) * CB * GRID_RUNS + column] += dwRow[dx];
     }
+    float outA = 0.0f, outB = 0.0f;
+    if (sources > 0) aft_conv2_run_outside(segments, rowsOutside, batch, row, k, height, runs, c, outA, outB);
 #pragma unroll
     for (int o = 0; o < GRID_RUN; o++) {
         if (o >= sources) break;
         long long at = (rowStart + x0 + o) * D + c;
-        aft_store(dv, at, e[o] * sa[o]);
-        dkChannels[at] = e[o] * (value[o] * sa[o] - sb[o]);
+        const float gradA = sa[o] + scale * outA, gradB = sb[o] + scale * outB;
+        aft_store(dv, at, e[o] * gradA);
+        dkChannels[at] = e[o] * (value[o] * gradA - gradB);
     }
     aft_conv_add_taps(dw, S * S, CB * GRID_RUNS, dtaps, S * S, 0);
 }

@@ -12,7 +12,7 @@ namespace AftDsl.Kernels.Cuda;
 /// run the AFT-local scheme with relative taps: band summed directly, out-of-band sources as lagged running-max
 /// states. Grids (w <c>[heads, s, s]</c>, non-causal) shift each head's keys by their grid maximum and sum the
 /// window plus the rows above and below it and the columns left and right of it, all positive sums. Window
-/// connectivity compiles with WINDOW = 1 and runs none of the out-of-window scans (sequences) or strips (grids). Same
+/// connectivity compiles with WINDOW = 1 and runs none of the out-of-window scans (sequences) or outside sums (grids). Same
 /// contract as <see cref="AftConvOperators"/>: gradients of q, k, v, w in that order.
 /// </summary>
 internal static class AftConvCuda
@@ -147,39 +147,34 @@ internal static class AftConvCuda
         return (exponentials, shifted, outsideScale);
     }
 
-    // Grids: the outside sums' arguments, or three null pointers (window only: the kernels read none).
+    // Grids: the outside sums' arguments, or two null pointers (window only: the kernels read none).
     static KernelArguments OutsideArguments(KernelArguments arguments, OutsideSums? outside) =>
         outside is { } sums
-            ? arguments.Tensor(sums.A, ScalarType.Float32, "outsideA").Tensor(sums.B, ScalarType.Float32, "outsideB")
-                .Tensor(sums.Rows, ScalarType.Float32, "rowsOutside")
-            : arguments.Int64(0).Int64(0).Int64(0);
+            ? arguments.Tensor(sums.Segments, ScalarType.Float32, "segments").Tensor(sums.Rows, ScalarType.Float32, "rowsOutside")
+            : arguments.Int64(0).Int64(0);
 
-    /// <summary>Grids: the sums over everything outside each position's window: the columns left and right of it within its
-    /// window rows (<c>[B, H, W, D]</c> each component), and the rows above and below them (<c>[B, H, 2, D]</c>).</summary>
-    sealed record OutsideSums(Tensor A, Tensor B, Tensor Rows);
+    /// <summary>Grids: the sums outside the windows beyond what the window kernels load themselves: per run of positions, the window
+    /// rows' columns left and right of the run's windows (<c>[B, H, runs, 6, D]</c>, two of the six slots scratch), and per row
+    /// the rows above and below its window rows (<c>[B, H, 2, D]</c>).</summary>
+    sealed record OutsideSums(Tensor Segments, Tensor Rows);
 
     // Grids: the outside sums of the sources (forward) or targets (backward) whose elements the kernels of `pass` read
-    // from the leading arguments that `elements` adds: column sums over the window rows, the row strips, the rows.
+    // from the leading arguments that `elements` adds: segment sums per run, their prefix and suffix over the row's
+    // runs (in place) with the row totals, then the rows outside each row's window rows.
     static OutsideSums Outside(ICudaModule module, ConvShape shape, string pass, Func<KernelArguments, KernelArguments> elements)
     {
-        long[] perChannel = [shape.Batch, shape.Height, shape.Width, shape.Channels];
-        var (columnA, columnB) = (Floats(shape.Device, perChannel), Floats(shape.Device, perChannel));
-        Run(module, $"aft_conv2_columns_{pass}", new Dim3(Blocks((long)shape.Width * shape.Channels, 256), (uint)shape.Height, (uint)shape.Batch), new Dim3(256),
-            elements(new KernelArguments()).Tensor(columnA, ScalarType.Float32, "columnA").Tensor(columnB, ScalarType.Float32, "columnB")
-            .Int32(shape.Height).Int32(shape.Width));
-        var (outsideA, outsideB) = (Floats(shape.Device, perChannel), Floats(shape.Device, perChannel));
+        var segments = Floats(shape.Device, shape.Batch, shape.Height, shape.RunsPerRow, 6, shape.Channels);
+        Run(module, $"aft_conv2_segments_{pass}", new Dim3(Blocks((long)shape.RunsPerRow * shape.Channels, 256), (uint)shape.Height, (uint)shape.Batch),
+            new Dim3(256), elements(new KernelArguments()).Tensor(segments, ScalarType.Float32, "segments").Int32(shape.Height).Int32(shape.Width));
         var rowTotals = Floats(shape.Device, shape.Batch, shape.Height, 2, shape.Channels);
-        Run(module, $"aft_conv2_strips_{pass}", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), elements(new KernelArguments())
-            .Tensor(columnA, ScalarType.Float32, "columnA").Tensor(columnB, ScalarType.Float32, "columnB")
-            .Tensor(outsideA, ScalarType.Float32, "outsideA").Tensor(outsideB, ScalarType.Float32, "outsideB")
-            .Tensor(rowTotals, ScalarType.Float32, "rowTotals").Int32(shape.Height).Int32(shape.Width));
-        columnA.Dispose();
-        columnB.Dispose();
+        var perRow = new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch);
+        Run(module, "aft_conv2_run_states", perRow, new Dim3(Columns), new KernelArguments()
+            .Tensor(segments, ScalarType.Float32, "segments").Tensor(rowTotals, ScalarType.Float32, "rowTotals").Int32(shape.Height).Int32(shape.Width));
         var rows = Floats(shape.Device, shape.Batch, shape.Height, 2, shape.Channels);
-        Run(module, "aft_conv2_rows", new Dim3((uint)shape.Height, shape.ChannelBlocks, (uint)shape.Batch), new Dim3(Columns), new KernelArguments()
+        Run(module, "aft_conv2_rows", perRow, new Dim3(Columns), new KernelArguments()
             .Tensor(rowTotals, ScalarType.Float32, "rowTotals").Tensor(rows, ScalarType.Float32, "rowsOutside")
             .Int32(shape.Height).Int32(pass == "backward" ? 1 : 0));
-        return new OutsideSums(outsideA, outsideB, rows);
+        return new OutsideSums(segments, rows);
     }
 
     static ICudaModule Module(ScalarType dtype, ConvShape shape)
