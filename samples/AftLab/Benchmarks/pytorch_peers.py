@@ -194,8 +194,11 @@ def main():
     parser.add_argument("--windows", default="32,256")
     parser.add_argument("--dtype", default="bfloat16", choices=["float32", "bfloat16"])
     parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--variants", default="",
+                        help="only these variants, comma-separated prefixes (simple, local, conv, full); SDPA always runs, as every target compares with it")
     parser.add_argument("--output", required=True)
     args = parser.parse_args()
+    wanted = [x for x in args.variants.split(",") if x]
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[args.dtype]
     lengths = [int(x) for x in args.lengths.split(",")]
     windows = [int(x) for x in args.windows.split(",")]
@@ -204,6 +207,8 @@ def main():
         out = csv.writer(handle, lineterminator="\n")
         out.writerow("variant,implementation,T,B,causal,pass,dtype,median_ms,q1_ms,q3_ms,samples,peak_mib,status".split(","))
         for variant, implementation, t, b, causal, backward, make, op in cases(lengths, args.tokens, windows, dtype):
+            if wanted and variant != "mha-8x64" and not any(variant.startswith(w) for w in wanted):
+                continue
             row = [variant, implementation, t, b, "true" if causal else "false", "fwd+bwd" if backward else "fwd", args.dtype]
             try:
                 median, q1, q3, n, peak = measure(make, op, backward, dtype, args.iterations)
