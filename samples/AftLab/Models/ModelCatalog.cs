@@ -15,6 +15,7 @@ public static class ModelCatalog
     public static readonly IReadOnlyList<ModelEntry> All =
     [
         new("byte-full", ModelFamily.ByteLm, "causal AFT-full byte LM", ByteLmFull.ParameterCount, ByteLmFull.MaxLength, () => new ByteLmFull()),
+        new("byte-local-4", ModelFamily.ByteLm, "causal AFT-local byte LM, window 4", ByteLmLocal4.ParameterCount, ByteLmLocal4.MaxLength, () => new ByteLmLocal4()),
         new("byte-local-8", ModelFamily.ByteLm, "causal AFT-local byte LM, window 8", ByteLmLocal8.ParameterCount, ByteLmLocal8.MaxLength, () => new ByteLmLocal8()),
         new("byte-local-32", ModelFamily.ByteLm, "causal AFT-local byte LM, window 32", ByteLmLocal32.ParameterCount, ByteLmLocal32.MaxLength, () => new ByteLmLocal32()),
         new("byte-local-128", ModelFamily.ByteLm, "causal AFT-local byte LM, window 128", ByteLmLocal128.ParameterCount, ByteLmLocal128.MaxLength, () => new ByteLmLocal128()),

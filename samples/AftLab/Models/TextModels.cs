@@ -9,6 +9,7 @@ namespace AftLab.Models;
 // the attention baseline's parameter count: AFT-full and AFT-local spend on rank-32 biases what it spends on positions.
 
 [AftFull(maxLength: 256, Causal = true, FactorRank = 32)] public partial class TextFullMixer;
+[AftLocal(maxLength: 256, window: 4, Causal = true, FactorRank = 32)] public partial class TextLocal4Mixer;
 [AftLocal(maxLength: 256, window: 8, Causal = true, FactorRank = 32)] public partial class TextLocal8Mixer;
 [AftLocal(maxLength: 256, window: 32, Causal = true, FactorRank = 32)] public partial class TextLocal32Mixer;
 [AftLocal(maxLength: 256, window: 128, Causal = true, FactorRank = 32)] public partial class TextLocal128Mixer;
@@ -22,6 +23,17 @@ public partial class ByteLmFull
 {
     [Embedding(dim: 128)] public partial Embedding Embed { get; }
     [Blocks(depth: 2, mixer: typeof(TextFullMixer))] public partial BlockStack Body { get; }
+    [FinalNorm] public partial LayerNorm Norm { get; }
+    [Logits] public partial Linear Head { get; }
+}
+
+/// <summary>Causal AFT-local byte LM, window 4: at T = 128, the paper's best window-to-context ratio (32 / 1024).</summary>
+[AftModel(Causal = true)]
+[TokenInput(vocab: 256, maxLength: 256)]
+public partial class ByteLmLocal4
+{
+    [Embedding(dim: 128)] public partial Embedding Embed { get; }
+    [Blocks(depth: 2, mixer: typeof(TextLocal4Mixer))] public partial BlockStack Body { get; }
     [FinalNorm] public partial LayerNorm Norm { get; }
     [Logits] public partial Linear Head { get; }
 }
