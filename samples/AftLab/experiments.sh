@@ -17,7 +17,7 @@ read -r -a seeds <<< "${SEEDS:-1 2 3}"
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(
   pixel-local pixel-simple pixel-full pixel-mha                        # (a) Fashion-MNIST pixels, bits/dim
-  byte-local-8 byte-local-32 byte-local-128 byte-full byte-simple byte-mha  # (b) GCIDE bytes, bits/char; window sweep
+  byte-local-4 byte-local-8 byte-local-32 byte-local-128 byte-full byte-simple byte-mha  # (b) GCIDE bytes, bits/char; window sweep
   image-conv image-conv-global image-mha                                # (c) Fashion-MNIST classes, top-1 at 28×28 and padded to 32×32
 )
 dotnet build samples/AftLab -c Release -v quiet -nologo
