@@ -227,6 +227,8 @@ internal static class AftConvCuda
             }
             else
             {
+                if (Height > MaxGridExtent || Batch > MaxGridExtent)           // rows and batch elements are launch extents y and z
+                    throw new CudaException($"AFT-conv's CUDA kernels take grids of at most {MaxGridExtent:N0} rows and {MaxGridExtent:N0} batch elements; got {Height:N0} rows and {Batch:N0}.");
                 var runs = Tiles.GridRunsPerBlock;                        // the backward's ∂w cells: a column per thread
                 while (runs > 1 && Size * Size * Columns * runs * 4 > SharedBytes) runs /= 2;
                 if (Size * Size * Columns * runs * 4 > SharedBytes)
@@ -234,6 +236,8 @@ internal static class AftConvCuda
                 GridRuns = runs;
             }
         }
+
+        const int MaxGridExtent = 65535;                                   // CUDA's limit on a launch's y and z extents
 
         int BackwardShared(int rows) => (rows * 6 * Columns + (Lo + Hi + 1) * Columns * Tiles.BackwardThreadRows) * 4;
 

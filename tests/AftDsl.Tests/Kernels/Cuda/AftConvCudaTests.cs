@@ -1,3 +1,4 @@
+using AftDsl.Cuda;
 using AftDsl.Kernels;
 using AftDsl.Kernels.Cuda;
 using AftDsl.Reference;
@@ -77,6 +78,14 @@ public sealed class AftConvCudaTests : IDisposable
             y => AftConv.Apply(y[0], y[1], y[2], y[3], causal),
             y => AftNaive.Conv(y[0], y[1], y[2], y[3], causal),
             Inputs(2, grid, heads, width: 4 * heads, size, seed: 3), ["Q", "K", "V", "w"], float32, 2e-5);
+    }
+
+    [Fact]
+    public void A_grid_taller_than_a_launch_extent_is_refused_with_its_size()
+    {
+        var x = As(Inputs(1, [65536, 1], heads: 1, width: 2, 1, seed: 9), float32);
+        var error = Assert.Throws<CudaException>(() => Run(x, causal: false));
+        Assert.Contains("at most 65,535 rows and 65,535 batch elements; got 65,536 rows and 1", error.Message);
     }
 
     [Fact]
