@@ -196,6 +196,7 @@ public static class BenchReport
         foreach (var pass in new[] { "fwd+bwd", "fwd" })
             foreach (var causal in new[] { true, false })
                 Table(text, results, pass, causal);
+        HostTimes(text, results);
         text.AppendLine();
         text.AppendLine("## Growth exponents in T (per sequence)");
         text.AppendLine();
@@ -239,6 +240,21 @@ public static class BenchReport
             var implementation = backends.Length > 0 ? $"{group.Key.Implementation} ({backends})" : group.Key.Implementation;
             text.AppendLine($"| {group.Key.Variant} | {implementation} | " + string.Join(" | ", cells) + " |");
         }
+    }
+
+    // Where the CPU's time to queue a run comes near the GPU time, the launches, not the kernels, set the time.
+    static void HostTimes(StringBuilder text, IReadOnlyList<BenchResult> results)
+    {
+        var rows = results.Where(r => r.HostMs is not null && r.MedianMs is not null && r.Implementation is "fused" or "pytorch-eager" or "pytorch-sdpa").ToList();
+        if (rows.Count == 0) return;
+        text.AppendLine();
+        text.AppendLine("## Host time: the CPU's time to queue one run (ms), against its GPU time");
+        text.AppendLine();
+        text.AppendLine("| variant | implementation | mode | pass | T | GPU | host | host / GPU |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var r in rows.OrderBy(r => r.Variant).ThenBy(r => r.Implementation).ThenBy(r => r.Pass).ThenBy(r => !r.Causal).ThenBy(r => r.Length))
+            text.AppendLine($"| {r.Variant} | {r.Implementation} | {(r.Causal ? "causal" : "non-causal")} | {r.Pass} | {r.Length} | " +
+                $"{r.MedianMs:0.###} | {r.HostMs:0.###} | {r.HostMs / r.MedianMs:0.00} |");
     }
 
     static string F(double? value, string format) => value?.ToString(format, Invariant) ?? "n/a";

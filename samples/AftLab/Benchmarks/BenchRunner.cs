@@ -30,7 +30,7 @@ public static class BenchRunner
         var failures = failed.Select(f => Result(f.Case, null, null, "failed: " + f.Reason)).ToList();
         cases = [.. cases.Where(c => !failed.Any(f => f.Case.Key == c.Key))];
         if (cuda)
-            return [.. cases.Select(c => Result(c, TimeWithEvents(c, device, iterations), memory.GetValueOrDefault(c.Key), "ok")),
+            return [.. cases.Select(c => Timed(c, TimeWithEvents(c, device, iterations), memory.GetValueOrDefault(c.Key))),
                     .. failures,
                     .. skipped.Select(s => Result(s.Case, null, null, "skipped: " + s.Reason))];
 
@@ -64,16 +64,23 @@ public static class BenchRunner
         return results;
     }
 
-    // On a GPU, CUDA events around each run, as the PyTorch peers time theirs: GPU time, launch gaps included.
-    static (double, double, double, int) TimeWithEvents(BenchCase c, torch.Device device, int iterations)
+    // On a GPU, CUDA events around each run, as the PyTorch peers time theirs: GPU time, launch gaps included;
+    // and the CPU's time to queue the run, which bounds it from below when the kernels are short.
+    static (double Median, double Q1, double Q3, int N, double HostMs) TimeWithEvents(BenchCase c, torch.Device device, int iterations)
     {
         AnsiConsole.MarkupLineInterpolated($"timing {c}");
         using var workload = new BenchWorkload(c, device);
         workload.Run();
         workload.Run();
-        var times = Enumerable.Range(0, iterations).Select(_ => CudaDriver.TimeMs(workload.Run)).Order().ToArray();
-        double Quantile(double q) => times[(int)Math.Round(q * (times.Length - 1))];
-        return (Quantile(0.5), Quantile(0.25), Quantile(0.75), times.Length);
+        var host = new List<double>();
+        var times = Enumerable.Range(0, iterations).Select(_ => CudaDriver.TimeMs(() =>
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            workload.Queue();
+            host.Add(clock.Elapsed.TotalMilliseconds);
+        })).Order().ToArray();
+        double Quantile(double[] sorted, double q) => sorted[(int)Math.Round(q * (sorted.Length - 1))];
+        return (Quantile(times, 0.5), Quantile(times, 0.25), Quantile(times, 0.75), times.Length, Quantile([.. host.Order()], 0.5));
     }
 
     // A case that runs out of memory (an operator peer's band tensors at T = 16384 in float32) is reported
@@ -111,6 +118,9 @@ public static class BenchRunner
     static bool IsOutOfMemory(Exception e) =>
         e.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
         || e is OutOfMemoryException;
+
+    static BenchResult Timed(BenchCase c, (double Median, double Q1, double Q3, int N, double HostMs) time, long? peak) =>
+        Result(c, (time.Median, time.Q1, time.Q3, time.N), peak, "ok") with { HostMs = time.HostMs };
 
     static BenchResult Result(BenchCase c, (double Median, double Q1, double Q3, int N)? time, long? peak, string status) =>
         new(c.VariantName, c.Implementation.ToString().ToLowerInvariant(), c.Length, c.Batch, c.Causal, c.Pass, c.Dtype.ToString().ToLowerInvariant(),

@@ -47,6 +47,13 @@ public sealed class BenchWorkload : IDisposable
     /// <summary>Runs the case once, waiting for the device to finish.</summary>
     public void Run()
     {
+        Queue();
+        DeviceBinding.Synchronize(device);
+    }
+
+    /// <summary>Runs the case once without waiting for the device: on a GPU, returns once every kernel is queued.</summary>
+    public void Queue()
+    {
         using (NewDisposeScope())
         {
             if (benchCase.Backward)
@@ -60,7 +67,6 @@ public sealed class BenchWorkload : IDisposable
                 operation(leaves);
             }
         }
-        DeviceBinding.Synchronize(device);
     }
 
     public void Dispose()

@@ -19,6 +19,7 @@ import csv
 import os
 import math
 import statistics
+import time
 
 import torch
 import torch.nn.functional as F
@@ -175,16 +176,18 @@ def measure(make, op, backward, dtype, iterations):
     run()
     torch.cuda.synchronize()
     peak = (torch.cuda.max_memory_allocated() - base) / 2**20
-    times = []
+    times, host = [], []
     for _ in range(iterations):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
+        queued = time.perf_counter()
         run()
+        host.append((time.perf_counter() - queued) * 1e3)      # the CPU's time to queue the run
         end.record()
         torch.cuda.synchronize()
         times.append(start.elapsed_time(end))
     quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
-    return statistics.median(times), quartiles[0], quartiles[2], len(times), peak
+    return statistics.median(times), quartiles[0], quartiles[2], len(times), peak, statistics.median(host)
 
 
 def main():
@@ -205,17 +208,17 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w", newline="") as handle:
         out = csv.writer(handle, lineterminator="\n")
-        out.writerow("variant,implementation,T,B,causal,pass,dtype,median_ms,q1_ms,q3_ms,samples,peak_mib,status".split(","))
+        out.writerow("variant,implementation,T,B,causal,pass,dtype,median_ms,q1_ms,q3_ms,samples,peak_mib,status,host_ms".split(","))
         for variant, implementation, t, b, causal, backward, make, op in cases(lengths, args.tokens, windows, dtype):
             if wanted and variant != "mha-8x64" and not any(variant.startswith(w) for w in wanted):
                 continue
             row = [variant, implementation, t, b, "true" if causal else "false", "fwd+bwd" if backward else "fwd", args.dtype]
             try:
-                median, q1, q3, n, peak = measure(make, op, backward, dtype, args.iterations)
+                median, q1, q3, n, peak, host = measure(make, op, backward, dtype, args.iterations)
                 status = f"ok ({sdpa.backend})" if variant == "mha-8x64" else "ok"
-                row += [f"{median:.4f}", f"{q1:.4f}", f"{q3:.4f}", n, f"{peak:.1f}", status]
+                row += [f"{median:.4f}", f"{q1:.4f}", f"{q3:.4f}", n, f"{peak:.1f}", status, f"{host:.4f}"]
             except torch.cuda.OutOfMemoryError as error:
-                row += ["", "", "", 0, "", "skipped: out of memory"]
+                row += ["", "", "", 0, "", "skipped: out of memory", ""]
                 torch.cuda.empty_cache()
             out.writerow(row)
             handle.flush()
